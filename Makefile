@@ -1,0 +1,120 @@
+# ERS build.  `make` builds libers (shared, versioned soname, and a static
+# archive for tests) and ersctl.  See README.md for deps/check/demo.
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+DATADIR      ?= $(PREFIX)/share
+SYSCONFDIR   ?= /etc
+DESTDIR      ?=
+
+CC           ?= cc
+PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt
+PKG_CFLAGS   := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN         := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter
+HARDEN       := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT          ?= -O2 -g
+CFLAGS_ALL   := -std=gnu17 $(OPT) $(WARN) $(HARDEN) -Ilibers/include -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+LDFLAGS_ALL  := -Wl,-z,relro,-z,now -Wl,--as-needed
+ifeq ($(SANITIZE),1)
+CFLAGS_ALL   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_ALL  += -fsanitize=address,undefined
+endif
+CFLAGS_ALL   += $(CFLAGS)
+LDFLAGS_ALL  += $(LDFLAGS)
+
+LIB_SRC      := $(filter-out libers/migrations.gen.c,$(sort $(wildcard libers/*.c)))
+LIB_OBJ      := $(LIB_SRC:.c=.o) libers/migrations.gen.o
+LIB_SO       := libers/libers.so.$(SOVERSION)
+LIB_A        := libers/libers.a
+CLI_SRC      := $(sort $(wildcard cmd/ersctl/*.c))
+CLI_OBJ      := $(CLI_SRC:.c=.o)
+ERSCTL       := cmd/ersctl/ersctl
+UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
+UNIT_BIN     := $(UNIT_SRC:.c=.t)
+MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
+
+# Rebuild everything when the flags change (SANITIZE=1 and back), as git does.
+BUILD_FLAGS  := .build-flags
+FLAGS_NOW    := $(subst ',,$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL))
+$(shell [ "$$(cat $(BUILD_FLAGS) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(BUILD_FLAGS))
+
+.PHONY: all deps check unit integration demo demo-stop install completions man clean bench check-generated
+all: $(LIB_SO) $(LIB_A) $(ERSCTL)
+
+deps:
+	@test/deps
+
+%.o: %.c $(BUILD_FLAGS) $(wildcard libers/include/ers/*.h) $(wildcard libers/*.h) $(wildcard cmd/ersctl/*.h)
+	@echo '  CC    $@'
+	@$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
+
+libers/migrations.gen.c: $(MIGRATIONS) libers/sql/embed.awk
+	awk -f libers/sql/embed.awk $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(LIB_SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libers.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $(LIB_OBJ) $(PKG_LIBS)
+	ln -sf libers.so.$(SOVERSION) libers/libers.so
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+# In-tree ersctl finds the in-tree library; `make install` relinks it.
+$(ERSCTL): $(CLI_OBJ) $(LIB_SO)
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../../libers' -o $@ $(CLI_OBJ) -Llibers -lers -ljansson
+
+test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+
+# The completions and the man pages' synopses are generated from the command
+# table; the committed copies must match (test/integration checks too).
+completions: $(ERSCTL)
+	$(ERSCTL) completion bash > completions/ersctl.bash
+	$(ERSCTL) completion zsh  > completions/_ersctl
+	$(ERSCTL) completion fish > completions/ersctl.fish
+man: $(ERSCTL)
+	test/gen-man-synopsis $(ERSCTL) man/*.1
+
+check: deps
+	$(MAKE) all unit
+	test/run-all
+
+demo: deps all
+	test/demo start
+
+demo-stop:
+	test/demo stop
+
+bench: deps all
+	test/bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/ers \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/vendor-completions \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d $(DESTDIR)$(DATADIR)/doc/ers/examples
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libers.so.$(VERSION)
+	ln -sf libers.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libers.so.$(SOVERSION)
+	ln -sf libers.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libers.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libers.a
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -Llibers -lers -ljansson
+	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|; s|@PKGS@|$(PKGS)|' \
+	  libers/libers.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libers.pc
+	for f in man/*.1; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1/; done
+	for f in man/*.5; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done
+	install -m 0644 completions/ersctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/ersctl
+	install -m 0644 completions/_ersctl $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_ersctl
+	install -m 0644 completions/ersctl.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ersctl.fish
+	cp -r examples/. $(DESTDIR)$(DATADIR)/doc/ers/examples/
+
+clean:
+	rm -f libers/*.o libers/*.gen.c libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t $(BUILD_FLAGS)

@@ -1,0 +1,113 @@
+/* The ersctl frame: the command table's types, the parsed invocation, and
+ * output helpers shared by the per-noun files. */
+#ifndef ERSCTL_CLI_H
+#define ERSCTL_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <ers/ers.h>
+
+enum { OPT_REPEAT = 1 << 0, OPT_REQUIRED = 1 << 1 };
+
+struct opt_spec {
+	const char *name;     /* without the leading "--" */
+	const char *arg;      /* value placeholder, NULL for a flag */
+	const char *help;
+	unsigned flags;
+	const char *choices;  /* "a b c": fixed values, for help and completion */
+};
+
+enum {
+	CMD_CONFIG = 1 << 0,      /* reads ers.yaml */
+	CMD_DB = 1 << 1,          /* opens the database (implies CMD_CONFIG) */
+	CMD_ANY_SCHEMA = 1 << 2,  /* works on an unmigrated or newer schema */
+	CMD_DESTRUCTIVE = 1 << 3, /* asks first, or needs --yes */
+	CMD_OPERATOR = 1 << 4,    /* root or group ers only */
+};
+
+struct cli;
+
+struct cmd_spec {
+	const char *path;   /* "tenant add", "tenant domain add" */
+	const char *args;   /* positional synopsis, "NAME" */
+	int min_args, max_args;
+	const struct opt_spec *opts;
+	const char *help;
+	int (*run)(struct cli *c);
+	unsigned flags;
+};
+
+extern const struct cmd_spec ersctl_commands[];
+extern const struct opt_spec ersctl_global_opts[];
+
+struct cli_opt_value {
+	const char *name;
+	const char *value;
+};
+
+struct cli {
+	const struct cmd_spec *cmd;
+	char **args;
+	int nargs;
+	struct cli_opt_value opts[64];
+	size_t nopts;
+	bool json, quiet, yes;
+	const char *config_path;
+	struct ers_config *cfg;
+	struct ers_ctx *ctx;
+	struct ers_actor actor;
+	struct ers_error err;
+};
+
+/* Options: the last value given, or NULL; all values of a repeated one. */
+const char *cli_opt(const struct cli *c, const char *name);
+bool cli_flag(const struct cli *c, const char *name);
+size_t cli_opt_all(const struct cli *c, const char *name, const char **out, size_t max);
+/* Parses --NAME's value as a number in [min,max] into *v; error set on failure. */
+int cli_opt_int(struct cli *c, const char *name, long long min, long long max, long long *v);
+
+/* Output. */
+void out_json(struct cli *c, json_t *value);      /* prints and frees */
+void out_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+json_t *json_str_or_null(const char *s);
+json_t *json_limit(long long v);                   /* -1 -> null */
+
+/* A plain-text table: columns aligned, header in capitals. */
+struct table {
+	size_t ncols, nrows;
+	const char *head[12];
+	char **cells; /* nrows * ncols */
+};
+void table_init(struct table *t, size_t ncols, const char *const *head);
+void table_row(struct table *t, ...); /* ncols strings */
+void table_print(struct table *t);
+
+/* Asks on a terminal; refuses (with c->err set) without one unless --yes. */
+int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
+
+/* Command handlers, one file per noun. */
+int cmd_config_check(struct cli *c);
+int cmd_db_migrate(struct cli *c);
+int cmd_db_status(struct cli *c);
+int cmd_host_add(struct cli *c);
+int cmd_host_list(struct cli *c);
+int cmd_host_remove(struct cli *c);
+int cmd_tenant_add(struct cli *c);
+int cmd_tenant_list(struct cli *c);
+int cmd_tenant_show(struct cli *c);
+int cmd_tenant_edit(struct cli *c);
+int cmd_tenant_delete(struct cli *c);
+int cmd_domain_add(struct cli *c);
+int cmd_domain_remove(struct cli *c);
+int cmd_domain_list(struct cli *c);
+int cmd_domain_primary(struct cli *c);
+int cmd_audit_list(struct cli *c);
+int cmd_help(struct cli *c);
+int cmd_completion(struct cli *c);
+
+/* help.c */
+void help_command(FILE *f, const struct cmd_spec *cmd);
+void help_overview(FILE *f, const char *prefix);
+
+#endif

@@ -1,0 +1,447 @@
+/* ersctl: the operators' command-line front of libers.  The command table
+ * below is the single source for dispatch, help, completions and the man
+ * pages' synopses. */
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "cli.h"
+
+#define EX_CONFLICT 73 /* sysexits has none; EX_CANTCREAT is nearest */
+
+const struct opt_spec ersctl_global_opts[] = {
+	{ "config", "FILE", "read this configuration instead of /etc/ers/ers.yaml (also: ERS_CONFIG)", 0, NULL },
+	{ "json", NULL, "print JSON with stable keys, errors as {\"error\": {...}}", 0, NULL },
+	{ "quiet", NULL, "print only data and errors", 0, NULL },
+	{ "yes", NULL, "do not ask before destructive commands", 0, NULL },
+	{ "version", NULL, "print the version and exit", 0, NULL },
+	{ "help", NULL, "show help for the command", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+static const struct opt_spec no_opts[] = { { NULL, NULL, NULL, 0, NULL } };
+
+static const struct opt_spec host_add_opts[] = {
+	{ "kind", "KIND", "what the host serves", OPT_REQUIRED, "imap smtp" },
+	{ "port", "PORT", "an allowed port (repeat or separate with commas; default 993 for IMAP, 587 for SMTP)", OPT_REPEAT, NULL },
+	{ "tls", "MODE", "TLS mode (default: 993 and 465 implicit; 143, 587 and 25 starttls)", 0, "implicit starttls" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec host_list_opts[] = {
+	{ "kind", "KIND", "only hosts of this kind", 0, "imap smtp" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec host_remove_opts[] = {
+	{ "kind", "KIND", "only this kind", 0, "imap smtp" },
+	{ "port", "PORT", "only this port", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec tenant_add_opts[] = {
+	{ "domain", "DOMAIN", "the primary mail domain (IDN allowed; stored as punycode)", OPT_REQUIRED, NULL },
+	{ "imap-host", "HOST", "an approved IMAP host", OPT_REQUIRED, NULL },
+	{ "imap-port", "PORT", "IMAP port (default 993)", 0, NULL },
+	{ "smtp-host", "HOST", "an approved SMTP host", OPT_REQUIRED, NULL },
+	{ "smtp-port", "PORT", "SMTP port (default 587)", 0, NULL },
+	{ "max-users", "N", "user limit, 0..1000000 (default: none)", 0, NULL },
+	{ "max-storage-mb", "N", "storage limit in MB, 0..104857600 (default: none)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec tenant_edit_opts[] = {
+	{ "name", "NAME", "rename the tenant", 0, NULL },
+	{ "imap-host", "HOST", "move to another approved IMAP host", 0, NULL },
+	{ "imap-port", "PORT", "IMAP port", 0, NULL },
+	{ "smtp-host", "HOST", "move to another approved SMTP host", 0, NULL },
+	{ "smtp-port", "PORT", "SMTP port", 0, NULL },
+	{ "max-users", "N|none", "user limit, 0..1000000, or none", 0, NULL },
+	{ "max-storage-mb", "N|none", "storage limit in MB, 0..104857600, or none", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec domain_add_opts[] = {
+	{ "primary", NULL, "make it the tenant's primary domain", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec audit_list_opts[] = {
+	{ "tenant", "TENANT", "only rows about this tenant (by name)", 0, NULL },
+	{ "actor", "ACTOR", "only rows by this actor (operator:LOGIN, LOGIN or an address)", 0, NULL },
+	{ "since", "TIME", "only rows since a time (2026-11-22, 2026-11-22T10:00Z) or a span ago (30m, 12h, 7d, 2w)", 0, NULL },
+	{ "limit", "N", "at most N rows, newest first (default 100)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+#define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
+const struct cmd_spec ersctl_commands[] = {
+	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
+	{ "completion", "SHELL", 1, 1, no_opts, "print the completion script for bash, zsh or fish", cmd_completion, 0 },
+	{ "config check", "", 0, 0, no_opts, "validate ers.yaml and the secrets; print the effective configuration, secrets masked", cmd_config_check, CMD_CONFIG | CMD_OPERATOR },
+	{ "db migrate", "", 0, 0, no_opts, "apply pending schema migrations, each in its own transaction", cmd_db_migrate, OPERATOR_DB | CMD_ANY_SCHEMA },
+	{ "db status", "", 0, 0, no_opts, "list applied and pending schema migrations", cmd_db_status, OPERATOR_DB | CMD_ANY_SCHEMA },
+	{ "help", "[NOUN [VERB]]", 0, 3, no_opts, "show help for all commands, a noun, or one command", cmd_help, 0 },
+	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
+	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
+	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },
+	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
+	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
+	{ "tenant domain add", "TENANT DOMAIN", 2, 2, domain_add_opts, "add a domain to a tenant", cmd_domain_add, OPERATOR_DB },
+	{ "tenant domain list", "TENANT", 1, 1, no_opts, "list a tenant's domains", cmd_domain_list, OPERATOR_DB },
+	{ "tenant domain primary", "TENANT DOMAIN", 2, 2, no_opts, "make one of a tenant's domains its primary domain", cmd_domain_primary, OPERATOR_DB },
+	{ "tenant domain remove", "TENANT DOMAIN", 2, 2, no_opts, "remove a domain (not the primary one) from a tenant", cmd_domain_remove, OPERATOR_DB },
+	{ "tenant edit", "TENANT", 1, 1, tenant_edit_opts, "change a tenant's name, hosts or limits", cmd_tenant_edit, OPERATOR_DB },
+	{ "tenant list", "", 0, 0, no_opts, "list tenants", cmd_tenant_list, OPERATOR_DB },
+	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
+	{ NULL, NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+
+static const char *progname = "ersctl";
+
+static int exit_status(enum ers_error_code code)
+{
+	switch (code) {
+	case ERS_OK: return EX_OK;
+	case ERS_E_USAGE: return EX_USAGE;
+	case ERS_E_INVALID: return EX_DATAERR;
+	case ERS_E_NOTFOUND: return EX_NOINPUT;
+	case ERS_E_CONFLICT: return EX_CONFLICT;
+	case ERS_E_PERMISSION: return EX_NOPERM;
+	case ERS_E_UNAVAILABLE: return EX_UNAVAILABLE;
+	case ERS_E_CONFIG: return EX_CONFIG;
+	case ERS_E_INTERNAL: return EX_SOFTWARE;
+	}
+	return EX_SOFTWARE;
+}
+
+/* Prints `ersctl: WHAT: WHY` (or the JSON error object) and returns the
+ * exit status for the error's code. */
+static int report(bool json, const char *what, const struct ers_error *err)
+{
+	if (json) {
+		json_t *o = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", ers_error_code_name(err->code),
+				      "message", err->message, "exit_status", exit_status(err->code));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	if (!json || isatty(2)) {
+		if (what && *what)
+			fprintf(stderr, "%s: %s: %s\n", progname, what, err->message);
+		else
+			fprintf(stderr, "%s: %s\n", progname, err->message);
+	}
+	return exit_status(err->code);
+}
+
+static int usage_error(bool json, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int usage_error(bool json, const char *what, const char *fmt, ...)
+{
+	struct ers_error err;
+	va_list ap;
+	va_start(ap, fmt);
+	ers_error_vset(&err, ERS_E_USAGE, fmt, ap);
+	va_end(ap);
+	return report(json, what, &err);
+}
+
+static const struct opt_spec *find_opt(const struct opt_spec *opts, const char *name, size_t len)
+{
+	for (size_t i = 0; opts[i].name; i++)
+		if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
+			return &opts[i];
+	return NULL;
+}
+
+/* Words of `path` after the first `depth` words, up to the next space. */
+static size_t word_at(const char *path, int depth, const char **start)
+{
+	const char *p = path;
+	*start = path;
+	for (int i = 0; i < depth; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return 0;
+		p++;
+	}
+	*start = p;
+	return strcspn(p, " ");
+}
+
+static bool path_prefix_matches(const char *path, char **words, int depth)
+{
+	for (int i = 0; i < depth; i++) {
+		const char *w;
+		size_t n = word_at(path, i, &w);
+		if (n != strlen(words[i]) || strncmp(w, words[i], n))
+			return false;
+	}
+	return true;
+}
+
+/* The distinct next words of the commands under words[0..depth). */
+static void next_words(char **words, int depth, struct ers_buf *out)
+{
+	ers_buf_reset(out);
+	for (const struct cmd_spec *c = ersctl_commands; c->path; c++) {
+		const char *w;
+		size_t n;
+		if (!path_prefix_matches(c->path, words, depth) || !(n = word_at(c->path, depth, &w)))
+			continue;
+		char word[64];
+		snprintf(word, sizeof word, "%.*s", (int)n, w);
+		char needle[70];
+		snprintf(needle, sizeof needle, " %s,", word);
+		struct ers_buf probe = ERS_BUF_INIT;
+		ers_buf_addf(&probe, " %s,", out->data);
+		bool seen = strstr(probe.data, needle) != NULL;
+		ers_buf_free(&probe);
+		if (!seen)
+			ers_buf_addf(out, "%s%s", out->len ? ", " : "", word);
+	}
+}
+
+/* Resolves the words at argv[0..] to a command: exact words win, a unique
+ * prefix is accepted, anything else answers with the possibilities.
+ * Rewrites the matched words to their full spelling. */
+static const struct cmd_spec *find_command(int argc, char **argv, int *used_r, bool json)
+{
+	struct ers_buf poss = ERS_BUF_INIT;
+	int depth = 0;
+	const struct cmd_spec *found = NULL;
+	for (;;) {
+		/* A command whose path is exactly the words so far ends the search. */
+		for (const struct cmd_spec *c = ersctl_commands; depth && c->path; c++) {
+			const char *w;
+			if (path_prefix_matches(c->path, argv, depth) && !word_at(c->path, depth, &w))
+				found = c;
+		}
+		if (found)
+			break;
+		next_words(argv, depth, &poss);
+		char so_far[256] = "";
+		for (int i = 0; i < depth; i++)
+			snprintf(so_far + strlen(so_far), sizeof so_far - strlen(so_far), "%s%s", i ? " " : "", argv[i]);
+		if (depth >= argc || argv[depth][0] == '-') {
+			usage_error(json, so_far, "which one? possibilities are: %s", poss.data);
+			goto fail;
+		}
+		const char *word = argv[depth];
+		const char *match = NULL;
+		int matches = 0;
+		char *list = ers_xstrdup(poss.data);
+		for (char *save, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+			if (!strcmp(tok, word)) {
+				match = tok;
+				matches = 1;
+				break;
+			}
+			if (!strncmp(tok, word, strlen(word))) {
+				match = tok;
+				matches++;
+			}
+		}
+		if (matches != 1) {
+			usage_error(json, so_far, "%s command \"%s\"; possibilities are: %s",
+				    matches ? "ambiguous" : "unknown", word, poss.data);
+			free(list);
+			goto fail;
+		}
+		for (const struct cmd_spec *c = ersctl_commands; c->path; c++) {
+			const char *w = NULL;
+			size_t n = word_at(c->path, depth, &w);
+			if (n == strlen(match) && !strncmp(w, match, n)) {
+				argv[depth] = ers_xstrndup(w, n); /* lives as long as the process */
+				break;
+			}
+		}
+		free(list);
+		depth++;
+	}
+	ers_buf_free(&poss);
+	*used_r = depth;
+	return found;
+fail:
+	ers_buf_free(&poss);
+	return NULL;
+}
+
+/* Splits the rest of the command line into options and positional words;
+ * global options are accepted anywhere. */
+static int parse_args(struct cli *c, int argc, char **argv, const char *what)
+{
+	c->args = ers_xcalloc((size_t)argc + 1, sizeof *c->args);
+	bool only_args = false;
+	for (int i = 0; i < argc; i++) {
+		char *a = argv[i];
+		if (only_args || a[0] != '-' || !a[1]) {
+			c->args[c->nargs++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = true;
+			continue;
+		}
+		const char *name = a + (a[1] == '-' ? 2 : 1);
+		if (a[1] != '-') { /* a few short global options */
+			if (!strcmp(name, "h")) name = "help";
+			else if (!strcmp(name, "q")) name = "quiet";
+			else if (!strcmp(name, "y")) name = "yes";
+		}
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct opt_spec *o = find_opt(c->cmd->opts, name, len);
+		bool global = false;
+		if (!o) {
+			o = find_opt(ersctl_global_opts, name, len);
+			global = o != NULL;
+		}
+		if (!o) {
+			struct ers_buf poss = ERS_BUF_INIT;
+			for (size_t k = 0; c->cmd->opts[k].name; k++)
+				ers_buf_addf(&poss, "%s--%s", poss.len ? ", " : "", c->cmd->opts[k].name);
+			for (size_t k = 0; ersctl_global_opts[k].name; k++)
+				ers_buf_addf(&poss, "%s--%s", poss.len ? ", " : "", ersctl_global_opts[k].name);
+			int rc = usage_error(c->json, what, "unknown option %.*s; possibilities are: %s",
+					     (int)(len + (size_t)(name - a)), a, poss.data);
+			ers_buf_free(&poss);
+			return rc;
+		}
+		const char *value = NULL;
+		if (o->arg) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return usage_error(c->json, what, "option --%s needs a value (%s)", o->name, o->arg);
+		} else if (eq) {
+			return usage_error(c->json, what, "option --%s takes no value", o->name);
+		}
+		if (global) {
+			if (!strcmp(o->name, "json")) c->json = true;
+			else if (!strcmp(o->name, "quiet")) c->quiet = true;
+			else if (!strcmp(o->name, "yes")) c->yes = true;
+			else if (!strcmp(o->name, "config")) c->config_path = value;
+			else if (!strcmp(o->name, "help")) c->opts[c->nopts++] = (struct cli_opt_value){ "help", "" };
+			else if (!strcmp(o->name, "version")) c->opts[c->nopts++] = (struct cli_opt_value){ "version", "" };
+			continue;
+		}
+		if (!(o->flags & OPT_REPEAT) && cli_opt(c, o->name))
+			return usage_error(c->json, what, "option --%s is given twice", o->name);
+		if (c->nopts == sizeof c->opts / sizeof c->opts[0])
+			return usage_error(c->json, what, "too many options");
+		if (o->choices && value) {
+			char pad[200];
+			snprintf(pad, sizeof pad, " %s ", o->choices);
+			char needle[200];
+			snprintf(needle, sizeof needle, " %s ", value);
+			if (!*value || strchr(value, ' ') || !strstr(pad, needle))
+				return usage_error(c->json, what, "--%s must be one of: %s; got \"%s\"", o->name,
+						   o->choices, value);
+		}
+		c->opts[c->nopts++] = (struct cli_opt_value){ o->name, value ? value : "" };
+	}
+	return 0;
+}
+
+static bool is_operator(void)
+{
+	if (getuid() == 0)
+		return true;
+	struct group *g = getgrnam("ers");
+	if (!g)
+		return false;
+	gid_t groups[256];
+	int n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g->gr_gid)
+			return true;
+	return getgid() == g->gr_gid;
+}
+
+static int check_options(struct cli *c, const char *what)
+{
+	if (c->nargs < c->cmd->min_args || c->nargs > c->cmd->max_args) {
+		if (c->cmd->max_args == 0)
+			return usage_error(c->json, what, "takes no arguments, got \"%s\" (see: ersctl help %s)",
+					   c->args[0], c->cmd->path);
+		return usage_error(c->json, what, "expects %s%s (see: ersctl help %s)", c->cmd->args,
+				   c->nargs > c->cmd->max_args ? ", got too many arguments" : "", c->cmd->path);
+	}
+	for (size_t i = 0; c->cmd->opts[i].name; i++) {
+		const struct opt_spec *o = &c->cmd->opts[i];
+		if ((o->flags & OPT_REQUIRED) && !cli_opt(c, o->name))
+			return usage_error(c->json, what, "missing --%s %s (%s)", o->name, o->arg, o->help);
+	}
+	return 0;
+}
+
+static int run(struct cli *c, const char *what)
+{
+	if ((c->cmd->flags & CMD_OPERATOR) && !is_operator()) {
+		ers_error_set(&c->err, ERS_E_PERMISSION, "operators are root or members of group \"ers\"");
+		return report(c->json, what, &c->err);
+	}
+	if (c->cmd->flags & (CMD_CONFIG | CMD_DB)) {
+		if (ers_config_load(c->config_path, &c->cfg, &c->err) < 0)
+			return report(c->json, what, &c->err);
+	}
+	if (c->cmd->flags & CMD_DB) {
+		unsigned flags = (c->cmd->flags & CMD_ANY_SCHEMA) ? ERS_CTX_NO_SCHEMA_CHECK : 0;
+		if (ers_ctx_open(c->cfg, flags, &c->ctx, &c->err) < 0)
+			return report(c->json, what, &c->err);
+	}
+	ers_actor_operator(&c->actor);
+	int rc = c->cmd->run(c);
+	return rc < 0 ? report(c->json, what, &c->err) : rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	/* Global options may come before the command words. */
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--json")) c.json = true;
+		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) c.quiet = true;
+		else if (!strcmp(a, "--yes") || !strcmp(a, "-y")) c.yes = true;
+		else if (!strcmp(a, "--version")) {
+			printf("ersctl %s\n", ers_version());
+			return 0;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			help_overview(stdout, NULL);
+			return 0;
+		} else if (!strncmp(a, "--config=", 9)) c.config_path = a + 9;
+		else if (!strcmp(a, "--config") && i + 1 < argc) c.config_path = argv[++i];
+		else return usage_error(c.json, "", "unknown option %s before the command; possibilities are: --config, --json, --quiet, --yes, --version, --help", a);
+	}
+	if (i >= argc) {
+		help_overview(stderr, NULL);
+		return EX_USAGE;
+	}
+	int used;
+	c.cmd = find_command(argc - i, argv + i, &used, c.json);
+	if (!c.cmd)
+		return EX_USAGE;
+	const char *what = c.cmd->path;
+	int rc = parse_args(&c, argc - i - used, argv + i + used, what);
+	if (rc)
+		goto out;
+	if (cli_flag(&c, "version")) {
+		printf("ersctl %s\n", ers_version());
+		goto out;
+	}
+	if (cli_flag(&c, "help")) {
+		help_command(stdout, c.cmd);
+		goto out;
+	}
+	rc = check_options(&c, what);
+	if (!rc)
+		rc = run(&c, what);
+out:
+	ers_ctx_free(c.ctx);
+	ers_config_free(c.cfg);
+	free(c.args);
+	return rc;
+}

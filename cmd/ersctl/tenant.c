@@ -1,0 +1,249 @@
+/* ersctl tenant ...: tenants and their domains. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static json_t *tenant_json(const struct ers_tenant *t)
+{
+	json_t *domains = json_array();
+	for (size_t i = 0; i < t->domain_count; i++)
+		json_array_append_new(domains, json_pack("{s:s,s:b,s:s}", "name", t->domains[i].name,
+							 "primary", t->domains[i].primary,
+							 "created_at", t->domains[i].created_at));
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(t->id));
+	json_object_set_new(o, "name", json_string(t->name));
+	json_object_set_new(o, "primary_domain", json_str_or_null(t->primary_domain));
+	json_object_set_new(o, "domains", domains);
+	json_object_set_new(o, "imap_host", json_string(t->imap_host));
+	json_object_set_new(o, "imap_port", json_integer(t->imap_port));
+	json_object_set_new(o, "smtp_host", json_string(t->smtp_host));
+	json_object_set_new(o, "smtp_port", json_integer(t->smtp_port));
+	json_object_set_new(o, "max_users", json_limit(t->max_users));
+	json_object_set_new(o, "max_storage_mb", json_limit(t->max_storage_mb));
+	json_object_set_new(o, "created_at", json_string(t->created_at));
+	return o;
+}
+
+static void limit_text(char *dst, size_t cap, long long v, const char *unit)
+{
+	if (v < 0)
+		snprintf(dst, cap, "none");
+	else
+		snprintf(dst, cap, "%lld%s", v, unit);
+}
+
+static void print_tenant(const struct ers_tenant *t)
+{
+	char users[32], storage[40];
+	limit_text(users, sizeof users, t->max_users, "");
+	limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
+	printf("name:            %s\n", t->name);
+	printf("primary domain:  %s\n", t->primary_domain);
+	printf("domains:        ");
+	for (size_t i = 0; i < t->domain_count; i++)
+		printf(" %s%s", t->domains[i].name, i + 1 < t->domain_count ? "," : "");
+	printf("\nimap:            %s:%d\n", t->imap_host, t->imap_port);
+	printf("smtp:            %s:%d\n", t->smtp_host, t->smtp_port);
+	printf("max users:       %s\n", users);
+	printf("max storage:     %s\n", storage);
+	printf("created:         %s\n", t->created_at);
+}
+
+/* --max-users / --max-storage-mb: a number in range, or (edit) "none". */
+static int limit_opt(struct cli *c, const char *name, long long max, bool allow_none, bool *set,
+		     long long *v)
+{
+	const char *s = cli_opt(c, name);
+	if (!s)
+		return 0;
+	*set = true;
+	if (allow_none && !strcmp(s, "none")) {
+		*v = -1;
+		return 0;
+	}
+	if (cli_opt_int(c, name, 0, max, v) < 0) {
+		if (allow_none)
+			ers_error_prefix(&c->err, "say none for no limit, or a number");
+		return -1;
+	}
+	return 0;
+}
+
+static int port_opt(struct cli *c, const char *name, int *port)
+{
+	const char *s = cli_opt(c, name);
+	char what[64];
+	snprintf(what, sizeof what, "--%s", name);
+	return s ? ers_port_parse(s, what, port, &c->err) : 0;
+}
+
+static int spec_from_opts(struct cli *c, struct ers_tenant_spec *s, bool edit)
+{
+	s->domain = cli_opt(c, "domain");
+	s->imap_host = cli_opt(c, "imap-host");
+	s->smtp_host = cli_opt(c, "smtp-host");
+	if (edit)
+		s->name = cli_opt(c, "name");
+	if (port_opt(c, "imap-port", &s->imap_port) < 0 || port_opt(c, "smtp-port", &s->smtp_port) < 0 ||
+	    limit_opt(c, "max-users", ERS_TENANT_MAX_USERS_LIMIT, edit, &s->set_max_users, &s->max_users) < 0 ||
+	    limit_opt(c, "max-storage-mb", ERS_TENANT_MAX_STORAGE_MB_LIMIT, edit, &s->set_max_storage_mb,
+		      &s->max_storage_mb) < 0)
+		return -1;
+	return 0;
+}
+
+static int show_result(struct cli *c, struct ers_tenant *t, const char *verb)
+{
+	if (c->json)
+		out_json(c, tenant_json(t));
+	else if (!c->quiet) {
+		printf("%s tenant \"%s\"\n", verb, t->name);
+		print_tenant(t);
+	}
+	ers_tenant_free(t);
+	return 0;
+}
+
+int cmd_tenant_add(struct cli *c)
+{
+	struct ers_tenant_spec spec = { .name = c->args[0] };
+	struct ers_tenant *t;
+	if (spec_from_opts(c, &spec, false) < 0 || ers_tenant_add(c->ctx, &c->actor, &spec, &t, &c->err) < 0)
+		return -1;
+	return show_result(c, t, "created");
+}
+
+int cmd_tenant_edit(struct cli *c)
+{
+	struct ers_tenant_spec spec = { 0 };
+	struct ers_tenant *t;
+	if (spec_from_opts(c, &spec, true) < 0 ||
+	    ers_tenant_edit(c->ctx, &c->actor, c->args[0], &spec, &t, &c->err) < 0)
+		return -1;
+	return show_result(c, t, "changed");
+}
+
+int cmd_tenant_show(struct cli *c)
+{
+	struct ers_tenant *t;
+	if (ers_tenant_get(c->ctx, &c->actor, c->args[0], &t, &c->err) < 0)
+		return -1;
+	if (c->json)
+		out_json(c, tenant_json(t));
+	else
+		print_tenant(t);
+	ers_tenant_free(t);
+	return 0;
+}
+
+int cmd_tenant_list(struct cli *c)
+{
+	struct ers_tenant_list *list;
+	if (ers_tenant_list(c->ctx, &c->actor, &list, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < list->count; i++)
+			json_array_append_new(arr, tenant_json(&list->items[i]));
+		out_json(c, arr);
+	} else {
+		static const char *const head[] = { "NAME", "PRIMARY DOMAIN", "DOMAINS", "IMAP", "SMTP",
+						    "MAX USERS", "MAX STORAGE", "CREATED" };
+		struct table tab;
+		table_init(&tab, 8, head);
+		for (size_t i = 0; i < list->count; i++) {
+			const struct ers_tenant *t = &list->items[i];
+			char ndom[16], imap[300], smtp[300], users[32], storage[40];
+			snprintf(ndom, sizeof ndom, "%zu", t->domain_count);
+			snprintf(imap, sizeof imap, "%s:%d", t->imap_host, t->imap_port);
+			snprintf(smtp, sizeof smtp, "%s:%d", t->smtp_host, t->smtp_port);
+			limit_text(users, sizeof users, t->max_users, "");
+			limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
+			table_row(&tab, t->name, t->primary_domain, ndom, imap, smtp, users, storage, t->created_at);
+		}
+		if (list->count || !c->quiet)
+			table_print(&tab);
+		else
+			table_print(&tab);
+	}
+	ers_tenant_list_free(list);
+	return 0;
+}
+
+int cmd_tenant_delete(struct cli *c)
+{
+	struct ers_tenant *t;
+	if (ers_tenant_get(c->ctx, &c->actor, c->args[0], &t, &c->err) < 0)
+		return -1;
+	/* Say first what goes, then ask. */
+	if (!c->json) {
+		fprintf(stderr, "This deletes tenant \"%s\" and everything it owns:\n  %zu domain(s):", t->name,
+			t->domain_count);
+		for (size_t i = 0; i < t->domain_count; i++)
+			fprintf(stderr, " %s", t->domains[i].name);
+		fprintf(stderr, "\n");
+	}
+	char *name = ers_xstrdup(t->name);
+	long long id = t->id;
+	ers_tenant_free(t);
+	int rc = -1;
+	if (cli_confirm(c, "delete this tenant", name) == 0 &&
+	    ers_tenant_delete(c->ctx, &c->actor, name, id, &c->err) == 0) {
+		if (c->json)
+			out_json(c, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
+		else
+			out_note(c, "deleted tenant \"%s\"", name);
+		rc = 0;
+	}
+	free(name);
+	return rc;
+}
+
+int cmd_domain_add(struct cli *c)
+{
+	bool primary = cli_flag(c, "primary");
+	if (ers_tenant_domain_add(c->ctx, &c->actor, c->args[0], c->args[1], primary, &c->err) < 0)
+		return -1;
+	return cmd_domain_list(c);
+}
+
+int cmd_domain_remove(struct cli *c)
+{
+	if (ers_tenant_domain_remove(c->ctx, &c->actor, c->args[0], c->args[1], &c->err) < 0)
+		return -1;
+	return cmd_domain_list(c);
+}
+
+int cmd_domain_primary(struct cli *c)
+{
+	if (ers_tenant_domain_set_primary(c->ctx, &c->actor, c->args[0], c->args[1], &c->err) < 0)
+		return -1;
+	return cmd_domain_list(c);
+}
+
+int cmd_domain_list(struct cli *c)
+{
+	struct ers_tenant *t;
+	if (ers_tenant_get(c->ctx, &c->actor, c->args[0], &t, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < t->domain_count; i++)
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:s}", "tenant", t->name, "name",
+							     t->domains[i].name, "primary", t->domains[i].primary,
+							     "created_at", t->domains[i].created_at));
+		out_json(c, arr);
+	} else {
+		static const char *const head[] = { "DOMAIN", "PRIMARY", "CREATED" };
+		struct table tab;
+		table_init(&tab, 3, head);
+		for (size_t i = 0; i < t->domain_count; i++)
+			table_row(&tab, t->domains[i].name, t->domains[i].primary ? "yes" : "no",
+				  t->domains[i].created_at);
+		table_print(&tab);
+	}
+	ers_tenant_free(t);
+	return 0;
+}

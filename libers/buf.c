@@ -1,0 +1,100 @@
+/* ers_buf: see buf.h for the invariants. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ers/buf.h"
+#include "ers/mem.h"
+
+char ers_buf_empty[1];
+
+void ers_buf_init(struct ers_buf *b)
+{
+	b->data = ers_buf_empty;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void ers_buf_free(struct ers_buf *b)
+{
+	if (b->cap)
+		free(b->data);
+	ers_buf_init(b);
+}
+
+void ers_buf_free_secret(struct ers_buf *b)
+{
+	if (b->cap)
+		ers_wipe(b->data, b->cap);
+	ers_buf_free(b);
+}
+
+void ers_buf_reset(struct ers_buf *b)
+{
+	b->len = 0;
+	b->data[0] = '\0';
+}
+
+void ers_buf_grow(struct ers_buf *b, size_t extra)
+{
+	if (extra > (size_t)-1 / 2 - b->len)
+		ERS_BUG("ers_buf_grow: size overflow");
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	if (b->cap) {
+		b->data = ers_xrealloc(b->data, cap);
+	} else {
+		b->data = ers_xmalloc(cap);
+		b->data[0] = '\0';
+	}
+	b->cap = cap;
+}
+
+void ers_buf_add(struct ers_buf *b, const void *data, size_t n)
+{
+	ers_buf_grow(b, n);
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void ers_buf_adds(struct ers_buf *b, const char *s)
+{
+	ers_buf_add(b, s, strlen(s));
+}
+
+void ers_buf_addch(struct ers_buf *b, char c)
+{
+	ers_buf_add(b, &c, 1);
+}
+
+void ers_buf_vaddf(struct ers_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		ERS_BUG("ers_buf_vaddf: bad format");
+	ers_buf_grow(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void ers_buf_addf(struct ers_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ers_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *ers_buf_detach(struct ers_buf *b)
+{
+	char *s = b->cap ? b->data : ers_xstrdup("");
+	ers_buf_init(b);
+	return s;
+}

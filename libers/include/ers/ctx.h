@@ -1,0 +1,22 @@
+/* A working context: the configuration and one database connection. */
+#ifndef ERS_CTX_H
+#define ERS_CTX_H
+
+#include "config.h"
+#include "error.h"
+
+struct ers_ctx;
+
+enum {
+	/* Open even when the schema is missing or newer (db migrate / status). */
+	ERS_CTX_NO_SCHEMA_CHECK = 1 << 0,
+};
+
+/* Connects to the database named in `cfg` (which the context borrows) and,
+ * unless told otherwise, refuses a schema that is not exactly current. */
+int ers_ctx_open(const struct ers_config *cfg, unsigned flags, struct ers_ctx **ctx_r,
+		 struct ers_error *err);
+void ers_ctx_free(struct ers_ctx *ctx);
+const struct ers_config *ers_ctx_config(const struct ers_ctx *ctx);
+
+#endif

@@ -1,0 +1,20 @@
+/* libers: every rule and every operation of the Email Reseller Server. */
+#ifndef ERS_H
+#define ERS_H
+
+#include "error.h"
+#include "mem.h"
+#include "buf.h"
+#include "config.h"
+#include "actor.h"
+#include "authz.h"
+#include "ctx.h"
+#include "schema.h"
+#include "names.h"
+#include "host.h"
+#include "tenant.h"
+#include "audit.h"
+
+const char *ers_version(void);
+
+#endif

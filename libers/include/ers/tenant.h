@@ -1,0 +1,84 @@
+/* Tenants: the organisations a reseller hosts, each with its domains, its
+ * approved IMAP/SMTP endpoints and its limits (manual 000 "Managing Tenants"). */
+#ifndef ERS_TENANT_H
+#define ERS_TENANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "actor.h"
+#include "ctx.h"
+#include "error.h"
+
+#define ERS_TENANT_MAX_USERS_LIMIT 1000000LL
+#define ERS_TENANT_MAX_STORAGE_MB_LIMIT 104857600LL /* 100 TiB */
+#define ERS_TENANT_NAME_MAX 200
+
+struct ers_tenant_domain {
+	char *name;
+	bool primary;
+	char created_at[40];
+};
+
+struct ers_tenant {
+	long long id;
+	char *name;
+	char *primary_domain;
+	char *imap_host;
+	int imap_port;
+	char *smtp_host;
+	int smtp_port;
+	long long max_users;      /* -1: no limit */
+	long long max_storage_mb; /* -1: no limit */
+	char created_at[40];
+	size_t domain_count;
+	struct ers_tenant_domain *domains;
+};
+
+struct ers_tenant_list {
+	size_t count;
+	struct ers_tenant *items;
+};
+
+/* What `tenant add` and `tenant edit` take.  For edit, NULL / 0 / unset
+ * fields stay as they are. */
+struct ers_tenant_spec {
+	const char *name;
+	const char *domain;        /* add: the primary domain */
+	const char *imap_host;
+	int imap_port;             /* 0: default 993 (add) or unchanged (edit) */
+	const char *smtp_host;
+	int smtp_port;             /* 0: default 587 (add) or unchanged (edit) */
+	bool set_max_users;
+	long long max_users;       /* -1 clears the limit */
+	bool set_max_storage_mb;
+	long long max_storage_mb;  /* -1 clears the limit */
+};
+
+int ers_tenant_add(struct ers_ctx *ctx, const struct ers_actor *actor,
+		   const struct ers_tenant_spec *spec, struct ers_tenant **tenant_r,
+		   struct ers_error *err);
+/* `key` is the tenant's name (any case) or one of its domains. */
+int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		   struct ers_tenant **tenant_r, struct ers_error *err);
+int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
+		    struct ers_tenant_list **list_r, struct ers_error *err);
+int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		    const struct ers_tenant_spec *changes, struct ers_tenant **tenant_r,
+		    struct ers_error *err);
+/* Deletes the tenant and everything it owns (domains, later users, aliases
+ * and mail).  `expect_id` guards against deleting a tenant other than the
+ * one the caller showed the person (0: no guard). */
+int ers_tenant_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		      long long expect_id, struct ers_error *err);
+
+int ers_tenant_domain_add(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			  const char *domain, bool make_primary, struct ers_error *err);
+int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
+			     const char *key, const char *domain, struct ers_error *err);
+int ers_tenant_domain_set_primary(struct ers_ctx *ctx, const struct ers_actor *actor,
+				  const char *key, const char *domain, struct ers_error *err);
+
+void ers_tenant_free(struct ers_tenant *t);
+void ers_tenant_list_free(struct ers_tenant_list *list);
+
+#endif

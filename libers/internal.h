@@ -1,0 +1,54 @@
+/* Library-internal interfaces: the database layer, secrets, audit writes.
+ * Nothing here is installed; the fronts use only include/ers/. */
+#ifndef ERS_INTERNAL_H
+#define ERS_INTERNAL_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+#include "ers/ers.h"
+
+struct ers_ctx {
+	const struct ers_config *cfg;
+	PGconn *conn;
+	bool in_tx;
+};
+
+/* secrets.c */
+int ers_secrets_load(const char *path, bool must_exist, struct ers_secrets *s,
+		     struct ers_error *err);
+void ers_secrets_clear(struct ers_secrets *s);
+
+/* db.c: every query goes through here, parameterised, with its result
+ * status checked in one place.  SQLSTATEs map to error codes. */
+PGresult *ers_db_exec(struct ers_ctx *ctx, const char *sql, int nparams,
+		      const char *const *params, struct ers_error *err);
+int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *const *params,
+	       struct ers_error *err);
+int ers_db_begin(struct ers_ctx *ctx, struct ers_error *err);
+void ers_db_rollback(struct ers_ctx *ctx);
+/* Writes the operation's one audit row and commits; rolls back on failure. */
+int ers_db_commit_audited(struct ers_ctx *ctx, const struct ers_actor *actor,
+			  const char *action, const char *target, long long tenant_id,
+			  const char *tenant_name, const char *detail, struct ers_error *err);
+const char *ers_db_str(const PGresult *res, int row, int col); /* "" for NULL */
+bool ers_db_isnull(const PGresult *res, int row, int col);
+long long ers_db_ll(const PGresult *res, int row, int col);     /* -1 for NULL */
+void ers_db_time(char dst[40], const PGresult *res, int row, int col);
+
+/* authz.c: the check plus an audit row recording a refusal. */
+int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
+		      enum ers_action action, const struct ers_authz_target *target,
+		      const char *target_desc, struct ers_error *err);
+
+/* audit.c */
+void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,
+		      const char *target, long long tenant_id, const char *why);
+
+/* A timestamptz column as ISO 8601 UTC text. */
+#define ERS_SQL_TIME(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Formats a long long for a query parameter. */
+struct ers_num { char s[24]; };
+struct ers_num ers_num(long long v);
+
+#endif

@@ -1,0 +1,619 @@
+/* Tenants and their domains (manual 000 "Managing Tenants", manual 001
+ * "Tenant Setup In The App"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* Finds the tenant whose name (any case) or one of whose domains is `key`. */
+static int resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
+		   struct ers_error *err)
+{
+	if (!key || !*key) {
+		ers_error_set(err, ERS_E_INVALID, "tenant must be named: give its name or one of its domains");
+		return -1;
+	}
+	struct ers_buf domain = ERS_BUF_INIT;
+	struct ers_error ignored;
+	bool is_domain = ers_domain_normalize(key, &domain, &ignored) == 0;
+	const char *params[] = { key, is_domain ? domain.data : NULL };
+	PGresult *res = ers_db_exec(ctx,
+		"SELECT id, name FROM ers.tenant WHERE lower(name) = lower($1)"
+		" UNION ALL SELECT t.id, t.name FROM ers.domain d JOIN ers.tenant t ON t.id = d.tenant_id"
+		" WHERE d.name = $2 LIMIT 1", 2, params, err);
+	ers_buf_free(&domain);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		ers_error_set(err, ERS_E_NOTFOUND,
+			      "no tenant is named \"%.200s\" or owns that domain (see: ersctl tenant list)", key);
+		PQclear(res);
+		return -1;
+	}
+	*id_r = ers_db_ll(res, 0, 0);
+	if (name_r)
+		*name_r = ers_xstrdup(ers_db_str(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
+static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
+{
+	t->id = ers_db_ll(res, r, 0);
+	t->name = ers_xstrdup(ers_db_str(res, r, 1));
+	t->imap_host = ers_xstrdup(ers_db_str(res, r, 2));
+	t->imap_port = (int)ers_db_ll(res, r, 3);
+	t->smtp_host = ers_xstrdup(ers_db_str(res, r, 4));
+	t->smtp_port = (int)ers_db_ll(res, r, 5);
+	t->max_users = ers_db_ll(res, r, 6);
+	t->max_storage_mb = ers_db_ll(res, r, 7);
+	ers_db_time(t->created_at, res, r, 8);
+	t->primary_domain = ers_xstrdup(ers_db_str(res, r, 9));
+}
+
+#define TENANT_COLUMNS \
+	"t.id, t.name, t.imap_host, t.imap_port, t.smtp_host, t.smtp_port, t.max_users, t.max_storage_mb, " \
+	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary)"
+
+static int load_domains(struct ers_ctx *ctx, struct ers_tenant *t, struct ers_error *err)
+{
+	struct ers_num id = ers_num(t->id);
+	const char *params[] = { id.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT name, is_primary, " ERS_SQL_TIME("created_at")
+				    " FROM ers.domain WHERE tenant_id = $1::bigint ORDER BY NOT is_primary, name",
+				    1, params, err);
+	if (!res)
+		return -1;
+	t->domain_count = (size_t)PQntuples(res);
+	t->domains = ers_xcalloc(t->domain_count, sizeof *t->domains);
+	for (int r = 0; r < (int)t->domain_count; r++) {
+		t->domains[r].name = ers_xstrdup(ers_db_str(res, r, 0));
+		t->domains[r].primary = ers_db_str(res, r, 1)[0] == 't';
+		ers_db_time(t->domains[r].created_at, res, r, 2);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int load_by_id(struct ers_ctx *ctx, long long id, struct ers_tenant **tenant_r,
+		      struct ers_error *err)
+{
+	struct ers_num idnum = ers_num(id);
+	const char *params[] = { idnum.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT " TENANT_COLUMNS " FROM ers.tenant t WHERE t.id = $1::bigint",
+				    1, params, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		ers_error_set(err, ERS_E_NOTFOUND, "tenant %lld no longer exists", id);
+		PQclear(res);
+		return -1;
+	}
+	struct ers_tenant *t = ers_xcalloc(1, sizeof *t);
+	fill_tenant(t, res, 0);
+	PQclear(res);
+	if (load_domains(ctx, t, err) < 0) {
+		ers_tenant_free(t);
+		return -1;
+	}
+	*tenant_r = t;
+	return 0;
+}
+
+/* The endpoint must be on the approved list; the error says what is. */
+static int check_endpoint(struct ers_ctx *ctx, enum ers_host_kind kind, const char *input_host,
+			  int port, struct ers_buf *host, struct ers_error *err)
+{
+	const char *kname = ers_host_kind_name(kind);
+	if (ers_hostname_normalize(input_host, host, err) < 0) {
+		ers_error_prefix(err, "%s host", kname);
+		return -1;
+	}
+	if (port < 1 || port > 65535) {
+		ers_error_set(err, ERS_E_INVALID, "%s port must be 1..65535, got %d", kname, port);
+		return -1;
+	}
+	struct ers_num portnum = ers_num(port);
+	const char *params[] = { host->data, kname, portnum.s };
+	PGresult *res = ers_db_exec(ctx,
+		"SELECT bool_or(port = $3::int), string_agg(port::text, ', ' ORDER BY port)"
+		" FROM ers.approved_host WHERE hostname = $1 AND kind = $2", 3, params, err);
+	if (!res)
+		return -1;
+	int rc = 0;
+	if (ers_db_str(res, 0, 0)[0] != 't') {
+		if (ers_db_isnull(res, 0, 1))
+			ers_error_set(err, ERS_E_INVALID,
+				      "%s host %s is not on the approved list (see: ersctl server host list; an operator adds it with: ersctl server host add %s --kind %s)",
+				      kname, host->data, host->data, kname);
+		else
+			ers_error_set(err, ERS_E_INVALID,
+				      "%s host %s is approved only on port(s) %s, not %d",
+				      kname, host->data, ers_db_str(res, 0, 1), port);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int check_limits(const struct ers_tenant_spec *s, struct ers_error *err)
+{
+	if (s->set_max_users && (s->max_users < -1 || s->max_users > ERS_TENANT_MAX_USERS_LIMIT)) {
+		ers_error_set(err, ERS_E_INVALID, "max users must be 0..%lld (or none), got %lld",
+			      ERS_TENANT_MAX_USERS_LIMIT, s->max_users);
+		return -1;
+	}
+	if (s->set_max_storage_mb &&
+	    (s->max_storage_mb < -1 || s->max_storage_mb > ERS_TENANT_MAX_STORAGE_MB_LIMIT)) {
+		ers_error_set(err, ERS_E_INVALID, "max storage must be 0..%lld MB (or none), got %lld",
+			      ERS_TENANT_MAX_STORAGE_MB_LIMIT, s->max_storage_mb);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_name_free(struct ers_ctx *ctx, const char *name, long long except_id,
+			   struct ers_error *err)
+{
+	struct ers_num id = ers_num(except_id);
+	const char *params[] = { name, id.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT name FROM ers.tenant WHERE lower(name) = lower($1) AND id <> $2::bigint",
+				    2, params, err);
+	if (!res)
+		return -1;
+	int rc = 0;
+	if (PQntuples(res) > 0) {
+		ers_error_set(err, ERS_E_CONFLICT, "a tenant named \"%s\" already exists", ers_db_str(res, 0, 0));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int check_domain_free(struct ers_ctx *ctx, const char *domain, struct ers_error *err)
+{
+	const char *params[] = { domain };
+	PGresult *res = ers_db_exec(ctx, "SELECT t.name FROM ers.domain d JOIN ers.tenant t ON t.id = d.tenant_id"
+				    " WHERE d.name = $1", 1, params, err);
+	if (!res)
+		return -1;
+	int rc = 0;
+	if (PQntuples(res) > 0) {
+		ers_error_set(err, ERS_E_CONFLICT, "domain %s already belongs to tenant \"%s\"", domain,
+			      ers_db_str(res, 0, 0));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static const char *limit_param(bool set, long long v, struct ers_num *n)
+{
+	if (!set || v < 0)
+		return NULL;
+	*n = ers_num(v);
+	return n->s;
+}
+
+int ers_tenant_add(struct ers_ctx *ctx, const struct ers_actor *actor,
+		   const struct ers_tenant_spec *spec, struct ers_tenant **tenant_r,
+		   struct ers_error *err)
+{
+	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_CREATE, NULL, spec->name ? spec->name : "", err) < 0)
+		return -1;
+	struct ers_buf domain = ERS_BUF_INIT, imap = ERS_BUF_INIT, smtp = ERS_BUF_INIT;
+	int imap_port = spec->imap_port ? spec->imap_port : 993;
+	int smtp_port = spec->smtp_port ? spec->smtp_port : 587;
+	long long id = 0;
+	if (ers_text_check(spec->name, "tenant name", ERS_TENANT_NAME_MAX, err) < 0 ||
+	    check_limits(spec, err) < 0)
+		goto fail;
+	if (!spec->domain) {
+		ers_error_set(err, ERS_E_INVALID, "a tenant needs its primary domain (--domain)");
+		goto fail;
+	}
+	if (!spec->imap_host || !spec->smtp_host) {
+		ers_error_set(err, ERS_E_INVALID, "a tenant needs an approved %s host (--%s-host)",
+			      spec->imap_host ? "SMTP" : "IMAP", spec->imap_host ? "smtp" : "imap");
+		goto fail;
+	}
+	if (ers_domain_normalize(spec->domain, &domain, err) < 0)
+		goto fail;
+	if (ers_db_begin(ctx, err) < 0)
+		goto fail;
+	if (check_endpoint(ctx, ERS_HOST_IMAP, spec->imap_host, imap_port, &imap, err) < 0 ||
+	    check_endpoint(ctx, ERS_HOST_SMTP, spec->smtp_host, smtp_port, &smtp, err) < 0 ||
+	    check_name_free(ctx, spec->name, 0, err) < 0 || check_domain_free(ctx, domain.data, err) < 0)
+		goto rollback;
+	struct ers_num ip = ers_num(imap_port), sp = ers_num(smtp_port), mu, ms;
+	const char *params[] = { spec->name, imap.data, ip.s, smtp.data, sp.s,
+				 limit_param(spec->set_max_users, spec->max_users, &mu),
+				 limit_param(spec->set_max_storage_mb, spec->max_storage_mb, &ms) };
+	PGresult *res = ers_db_exec(ctx,
+		"INSERT INTO ers.tenant (name, imap_host, imap_port, smtp_host, smtp_port, max_users, max_storage_mb)"
+		" VALUES ($1, $2, $3::int, $4, $5::int, $6::bigint, $7::bigint) RETURNING id", 7, params, err);
+	if (!res)
+		goto rollback;
+	id = ers_db_ll(res, 0, 0);
+	PQclear(res);
+	struct ers_num idnum = ers_num(id);
+	const char *dparams[] = { idnum.s, domain.data };
+	if (ers_db_run(ctx, "INSERT INTO ers.domain (tenant_id, name, is_primary) VALUES ($1::bigint, $2, true)",
+		       2, dparams, err) < 0)
+		goto rollback;
+	struct ers_buf detail = ERS_BUF_INIT;
+	ers_buf_addf(&detail, "domain %s, imap %s:%d, smtp %s:%d", domain.data, imap.data, imap_port,
+		     smtp.data, smtp_port);
+	int rc = ers_db_commit_audited(ctx, actor, "tenant.add", spec->name, id, spec->name, detail.data, err);
+	ers_buf_free(&detail);
+	if (rc < 0)
+		goto fail;
+	ers_buf_free(&domain);
+	ers_buf_free(&imap);
+	ers_buf_free(&smtp);
+	return load_by_id(ctx, id, tenant_r, err);
+rollback:
+	ers_db_rollback(ctx);
+fail:
+	ers_buf_free(&domain);
+	ers_buf_free(&imap);
+	ers_buf_free(&smtp);
+	return -1;
+}
+
+int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		   struct ers_tenant **tenant_r, struct ers_error *err)
+{
+	long long id;
+	if (resolve(ctx, key, &id, NULL, err) < 0)
+		return -1;
+	struct ers_authz_target target = { id };
+	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, &target, key, err) < 0)
+		return -1;
+	return load_by_id(ctx, id, tenant_r, err);
+}
+
+int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
+		    struct ers_tenant_list **list_r, struct ers_error *err)
+{
+	/* Tenant admins see only their own tenant; others need the full right. */
+	bool own_only = actor->role == ERS_ROLE_TENANT_ADMIN;
+	struct ers_authz_target own = { actor->tenant_id };
+	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, own_only ? &own : NULL, "tenants", err) < 0)
+		return -1;
+	struct ers_num tid = ers_num(actor->tenant_id);
+	const char *params[] = { own_only ? tid.s : NULL };
+	PGresult *res = ers_db_exec(ctx, "SELECT " TENANT_COLUMNS " FROM ers.tenant t"
+				    " WHERE $1::bigint IS NULL OR t.id = $1::bigint ORDER BY lower(t.name)",
+				    1, params, err);
+	if (!res)
+		return -1;
+	struct ers_tenant_list *list = ers_xcalloc(1, sizeof *list);
+	list->count = (size_t)PQntuples(res);
+	list->items = ers_xcalloc(list->count, sizeof *list->items);
+	for (int r = 0; r < (int)list->count; r++)
+		fill_tenant(&list->items[r], res, r);
+	PQclear(res);
+	/* Domains for every tenant in one query rather than one per tenant. */
+	res = ers_db_exec(ctx, "SELECT tenant_id, name, is_primary, " ERS_SQL_TIME("created_at")
+			  " FROM ers.domain WHERE $1::bigint IS NULL OR tenant_id = $1::bigint"
+			  " ORDER BY tenant_id, NOT is_primary, name", 1, params, err);
+	if (!res) {
+		ers_tenant_list_free(list);
+		return -1;
+	}
+	int rows = PQntuples(res);
+	for (size_t i = 0; i < list->count; i++) {
+		struct ers_tenant *t = &list->items[i];
+		t->domains = ers_xcalloc((size_t)rows, sizeof *t->domains);
+		for (int r = 0; r < rows; r++) {
+			if (ers_db_ll(res, r, 0) != t->id)
+				continue;
+			struct ers_tenant_domain *d = &t->domains[t->domain_count++];
+			d->name = ers_xstrdup(ers_db_str(res, r, 1));
+			d->primary = ers_db_str(res, r, 2)[0] == 't';
+			ers_db_time(d->created_at, res, r, 3);
+		}
+	}
+	PQclear(res);
+	*list_r = list;
+	return 0;
+}
+
+/* Starts a transaction on an existing tenant, locked, after the policy check. */
+static int begin_on_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			   enum ers_action action, long long *id_r, char **name_r,
+			   struct ers_error *err)
+{
+	if (resolve(ctx, key, id_r, NULL, err) < 0)
+		return -1;
+	struct ers_authz_target target = { *id_r };
+	if (ers_authz_require(ctx, actor, action, &target, key, err) < 0 || ers_db_begin(ctx, err) < 0)
+		return -1;
+	struct ers_num id = ers_num(*id_r);
+	const char *params[] = { id.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT name FROM ers.tenant WHERE id = $1::bigint FOR UPDATE",
+				    1, params, err);
+	if (!res) {
+		ers_db_rollback(ctx);
+		return -1;
+	}
+	if (PQntuples(res) == 0) {
+		ers_error_set(err, ERS_E_NOTFOUND, "tenant \"%.200s\" was deleted meanwhile", key);
+		PQclear(res);
+		ers_db_rollback(ctx);
+		return -1;
+	}
+	*name_r = ers_xstrdup(ers_db_str(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		    const struct ers_tenant_spec *c, struct ers_tenant **tenant_r,
+		    struct ers_error *err)
+{
+	struct ers_buf imap = ERS_BUF_INIT, smtp = ERS_BUF_INIT, detail = ERS_BUF_INIT;
+	char *name = NULL;
+	long long id;
+	if ((c->name && ers_text_check(c->name, "tenant name", ERS_TENANT_NAME_MAX, err) < 0) ||
+	    check_limits(c, err) < 0)
+		return -1;
+	if (!c->name && !c->imap_host && !c->imap_port && !c->smtp_host && !c->smtp_port &&
+	    !c->set_max_users && !c->set_max_storage_mb) {
+		ers_error_set(err, ERS_E_USAGE, "nothing to change: give at least one new value");
+		return -1;
+	}
+	if (begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_EDIT, &id, &name, err) < 0)
+		return -1;
+	struct ers_tenant *cur = NULL;
+	if (load_by_id(ctx, id, &cur, err) < 0)
+		goto rollback;
+	if (c->name && check_name_free(ctx, c->name, id, err) < 0)
+		goto rollback;
+	if ((c->imap_host || c->imap_port) &&
+	    check_endpoint(ctx, ERS_HOST_IMAP, c->imap_host ? c->imap_host : cur->imap_host,
+			   c->imap_port ? c->imap_port : cur->imap_port, &imap, err) < 0)
+		goto rollback;
+	if ((c->smtp_host || c->smtp_port) &&
+	    check_endpoint(ctx, ERS_HOST_SMTP, c->smtp_host ? c->smtp_host : cur->smtp_host,
+			   c->smtp_port ? c->smtp_port : cur->smtp_port, &smtp, err) < 0)
+		goto rollback;
+	struct ers_num idn = ers_num(id), ip = ers_num(c->imap_port), sp = ers_num(c->smtp_port), mu, ms;
+	const char *params[] = {
+		idn.s, c->name, imap.len ? imap.data : NULL, c->imap_port ? ip.s : NULL,
+		smtp.len ? smtp.data : NULL, c->smtp_port ? sp.s : NULL,
+		c->set_max_users ? "t" : "f", limit_param(c->set_max_users, c->max_users, &mu),
+		c->set_max_storage_mb ? "t" : "f", limit_param(c->set_max_storage_mb, c->max_storage_mb, &ms),
+	};
+	if (ers_db_run(ctx,
+		"UPDATE ers.tenant SET name = coalesce($2, name), imap_host = coalesce($3, imap_host),"
+		" imap_port = coalesce($4::int, imap_port), smtp_host = coalesce($5, smtp_host),"
+		" smtp_port = coalesce($6::int, smtp_port),"
+		" max_users = CASE WHEN $7::bool THEN $8::bigint ELSE max_users END,"
+		" max_storage_mb = CASE WHEN $9::bool THEN $10::bigint ELSE max_storage_mb END,"
+		" updated_at = now() WHERE id = $1::bigint", 10, params, err) < 0)
+		goto rollback;
+	if (c->name)
+		ers_buf_addf(&detail, "name %s -> %s; ", name, c->name);
+	if (imap.len)
+		ers_buf_addf(&detail, "imap %s:%d; ", imap.data, c->imap_port ? c->imap_port : cur->imap_port);
+	if (smtp.len)
+		ers_buf_addf(&detail, "smtp %s:%d; ", smtp.data, c->smtp_port ? c->smtp_port : cur->smtp_port);
+	if (c->set_max_users)
+		ers_buf_addf(&detail, "max users %s; ", params[7] ? params[7] : "none");
+	if (c->set_max_storage_mb)
+		ers_buf_addf(&detail, "max storage %s MB; ", params[9] ? params[9] : "none");
+	if (detail.len >= 2)
+		detail.data[detail.len -= 2] = '\0';
+	if (ers_db_commit_audited(ctx, actor, "tenant.edit", c->name ? c->name : name, id,
+				  c->name ? c->name : name, detail.data, err) < 0)
+		goto fail;
+	ers_tenant_free(cur);
+	ers_buf_free(&imap);
+	ers_buf_free(&smtp);
+	ers_buf_free(&detail);
+	free(name);
+	return load_by_id(ctx, id, tenant_r, err);
+rollback:
+	ers_db_rollback(ctx);
+fail:
+	ers_tenant_free(cur);
+	ers_buf_free(&imap);
+	ers_buf_free(&smtp);
+	ers_buf_free(&detail);
+	free(name);
+	return -1;
+}
+
+int ers_tenant_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+		      long long expect_id, struct ers_error *err)
+{
+	long long id;
+	char *name = NULL;
+	if (begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_DELETE, &id, &name, err) < 0)
+		return -1;
+	if (expect_id && expect_id != id) {
+		ers_error_set(err, ERS_E_CONFLICT, "tenant \"%.200s\" changed while you confirmed; look again", key);
+		goto rollback;
+	}
+	struct ers_num idn = ers_num(id);
+	const char *params[] = { idn.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT string_agg(name, ', ' ORDER BY name) FROM ers.domain"
+				    " WHERE tenant_id = $1::bigint", 1, params, err);
+	if (!res)
+		goto rollback;
+	struct ers_buf detail = ERS_BUF_INIT;
+	ers_buf_addf(&detail, "domains: %s", ers_db_str(res, 0, 0));
+	PQclear(res);
+	/* Domains go with the tenant (ON DELETE CASCADE). */
+	if (ers_db_run(ctx, "DELETE FROM ers.tenant WHERE id = $1::bigint", 1, params, err) < 0) {
+		ers_buf_free(&detail);
+		goto rollback;
+	}
+	int rc = ers_db_commit_audited(ctx, actor, "tenant.delete", name, id, name, detail.data, err);
+	ers_buf_free(&detail);
+	free(name);
+	return rc;
+rollback:
+	ers_db_rollback(ctx);
+	free(name);
+	return -1;
+}
+
+/* Makes `domain` (already normalised, of tenant `id`) the primary one. */
+static int set_primary(struct ers_ctx *ctx, long long id, const char *domain, struct ers_error *err)
+{
+	struct ers_num idn = ers_num(id);
+	const char *params[] = { idn.s, domain };
+	return ers_db_run(ctx, "UPDATE ers.domain SET is_primary = false WHERE tenant_id = $1::bigint AND is_primary",
+			  1, params, err) < 0 ||
+	       ers_db_run(ctx, "UPDATE ers.domain SET is_primary = true WHERE tenant_id = $1::bigint AND name = $2",
+			  2, params, err) < 0 ? -1 : 0;
+}
+
+int ers_tenant_domain_add(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			  const char *input, bool make_primary, struct ers_error *err)
+{
+	struct ers_buf domain = ERS_BUF_INIT;
+	char *name = NULL;
+	long long id;
+	if (ers_domain_normalize(input, &domain, err) < 0)
+		return -1;
+	if (begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_EDIT, &id, &name, err) < 0)
+		goto fail;
+	struct ers_num idn = ers_num(id);
+	const char *params[] = { idn.s, domain.data };
+	if (check_domain_free(ctx, domain.data, err) < 0 ||
+	    ers_db_run(ctx, "INSERT INTO ers.domain (tenant_id, name) VALUES ($1::bigint, $2)", 2, params, err) < 0 ||
+	    (make_primary && set_primary(ctx, id, domain.data, err) < 0)) {
+		ers_db_rollback(ctx);
+		goto fail;
+	}
+	if (ers_db_commit_audited(ctx, actor, "tenant.domain.add", domain.data, id, name,
+				  make_primary ? "primary" : NULL, err) < 0)
+		goto fail;
+	ers_buf_free(&domain);
+	free(name);
+	return 0;
+fail:
+	ers_buf_free(&domain);
+	free(name);
+	return -1;
+}
+
+/* Locks the tenant and checks that `domain` is one of its domains. */
+static int begin_on_domain(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			   const char *input, struct ers_buf *domain, long long *id_r,
+			   char **name_r, bool *primary_r, struct ers_error *err)
+{
+	if (ers_domain_normalize(input, domain, err) < 0 ||
+	    begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_EDIT, id_r, name_r, err) < 0)
+		return -1;
+	struct ers_num idn = ers_num(*id_r);
+	const char *params[] = { idn.s, domain->data };
+	PGresult *res = ers_db_exec(ctx, "SELECT is_primary FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2",
+				    2, params, err);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) == 0) {
+		ers_error_set(err, ERS_E_NOTFOUND, "tenant \"%s\" has no domain %s (see: ersctl tenant domain list %s)",
+			      *name_r, domain->data, *name_r);
+		PQclear(res);
+		goto rollback;
+	}
+	*primary_r = ers_db_str(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+rollback:
+	ers_db_rollback(ctx);
+	return -1;
+}
+
+int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
+			     const char *key, const char *input, struct ers_error *err)
+{
+	struct ers_buf domain = ERS_BUF_INIT;
+	char *name = NULL;
+	long long id;
+	bool primary;
+	int rc = -1;
+	if (begin_on_domain(ctx, actor, key, input, &domain, &id, &name, &primary, err) < 0)
+		goto out;
+	if (primary) {
+		ers_error_set(err, ERS_E_CONFLICT,
+			      "%s is the primary domain of tenant \"%s\": make another domain primary first (ersctl tenant domain primary)",
+			      domain.data, name);
+		ers_db_rollback(ctx);
+		goto out;
+	}
+	struct ers_num idn = ers_num(id);
+	const char *params[] = { idn.s, domain.data };
+	if (ers_db_run(ctx, "DELETE FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2", 2, params, err) < 0) {
+		ers_db_rollback(ctx);
+		goto out;
+	}
+	rc = ers_db_commit_audited(ctx, actor, "tenant.domain.remove", domain.data, id, name, NULL, err);
+out:
+	ers_buf_free(&domain);
+	free(name);
+	return rc;
+}
+
+int ers_tenant_domain_set_primary(struct ers_ctx *ctx, const struct ers_actor *actor,
+				  const char *key, const char *input, struct ers_error *err)
+{
+	struct ers_buf domain = ERS_BUF_INIT;
+	char *name = NULL;
+	long long id;
+	bool primary;
+	int rc = -1;
+	if (begin_on_domain(ctx, actor, key, input, &domain, &id, &name, &primary, err) < 0)
+		goto out;
+	if (primary) { /* already so: nothing changes, no audit row */
+		ers_db_rollback(ctx);
+		rc = 0;
+		goto out;
+	}
+	if (set_primary(ctx, id, domain.data, err) < 0) {
+		ers_db_rollback(ctx);
+		goto out;
+	}
+	rc = ers_db_commit_audited(ctx, actor, "tenant.domain.primary", domain.data, id, name, NULL, err);
+out:
+	ers_buf_free(&domain);
+	free(name);
+	return rc;
+}
+
+void ers_tenant_free(struct ers_tenant *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->primary_domain);
+	free(t->imap_host);
+	free(t->smtp_host);
+	for (size_t i = 0; i < t->domain_count; i++)
+		free(t->domains[i].name);
+	free(t->domains);
+	free(t);
+}
+
+void ers_tenant_list_free(struct ers_tenant_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->count; i++) {
+		struct ers_tenant *t = &list->items[i];
+		free(t->name);
+		free(t->primary_domain);
+		free(t->imap_host);
+		free(t->smtp_host);
+		for (size_t j = 0; j < t->domain_count; j++)
+			free(t->domains[j].name);
+		free(t->domains);
+	}
+	free(list->items);
+	free(list);
+}
