@@ -1,0 +1,94 @@
+# Sourced by each integration test: TAP output, a fresh database per test on
+# the stack that test/run-all started ($ERS_STACK_DIR), and ersctl runners.
+set -u
+. "$ERS_STACK_DIR/stack.env"
+T_NUM=0
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "$ERS_STACK_DIR/t-$T_NAME.XXXXXX")
+chmod 755 "$T_DIR"
+
+pg() { # psql as the superuser against DB ($1), the rest are psql args
+    local db=$1; shift
+    runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+}
+
+# new_db [--bare]: a fresh database for this test; ERS_CONFIG points at it;
+# migrated unless --bare.
+new_db() {
+    T_DB="t_${T_NAME//-/_}_$RANDOM"
+    pg postgres -c "CREATE DATABASE $T_DB OWNER ers" >/dev/null
+    cat >"$T_DIR/ers.yaml" <<YAML
+database:
+  host: $PG_SOCKET
+  port: $PG_PORT
+  name: $T_DB
+  user: ers
+secrets_file: $ERS_STACK_DIR/secrets
+YAML
+    export ERS_CONFIG=$T_DIR/ers.yaml
+    if [ "${1:-}" != --bare ]; then
+        "$ERSCTL" --quiet db migrate || { echo "Bail out! db migrate failed"; exit 1; }
+    fi
+}
+
+sql() { pg "$T_DB" -c "$1"; }
+
+# run ARGS...: runs ersctl; sets OUT, ERR, RC.
+run() {
+    OUT=$("$ERSCTL" "$@" 2>"$T_DIR/err" </dev/null); RC=$?
+    ERR=$(cat "$T_DIR/err")
+}
+
+ok() { # CONDITION-STATUS DESCRIPTION
+    T_NUM=$((T_NUM + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $T_NUM - $2"; else echo "not ok $T_NUM - $2"; fi
+    return "$1"
+}
+
+diag() { printf '%s\n' "$@" | sed 's/^/#   /'; }
+
+# expect STATUS DESCRIPTION ARGS...: ersctl exits with STATUS.
+expect() {
+    local want=$1 desc=$2; shift 2
+    run "$@"
+    if [ "$RC" -eq "$want" ]; then ok 0 "$desc"; else
+        ok 1 "$desc"; diag "ersctl $*" "wanted exit $want, got $RC" "stdout: $OUT" "stderr: $ERR"; fi
+}
+
+# like TEXT REGEX DESCRIPTION
+like() {
+    if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
+        ok 1 "$3"; diag "expected to match: $2" "got: $1"; fi
+}
+unlike() {
+    if printf '%s' "$1" | grep -Eq -- "$2"; then ok 1 "$3"; diag "expected not to match: $2" "got: $1"; else ok 0 "$3"; fi
+}
+is() {
+    if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; diag "wanted: $2" "got:    $1"; fi
+}
+
+dump() { runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --data-only --no-owner "$T_DB" 2>&1; }
+
+# refused STATUS REGEX DESCRIPTION ARGS...: ersctl fails with STATUS, says
+# something matching REGEX on one stderr line "ersctl: ...", and the
+# database is exactly as before.
+refused() {
+    local want=$1 re=$2 desc=$3 before after; shift 3
+    before=$(dump)
+    run "$@"
+    after=$(dump)
+    local bad=0 lines
+    lines=$(printf '%s\n' "$ERR" | grep -c .)
+    [ "$RC" -eq "$want" ] || bad=1
+    printf '%s' "$ERR" | grep -Eq -- "^ersctl: .*($re)" || bad=1
+    [ "$lines" -eq 1 ] || bad=1
+    [ "$before" = "$after" ] || bad=1
+    ok "$bad" "$desc" || {
+        diag "ersctl $*" "wanted exit $want and /$re/, got exit $RC" "stderr: $ERR"
+        [ "$before" = "$after" ] || diag "the database changed:" "$(diff <(echo "$before") <(echo "$after") | head -n 10)"
+    }
+}
+
+done_testing() {
+    echo "1..$T_NUM"
+}
