@@ -43,9 +43,11 @@ MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
 # Rebuild everything when the flags change (SANITIZE=1 and back), as git does.
 BUILD_FLAGS  := .build-flags
 FLAGS_NOW    := $(subst ',,$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL))
-$(shell [ "$$(cat $(BUILD_FLAGS) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(BUILD_FLAGS))
+$(BUILD_FLAGS): FORCE
+	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || { echo '  FLAGS (changed: rebuilding)'; echo '$(FLAGS_NOW)' > $@; }
+FORCE:
 
-.PHONY: all deps check unit integration demo demo-stop install completions man clean bench check-generated
+.PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated
 all: $(LIB_SO) $(LIB_A) $(ERSCTL)
 
 deps:
