@@ -157,10 +157,13 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 	return 0;
 }
 
-/* Duplicate keys are legal YAML but almost always a mistake in a config. */
-static int reject_duplicate_keys(struct yaml_walk *w, yaml_node_t *map, const char *section)
+/* Duplicate keys are legal YAML but almost always a mistake in a config.
+ * Only the two levels the file has are checked: an alias can make the node
+ * graph cyclic ("a: &x {b: *x}"), and anything deeper is refused by the walk. */
+static int reject_duplicate_keys(struct yaml_walk *w, yaml_node_t *map, const char *section,
+				 int depth)
 {
-	if (!map || map->type != YAML_MAPPING_NODE)
+	if (!map || map->type != YAML_MAPPING_NODE || depth > 1)
 		return 0;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
@@ -169,7 +172,8 @@ static int reject_duplicate_keys(struct yaml_walk *w, yaml_node_t *map, const ch
 			if (scalar(k) && scalar(k2) && !strcmp(scalar(k), scalar(k2)))
 				return node_error(w, k, section, "key \"%s\" appears twice", scalar(k));
 		}
-		if (reject_duplicate_keys(w, yaml_document_get_node(w->doc, p->value), scalar(k)) < 0)
+		if (reject_duplicate_keys(w, yaml_document_get_node(w->doc, p->value),
+					  scalar(k) ? scalar(k) : section, depth + 1) < 0)
 			return -1;
 	}
 	return 0;
@@ -198,17 +202,32 @@ static int parse_file(const char *path, struct ers_config *cfg, struct ers_error
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	int rc = -1;
-	if (!yaml_parser_load(&parser, &doc)) {
-		ers_error_set(err, ERS_E_CONFIG, "%s:%zu:%zu: not valid YAML: %s", path,
-			      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			      parser.problem ? parser.problem : "parse error");
-		goto out;
-	}
+	if (!yaml_parser_load(&parser, &doc))
+		goto syntax;
 	struct yaml_walk w = { path, &doc, err };
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (reject_duplicate_keys(&w, root, "(top level)") == 0 && walk_root(&w, root, cfg) == 0)
+	if (reject_duplicate_keys(&w, root, "(top level)", 0) == 0 && walk_root(&w, root, cfg) == 0)
 		rc = 0;
 	yaml_document_delete(&doc);
+	if (rc < 0)
+		goto out;
+	/* Whatever follows a second "---" would be ignored, errors and all. */
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = -1;
+		goto syntax;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root && !(root->type == YAML_SCALAR_NODE && !*scalar(root))) {
+		ers_error_set(err, ERS_E_CONFIG, "%s:%zu:%zu: a second YAML document; the file must hold one",
+			      path, root->start_mark.line + 1, root->start_mark.column + 1);
+		rc = -1;
+	}
+	yaml_document_delete(&doc);
+	goto out;
+syntax:
+	ers_error_set(err, ERS_E_CONFIG, "%s:%zu:%zu: not valid YAML: %s", path,
+		      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		      parser.problem ? parser.problem : "parse error");
 out:
 	yaml_parser_delete(&parser);
 	fclose(f);

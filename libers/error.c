@@ -10,6 +10,15 @@ static void mark_truncated(struct ers_error *err, int wanted)
 		memcpy(err->message + cap - 4, "...", 4);
 }
 
+/* Messages repeat what people typed; a control character in them could
+ * drive the terminal or forge a log line, so each becomes '?'. */
+static void defang(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void ers_error_vset(struct ers_error *err, enum ers_error_code code, const char *fmt, va_list ap)
 {
 	if (!err)
@@ -19,6 +28,7 @@ void ers_error_vset(struct ers_error *err, enum ers_error_code code, const char 
 	if (n < 0)
 		snprintf(err->message, sizeof err->message, "(unprintable error)");
 	mark_truncated(err, n);
+	defang(err->message);
 }
 
 void ers_error_set(struct ers_error *err, enum ers_error_code code, const char *fmt, ...)
@@ -33,7 +43,9 @@ void ers_error_prefix(struct ers_error *err, const char *fmt, ...)
 {
 	if (!err)
 		return;
-	char prefix[256], old[sizeof err->message];
+	/* As big as the message, so that a prefix too long for it also makes
+	 * the result too long, and mark_truncated() says so. */
+	char prefix[sizeof err->message], old[sizeof err->message];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
@@ -41,6 +53,7 @@ void ers_error_prefix(struct ers_error *err, const char *fmt, ...)
 	memcpy(old, err->message, sizeof old);
 	int n = snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
 	mark_truncated(err, n);
+	defang(err->message);
 }
 
 void ers_error_clear(struct ers_error *err)

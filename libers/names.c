@@ -51,8 +51,12 @@ static int check_ascii_name(const char *what, const char *input, const char *nam
 		label = dot ? dot + 1 : NULL;
 	}
 	const char *tld = strrchr(name, '.') ? strrchr(name, '.') + 1 : name;
-	if (labels >= 2 && strspn(tld, "0123456789") == strlen(tld)) {
-		ers_error_set(err, ERS_E_INVALID, "%s \"%s\" ends in an all-digit label", what, input);
+	/* No top-level domain starts with a digit; without this rule "123" or
+	 * "0x7f.0x1" would pass and resolvers would read them as IPv4. */
+	if (!islower((unsigned char)tld[0])) {
+		ers_error_set(err, ERS_E_INVALID,
+			      "%s \"%s\" must end in a label that starts with a letter (write an IP address in dotted form)",
+			      what, input);
 		return -1;
 	}
 	if (labels < min_labels) {

@@ -96,7 +96,15 @@ static int parse_line(char *line, size_t lineno, const char *path, struct ers_se
 			return set_secret(s, line, eq + 1, source, err);
 		}
 	}
-	ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret \"%.64s\"; allowed: SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD",
+	/* Echo only what looks like a name: a key pasted without its NAME=
+	 * (base64 ends in '=') must not end up in an error message. */
+	size_t n = strlen(line);
+	if (n > 64 || strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
+		ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret name (not shown, in case it is a secret); allowed: SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD",
+			      path, lineno);
+		return -1;
+	}
+	ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret \"%s\"; allowed: SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD",
 		      path, lineno, line);
 	return -1;
 }

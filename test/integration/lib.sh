@@ -67,7 +67,11 @@ is() {
     if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; diag "wanted: $2" "got:    $1"; fi
 }
 
-dump() { runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --data-only --no-owner "$T_DB" 2>&1; }
+# The data of this test's database; pg_dump's per-run \restrict token is dropped.
+dump() {
+    runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --data-only --no-owner "$T_DB" 2>&1 |
+        grep -Ev '^\\(un)?restrict '
+}
 
 # refused STATUS REGEX DESCRIPTION ARGS...: ersctl fails with STATUS, says
 # something matching REGEX on one stderr line "ersctl: ...", and the

@@ -13,7 +13,7 @@
 struct ers_secrets {
 	char *master_key;        /* SMIME_MASTER_KEY: 32 bytes, hex or base64 in the file */
 	char master_key_source[300];
-	char *database_password; /* DATABASE_PASSWORD */
+	char *database_password; /* ERS_DATABASE_PASSWORD */
 	char database_password_source[300];
 };
 
