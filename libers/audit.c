@@ -51,12 +51,15 @@ int ers_audit_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		   const struct ers_audit_filter *filter, struct ers_audit_list **list_r,
 		   struct ers_error *err)
 {
-	struct ers_authz_target own = { actor->tenant_id };
+	struct ers_authz_target own = { .tenant_id = actor->tenant_id };
 	if (ers_authz_require(ctx, actor, ERS_ACT_AUDIT_VIEW,
 			      actor->role == ERS_ROLE_TENANT_ADMIN ? &own : NULL, "audit log", err) < 0)
 		return -1;
 	char interval[64] = "", limit[16];
 	const char *since_time = NULL;
+	if ((filter->tenant && ers_text_check(filter->tenant, "--tenant", ERS_TENANT_NAME_MAX, err) < 0) ||
+	    (filter->actor && ers_text_check(filter->actor, "--actor", 320, err) < 0))
+		return -1;
 	if (filter->since) {
 		if (!span_to_interval(filter->since, interval, sizeof interval)) {
 			if (!looks_like_time(filter->since)) {
@@ -82,7 +85,8 @@ int ers_audit_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		"SELECT id, " ERS_SQL_TIME("at") ", actor, coalesce(via, ''), action, target,"
 		" coalesce(tenant_name, ''), outcome, coalesce(detail, '')"
 		" FROM ers.audit_log"
-		" WHERE ($1::text IS NULL OR lower(tenant_name) = lower($1))"
+		" WHERE ($1::text IS NULL OR lower(tenant_name) = lower($1)"
+		"        OR tenant_id = (SELECT id FROM ers.tenant WHERE lower(name) = lower($1)))"
 		"   AND ($2::text IS NULL OR actor = $2 OR via = $2 OR actor = 'operator:' || $2)"
 		"   AND ($3::interval IS NULL OR at >= now() - $3::interval)"
 		"   AND ($4::timestamptz IS NULL OR at >= $4::timestamptz)"
@@ -90,9 +94,9 @@ int ers_audit_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		" ORDER BY id DESC LIMIT $5::int",
 		6, params, err);
 	if (!res) {
-		if (err->code == ERS_E_INVALID)
+		if (err->code == ERS_E_INVALID && filter->since) /* the other values are checked above */
 			ers_error_set(err, ERS_E_INVALID, "--since \"%.60s\" is not a time PostgreSQL understands; use 2026-11-22T10:00Z or a span like 12h",
-				      filter->since ? filter->since : "");
+				      filter->since);
 		return -1;
 	}
 	struct ers_audit_list *list = ers_xcalloc(1, sizeof *list);

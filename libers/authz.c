@@ -1,7 +1,15 @@
-/* The authorisation policy, in one place (manual 000 "User Roles", manual 001
- * "Who Does What").  Operators may do everything.  Super admins manage
- * tenants and may view -- not approve -- mail hosts.  Tenant admins see their
- * own tenant.  Users see nothing of the server. */
+/* The authorisation policy, in one place (manual 000 "User Roles",
+ * "Resetting Passwords and Roles"; manual 001 "Who Does What").
+ *
+ * - Operators may do everything.
+ * - Super admins act across tenants on tenants, users, aliases and forwards,
+ *   assign any role, and may view -- not approve -- mail hosts.
+ * - Tenant admins see their own tenant, and see, create, edit, reset,
+ *   disable and delete only its regular users, with their aliases and
+ *   forwards; they cannot touch any admin, nor create one.
+ * - Users act only on themselves: view, rename, change their password with
+ *   the current one, disable and enable (user.c refuses to re-enable what an
+ *   admin disabled), and see their own aliases and forwards. */
 #include <stdio.h>
 #include "internal.h"
 
@@ -16,6 +24,21 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_HOST_MANAGE: return "host.manage";
 	case ERS_ACT_AUDIT_VIEW: return "audit.view";
 	case ERS_ACT_SCHEMA_MIGRATE: return "db.migrate";
+	case ERS_ACT_USER_VIEW: return "user.view";
+	case ERS_ACT_USER_CREATE: return "user.create";
+	case ERS_ACT_USER_EDIT: return "user.edit";
+	case ERS_ACT_USER_RENAME: return "user.rename";
+	case ERS_ACT_USER_SET_ROLE: return "user.set_role";
+	case ERS_ACT_USER_RESET_PASSWORD: return "user.reset_password";
+	case ERS_ACT_USER_CHANGE_PASSWORD: return "user.change_password";
+	case ERS_ACT_USER_DISABLE: return "user.disable";
+	case ERS_ACT_USER_ENABLE: return "user.enable";
+	case ERS_ACT_USER_DELETE: return "user.delete";
+	case ERS_ACT_ALIAS_VIEW: return "alias.view";
+	case ERS_ACT_ALIAS_MANAGE: return "alias.manage";
+	case ERS_ACT_FORWARD_VIEW: return "forward.view";
+	case ERS_ACT_FORWARD_MANAGE: return "forward.manage";
+	case ERS_ACT_DOMAIN_COPY: return "domain.copy";
 	}
 	return "unknown";
 }
@@ -25,12 +48,46 @@ static bool same_tenant(const struct ers_actor *a, const struct ers_authz_target
 	return t && t->tenant_id > 0 && a->tenant_id == t->tenant_id;
 }
 
+static bool is_self(const struct ers_actor *a, const struct ers_authz_target *t)
+{
+	return t && t->user_id > 0 && t->user_id == a->user_id;
+}
+
+/* A tenant admin over a regular user of its own tenant (or over its whole
+ * tenant when no user is named: lists then show regular users only). */
+static bool tenant_admin_over(const struct ers_actor *a, const struct ers_authz_target *t)
+{
+	return a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t) &&
+	       (!t->is_user || t->user_role == ERS_ROLE_USER);
+}
+
 static bool allowed(const struct ers_actor *a, enum ers_action action,
 		    const struct ers_authz_target *t)
 {
 	if (a->role == ERS_ROLE_OPERATOR)
 		return true;
 	switch (action) {
+	case ERS_ACT_USER_SET_ROLE:
+	case ERS_ACT_DOMAIN_COPY:
+		return a->role == ERS_ROLE_SUPER_ADMIN;
+	case ERS_ACT_USER_CHANGE_PASSWORD:
+		return is_self(a, t);
+	case ERS_ACT_USER_VIEW:
+	case ERS_ACT_USER_RENAME:
+	case ERS_ACT_USER_DISABLE:
+	case ERS_ACT_USER_ENABLE:
+	case ERS_ACT_ALIAS_VIEW:
+	case ERS_ACT_FORWARD_VIEW:
+		if (is_self(a, t))
+			return true;
+		/* fall through */
+	case ERS_ACT_USER_CREATE:
+	case ERS_ACT_USER_EDIT:
+	case ERS_ACT_USER_RESET_PASSWORD:
+	case ERS_ACT_USER_DELETE:
+	case ERS_ACT_ALIAS_MANAGE:
+	case ERS_ACT_FORWARD_MANAGE:
+		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t);
 	case ERS_ACT_TENANT_CREATE:
 	case ERS_ACT_TENANT_EDIT:
 	case ERS_ACT_TENANT_DELETE:

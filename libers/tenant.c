@@ -16,17 +16,34 @@ static int resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char *
 	struct ers_buf domain = ERS_BUF_INIT;
 	struct ers_error ignored;
 	bool is_domain = ers_domain_normalize(key, &domain, &ignored) == 0;
+	/* Not a domain and not text a name could be: no tenant has it, and
+	 * PostgreSQL would refuse broken UTF-8 with a less helpful error. */
+	if (!is_domain && ers_text_check(key, "tenant", (size_t)-1, err) < 0) {
+		ers_buf_free(&domain);
+		ers_error_prefix(err, "give a tenant's name or one of its domains");
+		return -1;
+	}
 	const char *params[] = { key, is_domain ? domain.data : NULL };
+	/* At most one name and one domain match (both are unique). */
 	PGresult *res = ers_db_exec(ctx,
-		"SELECT id, name FROM ers.tenant WHERE lower(name) = lower($1)"
-		" UNION ALL SELECT t.id, t.name FROM ers.domain d JOIN ers.tenant t ON t.id = d.tenant_id"
-		" WHERE d.name = $2 LIMIT 1", 2, params, err);
+		"SELECT id, name, 0 FROM ers.tenant WHERE lower(name) = lower($1)"
+		" UNION ALL SELECT t.id, t.name, 1 FROM ers.domain d JOIN ers.tenant t ON t.id = d.tenant_id"
+		" WHERE d.name = $2 ORDER BY 3", 2, params, err);
 	ers_buf_free(&domain);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
 		ers_error_set(err, ERS_E_NOTFOUND,
 			      "no tenant is named \"%.200s\" or owns that domain (see: ersctl tenant list)", key);
+		PQclear(res);
+		return -1;
+	}
+	/* A tenant may be named like another tenant's domain; guessing which
+	 * one is meant could edit or delete the wrong one. */
+	if (PQntuples(res) > 1 && ers_db_ll(res, 0, 0) != ers_db_ll(res, 1, 0)) {
+		ers_error_set(err, ERS_E_CONFLICT,
+			      "\"%.200s\" is ambiguous: it is the name of tenant \"%s\" and a domain of tenant \"%s\"; give the first by one of its domains, the second by its name",
+			      key, ers_db_str(res, 0, 1), ers_db_str(res, 1, 1));
 		PQclear(res);
 		return -1;
 	}
@@ -267,7 +284,7 @@ int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 	long long id;
 	if (resolve(ctx, key, &id, NULL, err) < 0)
 		return -1;
-	struct ers_authz_target target = { id };
+	struct ers_authz_target target = { .tenant_id = id };
 	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, &target, key, err) < 0)
 		return -1;
 	return load_by_id(ctx, id, tenant_r, err);
@@ -278,7 +295,7 @@ int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 {
 	/* Tenant admins see only their own tenant; others need the full right. */
 	bool own_only = actor->role == ERS_ROLE_TENANT_ADMIN;
-	struct ers_authz_target own = { actor->tenant_id };
+	struct ers_authz_target own = { .tenant_id = actor->tenant_id };
 	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, own_only ? &own : NULL, "tenants", err) < 0)
 		return -1;
 	struct ers_num tid = ers_num(actor->tenant_id);
@@ -327,7 +344,7 @@ static int begin_on_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, c
 {
 	if (resolve(ctx, key, id_r, NULL, err) < 0)
 		return -1;
-	struct ers_authz_target target = { *id_r };
+	struct ers_authz_target target = { .tenant_id = *id_r };
 	if (ers_authz_require(ctx, actor, action, &target, key, err) < 0 || ers_db_begin(ctx, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(*id_r);

@@ -83,13 +83,26 @@ int cmd_help(struct cli *c)
 	for (const struct cmd_spec *cmd = ersctl_commands; cmd->path; cmd++)
 		any |= !strncmp(cmd->path, prefix, len) && cmd->path[len] == ' ';
 	if (!any) {
+		/* The words that may follow the longest known part of the prefix. */
+		size_t known = 0;
+		for (const struct cmd_spec *cmd = ersctl_commands; cmd->path; cmd++)
+			for (size_t k = 1; k <= len; k++)
+				if ((prefix[k] == ' ' || !prefix[k]) && !strncmp(cmd->path, prefix, k) &&
+				    cmd->path[k] == ' ' && k + 1 > known)
+					known = k + 1;
 		struct ers_buf poss = ERS_BUF_INIT;
-		const char *last = "";
 		for (const struct cmd_spec *cmd = ersctl_commands; cmd->path; cmd++) {
-			size_t n = strcspn(cmd->path, " ");
-			if (strlen(last) != n || strncmp(last, cmd->path, n))
-				ers_buf_addf(&poss, "%s%.*s", poss.len ? ", " : "", (int)n, cmd->path);
-			last = cmd->path;
+			if (strncmp(cmd->path, prefix, known))
+				continue;
+			const char *w = cmd->path + known;
+			int n = (int)strcspn(w, " ");
+			char item[80];
+			snprintf(item, sizeof item, ", %.*s,", n, w);
+			struct ers_buf probe = ERS_BUF_INIT;
+			ers_buf_addf(&probe, ", %s,", poss.data);
+			if (!strstr(probe.data, item))
+				ers_buf_addf(&poss, "%s%.*s", poss.len ? ", " : "", n, w);
+			ers_buf_free(&probe);
 		}
 		ers_error_set(&c->err, ERS_E_USAGE, "no command \"%s\"; possibilities are: %s", prefix, poss.data);
 		ers_buf_free(&poss);

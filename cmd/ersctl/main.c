@@ -27,7 +27,7 @@ static const struct opt_spec no_opts[] = { { NULL, NULL, NULL, 0, NULL } };
 static const struct opt_spec host_add_opts[] = {
 	{ "kind", "KIND", "what the host serves", OPT_REQUIRED, "imap smtp" },
 	{ "port", "PORT", "an allowed port (repeat or separate with commas; default 993 for IMAP, 587 for SMTP)", OPT_REPEAT, NULL },
-	{ "tls", "MODE", "TLS mode (default: 993 and 465 implicit; 143, 587 and 25 starttls)", 0, "implicit starttls" },
+	{ "tls", "MODE", "TLS mode (default: IMAP 993 implicit, 143 starttls; SMTP 465 implicit, 587 and 25 starttls; other ports need --tls)", 0, "implicit starttls" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec host_list_opts[] = {
@@ -45,8 +45,8 @@ static const struct opt_spec tenant_add_opts[] = {
 	{ "imap-port", "PORT", "IMAP port (default 993)", 0, NULL },
 	{ "smtp-host", "HOST", "an approved SMTP host", OPT_REQUIRED, NULL },
 	{ "smtp-port", "PORT", "SMTP port (default 587)", 0, NULL },
-	{ "max-users", "N", "user limit, 0..1000000 (default: none)", 0, NULL },
-	{ "max-storage-mb", "N", "storage limit in MB, 0..104857600 (default: none)", 0, NULL },
+	{ "max-users", "N", "user limit, 0..1000000 (leave out for no limit)", 0, NULL },
+	{ "max-storage-mb", "N", "storage limit in MB, 0..104857600 (leave out for no limit)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec tenant_edit_opts[] = {
@@ -112,23 +112,62 @@ static int exit_status(enum ers_error_code code)
 	return EX_SOFTWARE;
 }
 
+/* Length of the valid UTF-8 sequence at `s` that is not a control
+ * character (C0, DEL, C1), or 0. */
+static size_t printable_char(const unsigned char *s)
+{
+	if (*s >= 0x20 && *s < 0x7f)
+		return 1;
+	size_t n = (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 : (*s & 0xf8) == 0xf0 ? 4 : 0;
+	unsigned cp = *s & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (!n || cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+		return 0;
+	return n;
+}
+
+/* Messages echo what people typed: a control character or a broken UTF-8
+ * byte in them becomes "?", so that an error stays one readable line and
+ * valid JSON. */
+static void printable(const char *in, struct ers_buf *out)
+{
+	for (const unsigned char *p = (const unsigned char *)in; *p;) {
+		size_t n = printable_char(p);
+		if (n)
+			ers_buf_add(out, p, n);
+		else
+			ers_buf_addch(out, '?');
+		p += n ? n : 1;
+	}
+}
+
 /* Prints `ersctl: WHAT: WHY` (or the JSON error object) and returns the
  * exit status for the error's code. */
 static int report(bool json, const char *what, const struct ers_error *err)
 {
+	struct ers_buf msg = ERS_BUF_INIT, w = ERS_BUF_INIT;
+	printable(err->message, &msg);
+	printable(what ? what : "", &w);
 	if (json) {
 		json_t *o = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", ers_error_code_name(err->code),
-				      "message", err->message, "exit_status", exit_status(err->code));
+				      "message", msg.data, "exit_status", exit_status(err->code));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(o);
 	}
 	if (!json || isatty(2)) {
-		if (what && *what)
-			fprintf(stderr, "%s: %s: %s\n", progname, what, err->message);
+		if (w.len)
+			fprintf(stderr, "%s: %s: %s\n", progname, w.data, msg.data);
 		else
-			fprintf(stderr, "%s: %s\n", progname, err->message);
+			fprintf(stderr, "%s: %s\n", progname, msg.data);
 	}
+	ers_buf_free(&msg);
+	ers_buf_free(&w);
 	return exit_status(err->code);
 }
 
@@ -221,6 +260,14 @@ static const struct cmd_spec *find_command(int argc, char **argv, int *used_r, b
 		char so_far[256] = "";
 		for (int i = 0; i < depth; i++)
 			snprintf(so_far + strlen(so_far), sizeof so_far - strlen(so_far), "%s%s", i ? " " : "", argv[i]);
+		if (depth > 0 && depth < argc && (!strcmp(argv[depth], "--help") || !strcmp(argv[depth], "-h"))) {
+			/* "ersctl tenant --help": the noun's commands */
+			char with_space[260];
+			snprintf(with_space, sizeof with_space, "%s ", so_far);
+			printf("ersctl %s commands:\n", so_far);
+			help_overview(stdout, with_space);
+			exit(0);
+		}
 		if (depth >= argc || argv[depth][0] == '-') {
 			usage_error(json, so_far, "which one? possibilities are: %s", poss.data);
 			goto fail;
@@ -235,7 +282,7 @@ static const struct cmd_spec *find_command(int argc, char **argv, int *used_r, b
 				matches = 1;
 				break;
 			}
-			if (!strncmp(tok, word, strlen(word))) {
+			if (*word && !strncmp(tok, word, strlen(word))) {
 				match = tok;
 				matches++;
 			}
@@ -321,6 +368,8 @@ static int parse_args(struct cli *c, int argc, char **argv, const char *what)
 			if (!strcmp(o->name, "json")) c->json = true;
 			else if (!strcmp(o->name, "quiet")) c->quiet = true;
 			else if (!strcmp(o->name, "yes")) c->yes = true;
+			else if (!strcmp(o->name, "config") && c->config_path)
+				return usage_error(c->json, what, "option --config is given twice");
 			else if (!strcmp(o->name, "config")) c->config_path = value;
 			else if (!strcmp(o->name, "help")) c->opts[c->nopts++] = (struct cli_opt_value){ "help", "" };
 			else if (!strcmp(o->name, "version")) c->opts[c->nopts++] = (struct cli_opt_value){ "version", "" };
@@ -361,6 +410,8 @@ static bool is_operator(void)
 
 static int check_options(struct cli *c, const char *what)
 {
+	if (c->config_path && !*c->config_path)
+		return usage_error(c->json, what, "option --config needs a file name, got an empty one");
 	if (c->nargs < c->cmd->min_args || c->nargs > c->cmd->max_args) {
 		if (c->cmd->max_args == 0)
 			return usage_error(c->json, what, "takes no arguments, got \"%s\" (see: ersctl help %s)",
@@ -403,20 +454,44 @@ int main(int argc, char **argv)
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--json")) c.json = true;
-		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) c.quiet = true;
-		else if (!strcmp(a, "--yes") || !strcmp(a, "-y")) c.yes = true;
-		else if (!strcmp(a, "--version")) {
+		if (!strcmp(a, "-q")) a = "--quiet";
+		else if (!strcmp(a, "-y")) a = "--yes";
+		else if (!strcmp(a, "-h")) a = "--help";
+		const char *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		const struct opt_spec *o = a[1] == '-' ? find_opt(ersctl_global_opts, a + 2, len - 2) : NULL;
+		if (!o)
+			return usage_error(c.json, "", "unknown option %.*s before the command; possibilities are: --config, --json, --quiet, --yes, --version, --help",
+					   (int)len, a);
+		if (!o->arg && eq)
+			return usage_error(c.json, "", "option --%s takes no value", o->name);
+		if (!strcmp(o->name, "json")) c.json = true;
+		else if (!strcmp(o->name, "quiet")) c.quiet = true;
+		else if (!strcmp(o->name, "yes")) c.yes = true;
+		else if (!strcmp(o->name, "version")) {
 			printf("ersctl %s\n", ers_version());
 			return 0;
-		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		} else if (!strcmp(o->name, "help")) {
 			help_overview(stdout, NULL);
 			return 0;
-		} else if (!strncmp(a, "--config=", 9)) c.config_path = a + 9;
-		else if (!strcmp(a, "--config") && i + 1 < argc) c.config_path = argv[++i];
-		else return usage_error(c.json, "", "unknown option %s before the command; possibilities are: --config, --json, --quiet, --yes, --version, --help", a);
+		} else if (c.config_path) {
+			return usage_error(c.json, "", "option --config is given twice");
+		} else if (eq) {
+			c.config_path = eq + 1;
+		} else if (i + 1 < argc) {
+			c.config_path = argv[++i];
+		} else {
+			return usage_error(c.json, "", "option --config needs a value (FILE)");
+		}
 	}
 	if (i >= argc) {
+		if (c.json) {
+			struct ers_buf poss = ERS_BUF_INIT;
+			next_words(argv, 0, &poss);
+			int rc = usage_error(true, "", "which command? possibilities are: %s (see: ersctl help)", poss.data);
+			ers_buf_free(&poss);
+			return rc;
+		}
 		help_overview(stderr, NULL);
 		return EX_USAGE;
 	}

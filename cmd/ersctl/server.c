@@ -34,31 +34,32 @@ static void print_hosts(struct cli *c, const struct ers_host_list *list)
 	table_print(&tab);
 }
 
-/* --port may repeat and may hold a comma-separated list. */
+/* --port may repeat and may hold a comma-separated list; an empty item
+ * ("993," or "993,,587") is a mistake, not nothing. */
 static int ports_from_opts(struct cli *c, int *ports, size_t max, size_t *n)
 {
-	const char *vals[16];
-	size_t nv = cli_opt_all(c, "port", vals, 16);
+	const char *vals[64]; /* as many as the command line holds options */
+	size_t nv = cli_opt_all(c, "port", vals, 64);
 	*n = 0;
 	for (size_t i = 0; i < nv; i++) {
-		char *copy = ers_xstrdup(vals[i]);
-		char *save, *tok = strtok_r(copy, ",", &save);
-		if (!tok) {
-			free(copy);
-			return ers_port_parse("", "--port", &ports[0], &c->err);
-		}
-		for (; tok; tok = strtok_r(NULL, ",", &save)) {
+		for (const char *p = vals[i];; p++) {
+			size_t len = strcspn(p, ",");
 			if (*n == max) {
-				free(copy);
-				ers_error_set(&c->err, ERS_E_INVALID, "at most %zu ports at once", max);
+				ers_error_set(&c->err, ERS_E_INVALID, "at most %zu ports at once, got more", max);
 				return -1;
 			}
-			if (ers_port_parse(tok, "--port", &ports[(*n)++], &c->err) < 0) {
-				free(copy);
+			char *tok = ers_xstrndup(p, len);
+			int rc = ers_port_parse(tok, "--port", &ports[(*n)++], &c->err);
+			free(tok);
+			if (rc < 0) {
+				if (len == 0 && *vals[i])
+					ers_error_prefix(&c->err, "--port \"%.40s\" has an empty item", vals[i]);
 				return -1;
 			}
+			p += len;
+			if (!*p)
+				break;
 		}
-		free(copy);
 	}
 	return 0;
 }

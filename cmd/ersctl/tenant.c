@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 
 static json_t *tenant_json(const struct ers_tenant *t)
@@ -65,7 +66,11 @@ static int limit_opt(struct cli *c, const char *name, long long max, bool allow_
 	}
 	if (cli_opt_int(c, name, 0, max, v) < 0) {
 		if (allow_none)
-			ers_error_prefix(&c->err, "say none for no limit, or a number");
+			ers_error_set(&c->err, ERS_E_INVALID, "--%s must be a whole number 0..%lld, or none for no limit; got \"%.40s\"",
+				      name, max, s);
+		else if (!strcmp(s, "none"))
+			ers_error_set(&c->err, ERS_E_INVALID, "--%s must be a whole number 0..%lld; to set no limit, leave it out",
+				      name, max);
 		return -1;
 	}
 	return 0;
@@ -163,10 +168,7 @@ int cmd_tenant_list(struct cli *c)
 			limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
 			table_row(&tab, t->name, t->primary_domain, ndom, imap, smtp, users, storage, t->created_at);
 		}
-		if (list->count || !c->quiet)
-			table_print(&tab);
-		else
-			table_print(&tab);
+		table_print(&tab);
 	}
 	ers_tenant_list_free(list);
 	return 0;
@@ -177,8 +179,9 @@ int cmd_tenant_delete(struct cli *c)
 	struct ers_tenant *t;
 	if (ers_tenant_get(c->ctx, &c->actor, c->args[0], &t, &c->err) < 0)
 		return -1;
-	/* Say first what goes, then ask. */
-	if (!c->json) {
+	/* Say first what goes, then ask -- unless there is no one to ask, when
+	 * the refusal below is all there is to say. */
+	if (!c->json && (c->yes || (isatty(0) && isatty(2)))) {
 		fprintf(stderr, "This deletes tenant \"%s\" and everything it owns:\n  %zu domain(s):", t->name,
 			t->domain_count);
 		for (size_t i = 0; i < t->domain_count; i++)
@@ -189,8 +192,10 @@ int cmd_tenant_delete(struct cli *c)
 	long long id = t->id;
 	ers_tenant_free(t);
 	int rc = -1;
+	/* The key as given: the name may be ambiguous where the key is not;
+	 * `id` makes sure it is still the tenant shown. */
 	if (cli_confirm(c, "delete this tenant", name) == 0 &&
-	    ers_tenant_delete(c->ctx, &c->actor, name, id, &c->err) == 0) {
+	    ers_tenant_delete(c->ctx, &c->actor, c->args[0], id, &c->err) == 0) {
 		if (c->json)
 			out_json(c, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
 		else
@@ -206,21 +211,21 @@ int cmd_domain_add(struct cli *c)
 	bool primary = cli_flag(c, "primary");
 	if (ers_tenant_domain_add(c->ctx, &c->actor, c->args[0], c->args[1], primary, &c->err) < 0)
 		return -1;
-	return cmd_domain_list(c);
+	return c->quiet && !c->json ? 0 : cmd_domain_list(c);
 }
 
 int cmd_domain_remove(struct cli *c)
 {
 	if (ers_tenant_domain_remove(c->ctx, &c->actor, c->args[0], c->args[1], &c->err) < 0)
 		return -1;
-	return cmd_domain_list(c);
+	return c->quiet && !c->json ? 0 : cmd_domain_list(c);
 }
 
 int cmd_domain_primary(struct cli *c)
 {
 	if (ers_tenant_domain_set_primary(c->ctx, &c->actor, c->args[0], c->args[1], &c->err) < 0)
 		return -1;
-	return cmd_domain_list(c);
+	return c->quiet && !c->json ? 0 : cmd_domain_list(c);
 }
 
 int cmd_domain_list(struct cli *c)

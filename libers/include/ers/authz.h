@@ -3,6 +3,7 @@
 #ifndef ERS_AUTHZ_H
 #define ERS_AUTHZ_H
 
+#include <stdbool.h>
 #include "actor.h"
 #include "error.h"
 
@@ -15,10 +16,29 @@ enum ers_action {
 	ERS_ACT_HOST_MANAGE,
 	ERS_ACT_AUDIT_VIEW,
 	ERS_ACT_SCHEMA_MIGRATE,
+	ERS_ACT_USER_VIEW,
+	ERS_ACT_USER_CREATE,    /* target: the role the new user gets */
+	ERS_ACT_USER_EDIT,      /* quota, limits, flags, stored IMAP credentials */
+	ERS_ACT_USER_RENAME,    /* first and last name: users may change their own */
+	ERS_ACT_USER_SET_ROLE,
+	ERS_ACT_USER_RESET_PASSWORD, /* without the current password */
+	ERS_ACT_USER_CHANGE_PASSWORD, /* one's own, with the current password */
+	ERS_ACT_USER_DISABLE,
+	ERS_ACT_USER_ENABLE,
+	ERS_ACT_USER_DELETE,
+	ERS_ACT_ALIAS_VIEW,
+	ERS_ACT_ALIAS_MANAGE,
+	ERS_ACT_FORWARD_VIEW,
+	ERS_ACT_FORWARD_MANAGE,
+	ERS_ACT_DOMAIN_COPY,    /* hidden copies of a domain's inbound mail */
 };
+#define ERS_ACTION_COUNT (ERS_ACT_DOMAIN_COPY + 1)
 
 struct ers_authz_target {
-	long long tenant_id; /* 0: not tenant-scoped */
+	long long tenant_id;     /* 0: not tenant-scoped */
+	long long user_id;       /* the user acted on, 0: none (tenant-wide) */
+	bool is_user;            /* user_role is meaningful (also for a user to be created) */
+	enum ers_role user_role; /* the target user's role */
 };
 
 /* 0 when allowed; -1 with ERS_E_PERMISSION and a message naming the action. */
