@@ -32,7 +32,10 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cc $(pkg-config --cflags libers) -o "$T_DIR/use" "$T_DIR/use.c" $(pkg-config --libs libers) -Wl,-rpath,"$prefix/lib" 2>"$T_DIR/cc.log"
+# Under `make check SANITIZE=1` the library needs the sanitizer runtimes first.
+san=""
+readelf -d "$prefix/lib/libers.so.0" | grep -q 'libasan' && san="-fsanitize=address,undefined"
+cc $san $(pkg-config --cflags libers) -o "$T_DIR/use" "$T_DIR/use.c" $(pkg-config --libs libers) -Wl,-rpath,"$prefix/lib" 2>"$T_DIR/cc.log"
 ok $? "a program builds against the installed headers with pkg-config" || diag "$(cat "$T_DIR/cc.log")"
 like "$("$T_DIR/use" 2>&1)" " xn--bcher-kva\.example$" "… and runs with the installed library"
 
