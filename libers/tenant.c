@@ -603,10 +603,9 @@ out:
 	return rc;
 }
 
-void ers_tenant_free(struct ers_tenant *t)
+/* Frees what a tenant owns, not the struct itself. */
+static void tenant_clear(struct ers_tenant *t)
 {
-	if (!t)
-		return;
 	free(t->name);
 	free(t->primary_domain);
 	free(t->imap_host);
@@ -614,6 +613,13 @@ void ers_tenant_free(struct ers_tenant *t)
 	for (size_t i = 0; i < t->domain_count; i++)
 		free(t->domains[i].name);
 	free(t->domains);
+}
+
+void ers_tenant_free(struct ers_tenant *t)
+{
+	if (!t)
+		return;
+	tenant_clear(t);
 	free(t);
 }
 
@@ -621,16 +627,8 @@ void ers_tenant_list_free(struct ers_tenant_list *list)
 {
 	if (!list)
 		return;
-	for (size_t i = 0; i < list->count; i++) {
-		struct ers_tenant *t = &list->items[i];
-		free(t->name);
-		free(t->primary_domain);
-		free(t->imap_host);
-		free(t->smtp_host);
-		for (size_t j = 0; j < t->domain_count; j++)
-			free(t->domains[j].name);
-		free(t->domains);
-	}
+	for (size_t i = 0; i < list->count; i++)
+		tenant_clear(&list->items[i]);
 	free(list->items);
 	free(list);
 }
