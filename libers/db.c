@@ -170,7 +170,7 @@ int ers_db_commit_audited(struct ers_ctx *ctx, const struct ers_actor *actor,
 				 action, target, tenant_id > 0 ? tid.s : NULL, tenant_name, detail };
 	if (ers_db_run(ctx,
 		       "INSERT INTO ers.audit_log (actor, via, action, target, tenant_id, tenant_name, outcome, detail)"
-		       " VALUES ($1, $2, $3, $4, $5::bigint, $6, 'ok', $7)",
+		       " VALUES ($1, $2, $3, $4, $5::bigint, coalesce($6, (SELECT name FROM ers.tenant WHERE id = $5::bigint)), 'ok', $7)",
 		       7, params, err) < 0 ||
 	    ers_db_run(ctx, "COMMIT", 0, NULL, err) < 0) {
 		ers_db_rollback(ctx);

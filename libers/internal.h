@@ -40,6 +40,17 @@ int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
 		      enum ers_action action, const struct ers_authz_target *target,
 		      const char *target_desc, struct ers_error *err);
 
+/* tenant.c: the tenant named by `key` (its name in any case, or a domain). */
+int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
+		       struct ers_error *err);
+
+/* user.c: claims `address` for a mailbox, alias or forward (`kind`); a
+ * conflict names what holds it already. */
+int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant_id,
+		      long long domain_id, const char *kind, struct ers_error *err);
+/* user.c: ends every webmail session of a user (password change, disable). */
+int ers_user_end_sessions(struct ers_ctx *ctx, long long user_id, struct ers_error *err);
+
 /* audit.c */
 void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,
 		      const char *target, long long tenant_id, const char *why);

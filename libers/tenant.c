@@ -6,8 +6,8 @@
 #include "internal.h"
 
 /* Finds the tenant whose name (any case) or one of whose domains is `key`. */
-static int resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
-		   struct ers_error *err)
+int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
+		       struct ers_error *err)
 {
 	if (!key || !*key) {
 		ers_error_set(err, ERS_E_INVALID, "tenant must be named: give its name or one of its domains");
@@ -214,7 +214,7 @@ static const char *limit_param(bool set, long long v, struct ers_num *n)
 
 int ers_tenant_add(struct ers_ctx *ctx, const struct ers_actor *actor,
 		   const struct ers_tenant_spec *spec, struct ers_tenant **tenant_r,
-		   struct ers_error *err)
+		       struct ers_error *err)
 {
 	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_CREATE, NULL, spec->name ? spec->name : "", err) < 0)
 		return -1;
@@ -282,7 +282,7 @@ int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 		   struct ers_tenant **tenant_r, struct ers_error *err)
 {
 	long long id;
-	if (resolve(ctx, key, &id, NULL, err) < 0)
+	if (ers_tenant_resolve(ctx, key, &id, NULL, err) < 0)
 		return -1;
 	struct ers_authz_target target = { .tenant_id = id };
 	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, &target, key, err) < 0)
@@ -342,7 +342,7 @@ static int begin_on_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   enum ers_action action, long long *id_r, char **name_r,
 			   struct ers_error *err)
 {
-	if (resolve(ctx, key, id_r, NULL, err) < 0)
+	if (ers_tenant_resolve(ctx, key, id_r, NULL, err) < 0)
 		return -1;
 	struct ers_authz_target target = { .tenant_id = *id_r };
 	if (ers_authz_require(ctx, actor, action, &target, key, err) < 0 || ers_db_begin(ctx, err) < 0)

@@ -54,6 +54,7 @@ struct cli {
 	size_t nopts;
 	bool json, quiet, yes;
 	const char *config_path;
+	const char *as;          /* --as EMAIL: act as that user */
 	struct ers_config *cfg;
 	struct ers_ctx *ctx;
 	struct ers_actor actor;
@@ -83,6 +84,8 @@ void table_init(struct table *t, size_t ncols, const char *const *head);
 void table_row(struct table *t, ...); /* ncols strings */
 void table_print(struct table *t);
 
+/* Whether there is a person at a terminal to ask. */
+bool cli_can_ask(void);
 /* Asks on a terminal; refuses (with c->err set) without one unless --yes. */
 int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 
@@ -103,6 +106,14 @@ int cmd_domain_remove(struct cli *c);
 int cmd_domain_list(struct cli *c);
 int cmd_domain_primary(struct cli *c);
 int cmd_audit_list(struct cli *c);
+int cmd_user_add(struct cli *c);
+int cmd_user_list(struct cli *c);
+int cmd_user_show(struct cli *c);
+int cmd_user_edit(struct cli *c);
+int cmd_user_passwd(struct cli *c);
+int cmd_user_disable(struct cli *c);
+int cmd_user_enable(struct cli *c);
+int cmd_user_delete(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

@@ -14,6 +14,7 @@
 
 const struct opt_spec ersctl_global_opts[] = {
 	{ "config", "FILE", "read this configuration instead of /etc/ers/ers.yaml (also: ERS_CONFIG)", 0, NULL },
+	{ "as", "EMAIL", "act as this user, under the policy for its role (operators only; audited with both names)", 0, NULL },
 	{ "json", NULL, "print JSON with stable keys, errors as {\"error\": {...}}", 0, NULL },
 	{ "quiet", NULL, "print only data and errors", 0, NULL },
 	{ "yes", NULL, "do not ask before destructive commands", 0, NULL },
@@ -71,6 +72,43 @@ static const struct opt_spec audit_list_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec user_add_opts[] = {
+	{ "first-name", "NAME", "first name (up to 100 characters)", 0, NULL },
+	{ "last-name", "NAME", "last name (up to 100 characters)", 0, NULL },
+	{ "role", "ROLE", "role (default user; only super admins and operators give admin roles)", 0, "user tenant_admin super_admin" },
+	{ "quota-mb", "N", "mailbox quota in MB, 0..1048576 (leave out for none; required when the tenant has a storage limit)", 0, NULL },
+	{ "password-file", "FILE", "read the password from FILE (- for standard input); 12..1024 bytes", 0, NULL },
+	{ "generate-password", NULL, "generate a temporary password (138 bits) and print it once", 0, NULL },
+	{ "imap-username", "USER", "for a mailbox on a remote approved host: its IMAP username", 0, NULL },
+	{ "imap-password-file", "FILE", "… and its IMAP password, stored sealed (AES-256-GCM), never shown", 0, NULL },
+	{ "internal-only", NULL, "refuse mail from outside the tenant", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec user_edit_opts[] = {
+	{ "first-name", "NAME", "first name", 0, NULL },
+	{ "last-name", "NAME", "last name", 0, NULL },
+	{ "role", "ROLE", "new role (super admins and operators only)", 0, "user tenant_admin super_admin" },
+	{ "quota-mb", "N|none", "mailbox quota in MB, 0..1048576, or none", 0, NULL },
+	{ "internal-only", "yes|no", "refuse mail from outside the tenant", 0, "yes no" },
+	{ "imap-username", "USER", "remote mailbox: IMAP username (with --imap-password-file)", 0, NULL },
+	{ "imap-password-file", "FILE", "remote mailbox: IMAP password, stored sealed", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec user_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's users (name or domain)", 0, NULL },
+	{ "role", "ROLE", "only this role", 0, "user tenant_admin super_admin" },
+	{ "status", "STATUS", "only active or disabled users", 0, "active disabled" },
+	{ "after", "ADDRESS", "the page after this address (the last one shown)", 0, NULL },
+	{ "limit", "N", "at most N users, 1..10000 (default 100)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec user_passwd_opts[] = {
+	{ "password-file", "FILE", "read the new password from FILE (- for standard input)", 0, NULL },
+	{ "generate-password", NULL, "generate a temporary password and print it once", 0, NULL },
+	{ "current-password-file", "FILE", "change one's own password: the current one, from FILE", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
@@ -91,6 +129,14 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant edit", "TENANT", 1, 1, tenant_edit_opts, "change a tenant's name, hosts or limits", cmd_tenant_edit, OPERATOR_DB },
 	{ "tenant list", "", 0, 0, no_opts, "list tenants", cmd_tenant_list, OPERATOR_DB },
 	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
+	{ "user add", "EMAIL", 1, 1, user_add_opts, "create a user (mailbox) in one of a tenant's domains", cmd_user_add, OPERATOR_DB },
+	{ "user delete", "EMAIL", 1, 1, no_opts, "delete a user with its aliases and forward", cmd_user_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
+	{ "user disable", "EMAIL", 1, 1, no_opts, "disable a user: no login, no mail delivered", cmd_user_disable, OPERATOR_DB },
+	{ "user edit", "EMAIL", 1, 1, user_edit_opts, "change a user's name, role, quota or flags", cmd_user_edit, OPERATOR_DB },
+	{ "user enable", "EMAIL", 1, 1, no_opts, "enable a disabled user (users cannot undo an admin's disable)", cmd_user_enable, OPERATOR_DB },
+	{ "user list", "", 0, 0, user_list_opts, "list the users the actor may see, a page at a time", cmd_user_list, OPERATOR_DB },
+	{ "user passwd", "EMAIL", 1, 1, user_passwd_opts, "reset a user's password, or change one's own with the current one", cmd_user_passwd, OPERATOR_DB },
+	{ "user show", "EMAIL", 1, 1, no_opts, "show one user", cmd_user_show, OPERATOR_DB },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -312,6 +358,18 @@ fail:
 	return NULL;
 }
 
+/* --config FILE and --as EMAIL: once each, never empty. */
+static int set_global_value(struct cli *c, const char *name, const char *value, const char *what)
+{
+	const char **slot = !strcmp(name, "config") ? &c->config_path : &c->as;
+	if (*slot)
+		return usage_error(c->json, what, "option --%s is given twice", name);
+	if (!*value)
+		return usage_error(c->json, what, "option --%s needs a value, got an empty one", name);
+	*slot = value;
+	return 0;
+}
+
 /* Splits the rest of the command line into options and positional words;
  * global options are accepted anywhere. */
 static int parse_args(struct cli *c, int argc, char **argv, const char *what)
@@ -368,9 +426,11 @@ static int parse_args(struct cli *c, int argc, char **argv, const char *what)
 			if (!strcmp(o->name, "json")) c->json = true;
 			else if (!strcmp(o->name, "quiet")) c->quiet = true;
 			else if (!strcmp(o->name, "yes")) c->yes = true;
-			else if (!strcmp(o->name, "config") && c->config_path)
-				return usage_error(c->json, what, "option --config is given twice");
-			else if (!strcmp(o->name, "config")) c->config_path = value;
+			else if (o->arg) {
+				int rc = set_global_value(c, o->name, value, what);
+				if (rc)
+					return rc;
+			}
 			else if (!strcmp(o->name, "help")) c->opts[c->nopts++] = (struct cli_opt_value){ "help", "" };
 			else if (!strcmp(o->name, "version")) c->opts[c->nopts++] = (struct cli_opt_value){ "version", "" };
 			continue;
@@ -443,6 +503,21 @@ static int run(struct cli *c, const char *what)
 			return report(c->json, what, &c->err);
 	}
 	ers_actor_operator(&c->actor);
+	if (c->as) {
+		/* An operator sees and does what that user may: the policy decides,
+		 * and the audit log names both. */
+		struct ers_actor as;
+		if (!c->ctx) {
+			ers_error_set(&c->err, ERS_E_USAGE, "--as applies only to commands that use the database");
+			return report(c->json, what, &c->err);
+		}
+		if (ers_user_actor(c->ctx, c->as, &as, &c->err) < 0) {
+			ers_error_prefix(&c->err, "--as");
+			return report(c->json, what, &c->err);
+		}
+		snprintf(as.via, sizeof as.via, "%s", c->actor.name);
+		c->actor = as;
+	}
 	int rc = c->cmd->run(c);
 	return rc < 0 ? report(c->json, what, &c->err) : rc;
 }
@@ -461,7 +536,7 @@ int main(int argc, char **argv)
 		size_t len = eq ? (size_t)(eq - a) : strlen(a);
 		const struct opt_spec *o = a[1] == '-' ? find_opt(ersctl_global_opts, a + 2, len - 2) : NULL;
 		if (!o)
-			return usage_error(c.json, "", "unknown option %.*s before the command; possibilities are: --config, --json, --quiet, --yes, --version, --help",
+			return usage_error(c.json, "", "unknown option %.*s before the command; possibilities are: --config, --as, --json, --quiet, --yes, --version, --help",
 					   (int)len, a);
 		if (!o->arg && eq)
 			return usage_error(c.json, "", "option --%s takes no value", o->name);
@@ -474,14 +549,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(o->name, "help")) {
 			help_overview(stdout, NULL);
 			return 0;
-		} else if (c.config_path) {
-			return usage_error(c.json, "", "option --config is given twice");
-		} else if (eq) {
-			c.config_path = eq + 1;
-		} else if (i + 1 < argc) {
-			c.config_path = argv[++i];
+		} else if (!eq && i + 1 >= argc) {
+			return usage_error(c.json, "", "option --%s needs a value (%s)", o->name, o->arg);
 		} else {
-			return usage_error(c.json, "", "option --config needs a value (FILE)");
+			int rc = set_global_value(&c, o->name, eq ? eq + 1 : argv[++i], "");
+			if (rc)
+				return rc;
 		}
 	}
 	if (i >= argc) {

@@ -181,7 +181,7 @@ int cmd_tenant_delete(struct cli *c)
 		return -1;
 	/* Say first what goes, then ask -- unless there is no one to ask, when
 	 * the refusal below is all there is to say. */
-	if (!c->json && (c->yes || (isatty(0) && isatty(2)))) {
+	if (!c->json && (c->yes || cli_can_ask())) {
 		fprintf(stderr, "This deletes tenant \"%s\" and everything it owns:\n  %zu domain(s):", t->name,
 			t->domain_count);
 		for (size_t i = 0; i < t->domain_count; i++)

@@ -118,11 +118,16 @@ void table_print(struct table *t)
 	free(t->cells);
 }
 
+bool cli_can_ask(void)
+{
+	return isatty(0) && isatty(2);
+}
+
 int cli_confirm(struct cli *c, const char *what, const char *typed_answer)
 {
 	if (c->yes)
 		return 0;
-	if (!isatty(0) || !isatty(2)) {
+	if (!cli_can_ask()) {
 		ers_error_set(&c->err, ERS_E_USAGE,
 			      "refusing to %s without confirmation: no terminal to ask on; pass --yes", what);
 		return -1;

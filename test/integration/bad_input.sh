@@ -74,7 +74,7 @@ L63=$(printf 'a%.0s' {1..63})
 L64=$(printf 'a%.0s' {1..64})
 
 # --- command words ---------------------------------------------------------
-bad 64 'unknown command "tenatn"; possibilities are: audit, completion, config, db, help, server, tenant$' \
+bad 64 'unknown command "tenatn"; possibilities are: audit, completion, config, db, help, server, tenant, user$' \
     "unknown noun lists the nouns" tenatn list
 bad 64 'ambiguous command "c"; possibilities are: .*completion, config' "ambiguous noun prefix" c check
 bad 64 'tenant: ambiguous command "d"; possibilities are: add, delete, domain, edit, list, show$' \
@@ -94,22 +94,22 @@ expect 64 "no command at all: usage on stderr" --quiet
 like "$ERR" "^usage: ersctl" "the usage says how to call ersctl"
 bad_json 64 usage 'which command\? possibilities are: audit, completion, config, db, help, server, tenant' "no command at all"
 bad_json 64 usage 'unknown command "tenatn"; possibilities are: audit,' "unknown noun" tenatn list
-bad 64 'unknown option --bogus before the command; possibilities are: --config, --json' "unknown global option" --bogus tenant list
+bad 64 'unknown option --bogus before the command; possibilities are: --config, --as, --json' "unknown global option" --bogus tenant list
 bad 64 'option --json takes no value' "a global flag given a value before the command" --json=yes tenant list
 bad 64 'option --config needs a value \(FILE\)' "--config without its value" --config
 bad 64 'option --config is given twice' "--config twice before the command" --config "$ERS_CONFIG" --config=/x tenant list
 bad 64 'tenant list: option --config is given twice' "--config before and after the command" --config "$ERS_CONFIG" tenant list --config /x
-bad 64 'tenant list: option --config needs a file name, got an empty one' "--config with an empty value" tenant list --config=
+bad 64 'tenant list: option --config needs a value, got an empty one' "--config with an empty value" tenant list --config=
 bad 64 'tenant list: option --yes takes no value' "a global flag given a value after the command" tenant list --yes=1
 
 # --- help and completion -------------------------------------------------
-bad 64 'help: no command "bogus"; possibilities are: audit, completion, config, db, help, server, tenant$' \
+bad 64 'help: no command "bogus"; possibilities are: audit, completion, config, db, help, server, tenant, user$' \
     "help for an unknown noun lists each noun once" help bogus
 bad 64 'help: no command "tenant bogus"; possibilities are: add, delete, domain, edit, list, show$' \
     "help for an unknown verb lists the noun's verbs" help tenant bogus
 bad 64 'no command "tenant domain bogus"; possibilities are: add, list, primary, remove$' "help for an unknown domain verb" help tenant domain bogus
 bad 64 'help: expects \[NOUN \[VERB\]\], got too many arguments' "help with too many words" help tenant domain add more
-bad 64 'help: unknown option --all; possibilities are: --config, --json' "help with an unknown option" help --all
+bad 64 'help: unknown option --all; possibilities are: --config, --as, --json' "help with an unknown option" help --all
 bad 64 'completion: expects SHELL \(see: ersctl help completion\)' "completion without a shell" completion
 bad 64 'completion: unknown shell "tcsh"; possibilities are: bash, zsh, fish$' "completion for an unknown shell" completion tcsh
 bad 64 'completion: expects SHELL, got too many arguments' "completion for two shells" completion bash zsh
@@ -185,7 +185,7 @@ bad 64 'option --kind needs a value \(KIND\)' "--kind without its value" server 
 bad 64 'option --kind is given twice' "--kind twice" server host add new.example --kind imap --kind smtp
 bad 64 '--tls must be one of: implicit starttls; got "ssl"' "--tls ssl" server host add new.example --kind imap --tls ssl
 bad 64 'option --tls is given twice' "--tls twice" server host add new.example --kind imap --tls implicit --tls starttls
-bad 64 'server host add: unknown option --ports; possibilities are: --kind, --port, --tls, --config, --json' \
+bad 64 'server host add: unknown option --ports; possibilities are: --kind, --port, --tls, --config, --as, --json' \
     "unknown option lists the possibilities" server host add new.example --kind imap --ports 993
 bad 64 'unknown option --primary; possibilities are: --kind' "another command's flag" server host add new.example --kind imap --primary
 for p in 0 65536 abc -1 1.5 " 993" 99999999999999999999; do
@@ -253,7 +253,7 @@ bad 64 'option --domain needs a value \(DOMAIN\)' "--domain without its value" t
 bad 64 'option --domain is given twice' "--domain twice" tenant add New --domain a.example --domain b.example "${M[@]}"
 bad 64 'option --imap-port is given twice' "--imap-port twice" tenant add New --domain new.example "${M[@]}" --imap-port 993 --imap-port 993
 bad 64 'option --max-users is given twice' "--max-users twice" tenant add New --domain new.example "${M[@]}" --max-users 1 --max-users 2
-bad 64 'tenant add: unknown option --domains; possibilities are: --domain, --imap-host, --imap-port, --smtp-host, --smtp-port, --max-users, --max-storage-mb, --config, --json, --quiet, --yes, --version, --help$' \
+bad 64 'tenant add: unknown option --domains; possibilities are: --domain, --imap-host, --imap-port, --smtp-host, --smtp-port, --max-users, --max-storage-mb, --config, --as, --json, --quiet, --yes, --version, --help$' \
     "unknown option lists every possibility" tenant add New --domains new.example "${M[@]}"
 bad 64 'unknown option --primary' "domain add's flag on tenant add" tenant add New --domain new.example "${M[@]}" --primary
 bad 64 'unknown option --name' "edit's option on tenant add" tenant add New --name Other --domain new.example "${M[@]}"
@@ -305,7 +305,7 @@ bad_json 64 usage 'missing --domain DOMAIN' "missing option" tenant add New "${M
 
 # --- tenant list, tenant show --------------------------------------------------
 bad 64 'tenant list: takes no arguments, got "all"' "tenant list takes no arguments" tenant list all
-bad 64 'unknown option --all; possibilities are: --config, --json' "tenant list has no options" tenant list --all
+bad 64 'unknown option --all; possibilities are: --config, --as, --json' "tenant list has no options" tenant list --all
 bad 64 'tenant show: expects TENANT' "tenant show without a tenant" tenant show
 bad 64 'expects TENANT, got too many arguments' "tenant show with two tenants" tenant show "Acme Corp" "Bücher GmbH"
 bad 64 'unknown option --domain; possibilities are: --config' "tenant show has no options" tenant show "Acme Corp" --domain acme.example

@@ -14,6 +14,9 @@
 #include "host.h"
 #include "tenant.h"
 #include "audit.h"
+#include "password.h"
+#include "seal.h"
+#include "user.h"
 
 const char *ers_version(void);
 

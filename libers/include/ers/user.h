@@ -1,0 +1,101 @@
+/* Users: mailboxes with a role (manual 000 "User Roles", "Managing Users";
+ * manual 001 "Mailbox User Setup"). */
+#ifndef ERS_USER_H
+#define ERS_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "actor.h"
+#include "buf.h"
+#include "ctx.h"
+#include "error.h"
+
+#define ERS_QUOTA_MB_MAX 1048576LL
+#define ERS_NAME_PART_MAX 100
+
+enum ers_user_status { ERS_USER_ACTIVE, ERS_USER_DISABLED };
+
+struct ers_user {
+	long long id;
+	char *address;
+	char *domain;
+	char *tenant;
+	long long tenant_id;
+	char *first_name;
+	char *last_name;
+	enum ers_role role;
+	long long quota_mb;       /* -1: no quota */
+	long long quota_used_mb;  /* -1: not reported by the mail stack yet */
+	enum ers_user_status status;
+	bool disabled_by_admin;
+	bool internal_only;
+	bool remote_mailbox;      /* has stored IMAP credentials (never shown) */
+	char *imap_username;      /* "" for a local mailbox */
+	char created_at[40];
+};
+
+struct ers_user_list {
+	size_t count;
+	struct ers_user *items;
+	char *next_after;         /* keyset cursor for the next page, NULL at the end */
+};
+
+struct ers_user_spec {
+	const char *address;
+	const char *first_name;   /* NULL: "" (add) or unchanged (edit) */
+	const char *last_name;
+	bool set_role;
+	enum ers_role role;       /* add: user unless set */
+	bool set_quota;
+	long long quota_mb;       /* -1: no quota */
+	const char *password;     /* add: NULL with generate_password */
+	bool generate_password;
+	const char *imap_username; /* both or neither: a remote mailbox */
+	const char *imap_password;
+	bool set_internal_only;
+	bool internal_only;
+};
+
+struct ers_user_filter {
+	const char *tenant;       /* name or domain; NULL: all the actor may see */
+	bool set_role;
+	enum ers_role role;
+	bool set_status;
+	enum ers_user_status status;
+	const char *after;        /* keyset cursor: addresses after this one */
+	int limit;                /* 0: 100; at most 10000 */
+};
+
+/* Validates an address against manual 003's rules: local part of lower-case
+ * Latin letters, digits, hyphens and periods, not starting or ending with a
+ * period and without two in a row, at most 64 characters. */
+int ers_address_normalize(const char *input, struct ers_buf *out, struct ers_error *err);
+int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err);
+
+/* Creates the user; with generate_password, the temporary password is put
+ * in `password_r` (wipe it with ers_buf_free_secret) and shown only once. */
+int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_spec *spec,
+		 struct ers_user **user_r, struct ers_buf *password_r, struct ers_error *err);
+int ers_user_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+		 struct ers_user **user_r, struct ers_error *err);
+int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_filter *f,
+		  struct ers_user_list **list_r, struct ers_error *err);
+int ers_user_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_spec *changes,
+		  struct ers_user **user_r, struct ers_error *err);
+/* An admin resets (current == NULL); a user changes its own with the
+ * current password.  generate puts a new temporary one in password_r. */
+int ers_user_passwd(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+		    const char *current, const char *new_password, bool generate,
+		    struct ers_buf *password_r, struct ers_error *err);
+int ers_user_set_enabled(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			 bool enabled, struct ers_error *err);
+int ers_user_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+		    struct ers_error *err);
+/* The actor a user is, for `ersctl --as` and the webmail. */
+int ers_user_actor(struct ers_ctx *ctx, const char *address, struct ers_actor *actor_r,
+		   struct ers_error *err);
+
+void ers_user_free(struct ers_user *u);
+void ers_user_list_free(struct ers_user_list *list);
+
+#endif
