@@ -7,6 +7,15 @@ complete -c ersctl -l quiet -d 'quiet'
 complete -c ersctl -l yes -d 'yes'
 complete -c ersctl -l version -d 'version'
 complete -c ersctl -l help -d 'help'
+complete -c ersctl -n '__fish_use_subcommand' -a alias
+complete -c ersctl -n '__fish_seen_subcommand_from alias' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from alias; and __fish_seen_subcommand_from add' -l to -r
+complete -c ersctl -n '__fish_seen_subcommand_from alias; and __fish_seen_subcommand_from add' -l internal-only
+complete -c ersctl -n '__fish_use_subcommand' -a alias
+complete -c ersctl -n '__fish_seen_subcommand_from alias' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a alias
+complete -c ersctl -n '__fish_seen_subcommand_from alias' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from alias; and __fish_seen_subcommand_from list' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a audit
 complete -c ersctl -n '__fish_seen_subcommand_from audit' -a list
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l tenant -r
@@ -20,6 +29,15 @@ complete -c ersctl -n '__fish_use_subcommand' -a db
 complete -c ersctl -n '__fish_seen_subcommand_from db' -a migrate
 complete -c ersctl -n '__fish_use_subcommand' -a db
 complete -c ersctl -n '__fish_seen_subcommand_from db' -a status
+complete -c ersctl -n '__fish_use_subcommand' -a forward
+complete -c ersctl -n '__fish_seen_subcommand_from forward' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from forward; and __fish_seen_subcommand_from add' -l to -r
+complete -c ersctl -n '__fish_seen_subcommand_from forward; and __fish_seen_subcommand_from add' -l keep-copy
+complete -c ersctl -n '__fish_use_subcommand' -a forward
+complete -c ersctl -n '__fish_seen_subcommand_from forward' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a forward
+complete -c ersctl -n '__fish_seen_subcommand_from forward' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from forward; and __fish_seen_subcommand_from list' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a help
 complete -c ersctl -n '__fish_use_subcommand' -a server
 complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
@@ -51,6 +69,11 @@ complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a domain
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain' -a add
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain; and __fish_seen_subcommand_from add' -l primary
+complete -c ersctl -n '__fish_use_subcommand' -a tenant
+complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a domain
+complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain' -a copy
+complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain; and __fish_seen_subcommand_from copy' -l to -r
+complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain; and __fish_seen_subcommand_from copy' -l off
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a domain
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from domain' -a list
@@ -99,6 +122,17 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from edit' -l imap-password-file -r
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a enable
+complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a export
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from export' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from export' -l format -r -a 'csv json'
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from export' -l with-hashes
+complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a import
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from import' -l format -r -a 'csv json'
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from import' -l profile -r -a 'ers postfixadmin'
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from import' -l generate-passwords
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from import' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a list
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l tenant -r

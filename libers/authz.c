@@ -53,12 +53,16 @@ static bool is_self(const struct ers_actor *a, const struct ers_authz_target *t)
 	return t && t->user_id > 0 && t->user_id == a->user_id;
 }
 
-/* A tenant admin over a regular user of its own tenant (or over its whole
- * tenant when no user is named: lists then show regular users only). */
-static bool tenant_admin_over(const struct ers_actor *a, const struct ers_authz_target *t)
+/* A tenant admin over a regular user of its own tenant, or -- with
+ * `tenant_wide` -- over its whole tenant when no user is named (lists then
+ * show regular users only).  An action on a user needs the user named: a
+ * target without one must not let a tenant admin create or change an
+ * admin whose role the caller forgot to say. */
+static bool tenant_admin_over(const struct ers_actor *a, const struct ers_authz_target *t,
+			      bool tenant_wide)
 {
 	return a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t) &&
-	       (!t->is_user || t->user_role == ERS_ROLE_USER);
+	       (t->is_user ? t->user_role == ERS_ROLE_USER : tenant_wide);
 }
 
 static bool allowed(const struct ers_actor *a, enum ers_action action,
@@ -73,11 +77,12 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_CHANGE_PASSWORD:
 		return is_self(a, t);
 	case ERS_ACT_USER_VIEW:
+	case ERS_ACT_ALIAS_VIEW:
+	case ERS_ACT_FORWARD_VIEW:
+		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
 	case ERS_ACT_USER_RENAME:
 	case ERS_ACT_USER_DISABLE:
 	case ERS_ACT_USER_ENABLE:
-	case ERS_ACT_ALIAS_VIEW:
-	case ERS_ACT_FORWARD_VIEW:
 		if (is_self(a, t))
 			return true;
 		/* fall through */
@@ -85,9 +90,10 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_EDIT:
 	case ERS_ACT_USER_RESET_PASSWORD:
 	case ERS_ACT_USER_DELETE:
-	case ERS_ACT_ALIAS_MANAGE:
-	case ERS_ACT_FORWARD_MANAGE:
-		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t);
+	case ERS_ACT_ALIAS_MANAGE: /* an alias always belongs to a mailbox */
+		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
+	case ERS_ACT_FORWARD_MANAGE: /* also tenant-level: catch-all, plain addresses */
+		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
 	case ERS_ACT_TENANT_CREATE:
 	case ERS_ACT_TENANT_EDIT:
 	case ERS_ACT_TENANT_DELETE:

@@ -51,6 +51,31 @@ int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant
 /* user.c: ends every webmail session of a user (password change, disable). */
 int ers_user_end_sessions(struct ers_ctx *ctx, long long user_id, struct ers_error *err);
 
+/* forward.c: the routing graph of aliases and forwards. */
+/* The tenant and id of a domain hosted here; ERS_E_INVALID when no tenant has it. */
+int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		     long long *domain_id_r, struct ers_error *err);
+/* Serialises changes to aliases and forwards until the transaction ends, so
+ * that two of them cannot each close half of a loop. */
+int ers_route_lock(struct ers_ctx *ctx, struct ers_error *err);
+/* In the transaction that changes the routes: refuses (ERS_E_CONFLICT,
+ * naming the loop) when mail for `address` would come back to it.  Its
+ * first hops are `first` (n > 0: what is about to be written) or, with
+ * n == 0, what the database says now. */
+int ers_route_check_loop(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			 const char *const *first, size_t n, struct ers_error *err);
+struct ers_route_dest {
+	long long tenant_id;      /* the tenant whose domain it is in; 0: not hosted here */
+	char kind[8];             /* what has the address: "mailbox", "alias", "forward" or "" */
+	long long user_id;        /* the user it delivers to (a mailbox, an alias's), or 0 */
+	enum ers_role user_role;
+};
+/* A destination of mail of tenant `tenant_id` (a forward's, a hidden
+ * copy's), normalised into `out`; one in a domain of that same tenant must
+ * be a user, an alias or a forward. */
+int ers_route_destination(struct ers_ctx *ctx, const char *input, long long tenant_id,
+			  struct ers_buf *out, struct ers_route_dest *dest_r, struct ers_error *err);
+
 /* audit.c */
 void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,
 		      const char *target, long long tenant_id, const char *why);

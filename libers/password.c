@@ -6,12 +6,17 @@
 #include <openssl/rand.h>
 #include "internal.h"
 
+/* libxcrypt's crypt_rn() refuses a phrase of CRYPT_MAX_PASSPHRASE_SIZE (512)
+ * bytes or more, and Dovecot's {CRYPT} verifies through the same crypt():
+ * a longer password could be neither hashed nor checked at login. */
+#define PASSWORD_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1 < ERS_PASSWORD_MAX ? CRYPT_MAX_PASSPHRASE_SIZE - 1 : ERS_PASSWORD_MAX)
+
 int ers_password_check(const char *password, struct ers_error *err)
 {
 	size_t n = password ? strlen(password) : 0;
-	if (n < ERS_PASSWORD_MIN || n > ERS_PASSWORD_MAX) {
+	if (n < ERS_PASSWORD_MIN || n > PASSWORD_MAX) {
 		ers_error_set(err, ERS_E_INVALID, "password must be %d to %d bytes long, got %zu",
-			      ERS_PASSWORD_MIN, ERS_PASSWORD_MAX, n);
+			      ERS_PASSWORD_MIN, PASSWORD_MAX, n);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -50,7 +55,7 @@ int ers_password_hash(const char *password, struct ers_buf *hash_r, struct ers_e
 
 bool ers_password_verify(const char *password, const char *hash)
 {
-	if (!password || !hash || hash[0] != '$' || strlen(password) > ERS_PASSWORD_MAX)
+	if (!password || !hash || hash[0] != '$' || strlen(password) > PASSWORD_MAX)
 		return false;
 	struct crypt_data *cd = ers_xcalloc(1, sizeof *cd);
 	const char *h = crypt_rn(password, hash, cd, sizeof *cd);

@@ -24,18 +24,30 @@ static int master_key(const struct ers_secrets *s, unsigned char key[KEY_LEN], s
 			      "SMIME_MASTER_KEY is not set: put it in the secrets file (see ers.yaml(5)); make one with: openssl rand -hex 32");
 		return -1;
 	}
-	if (strlen(k) == 64) {
+	/* secrets.c checks the key as it loads it; a caller that fills struct
+	 * ers_secrets itself gets the same check here, never a read past a short
+	 * key nor a key made of non-hex digits. */
+	size_t n = strlen(k);
+	bool hex = n == 2 * KEY_LEN;
+	for (size_t i = 0; hex && i < n; i++)
+		hex = hexval(k[i]) >= 0;
+	if (hex) {
 		for (int i = 0; i < KEY_LEN; i++)
 			key[i] = (unsigned char)(hexval(k[2 * i]) << 4 | hexval(k[2 * i + 1]));
 		return 0;
 	}
 	unsigned char out[48];
-	if (EVP_DecodeBlock(out, (const unsigned char *)k, 44) != 33) {
-		ers_error_set(err, ERS_E_CONFIG, "SMIME_MASTER_KEY is malformed");
+	bool b64 = n == 44 && k[43] == '=' && k[42] != '=' &&
+		   EVP_DecodeBlock(out, (const unsigned char *)k, 44) == KEY_LEN + 1;
+	if (b64)
+		memcpy(key, out, KEY_LEN);
+	ers_wipe(out, sizeof out);
+	if (!b64) {
+		ers_error_set(err, ERS_E_CONFIG,
+			      "SMIME_MASTER_KEY is malformed: it must be 32 bytes written as 64 hex digits or 44 base64 characters (got %zu characters)",
+			      n);
 		return -1;
 	}
-	memcpy(key, out, KEY_LEN);
-	ers_wipe(out, sizeof out);
 	return 0;
 }
 
@@ -132,6 +144,10 @@ int ers_unseal(const struct ers_secrets *s, const char *context, const char *sea
 		ers_buf_grow(plain_r, (size_t)n + 16);
 		if (gcm(false, key, raw, context, raw + NONCE_LEN, n, (unsigned char *)plain_r->data,
 			raw + NONCE_LEN + n) < 0) {
+			/* GCM has decrypted before it checked the tag: what it wrote is
+			 * the secret itself when only the context was wrong. */
+			ers_wipe(plain_r->data, (size_t)n + 16);
+			plain_r->len = 0;
 			ers_error_set(err, ERS_E_INTERNAL, "a sealed secret failed authentication (wrong key or tampered)");
 		} else {
 			plain_r->len = (size_t)n;

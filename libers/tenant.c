@@ -66,28 +66,38 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	t->max_storage_mb = ers_db_ll(res, r, 7);
 	ers_db_time(t->created_at, res, r, 8);
 	t->primary_domain = ers_xstrdup(ers_db_str(res, r, 9));
+	t->user_count = ers_db_ll(res, r, 10);
+	t->alias_count = ers_db_ll(res, r, 11);
+	t->forward_count = ers_db_ll(res, r, 12);
 }
 
 #define TENANT_COLUMNS \
 	"t.id, t.name, t.imap_host, t.imap_port, t.smtp_host, t.smtp_port, t.max_users, t.max_storage_mb, " \
-	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary)"
+	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary)," \
+	" (SELECT count(*) FROM ers.mailbox WHERE tenant_id = t.id), (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
+	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id)"
+
+static void fill_domain(struct ers_tenant_domain *d, PGresult *res, int r, int col)
+{
+	d->name = ers_xstrdup(ers_db_str(res, r, col));
+	d->primary = ers_db_str(res, r, col + 1)[0] == 't';
+	ers_db_time(d->created_at, res, r, col + 2);
+	d->copy_inbound_to = ers_db_isnull(res, r, col + 3) ? NULL : ers_xstrdup(ers_db_str(res, r, col + 3));
+}
 
 static int load_domains(struct ers_ctx *ctx, struct ers_tenant *t, struct ers_error *err)
 {
 	struct ers_num id = ers_num(t->id);
 	const char *params[] = { id.s };
-	PGresult *res = ers_db_exec(ctx, "SELECT name, is_primary, " ERS_SQL_TIME("created_at")
+	PGresult *res = ers_db_exec(ctx, "SELECT name, is_primary, " ERS_SQL_TIME("created_at") ", copy_inbound_to"
 				    " FROM ers.domain WHERE tenant_id = $1::bigint ORDER BY NOT is_primary, name",
 				    1, params, err);
 	if (!res)
 		return -1;
 	t->domain_count = (size_t)PQntuples(res);
 	t->domains = ers_xcalloc(t->domain_count, sizeof *t->domains);
-	for (int r = 0; r < (int)t->domain_count; r++) {
-		t->domains[r].name = ers_xstrdup(ers_db_str(res, r, 0));
-		t->domains[r].primary = ers_db_str(res, r, 1)[0] == 't';
-		ers_db_time(t->domains[r].created_at, res, r, 2);
-	}
+	for (int r = 0; r < (int)t->domain_count; r++)
+		fill_domain(&t->domains[r], res, r, 0);
 	PQclear(res);
 	return 0;
 }
@@ -312,7 +322,7 @@ int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		fill_tenant(&list->items[r], res, r);
 	PQclear(res);
 	/* Domains for every tenant in one query rather than one per tenant. */
-	res = ers_db_exec(ctx, "SELECT tenant_id, name, is_primary, " ERS_SQL_TIME("created_at")
+	res = ers_db_exec(ctx, "SELECT tenant_id, name, is_primary, " ERS_SQL_TIME("created_at") ", copy_inbound_to"
 			  " FROM ers.domain WHERE $1::bigint IS NULL OR tenant_id = $1::bigint"
 			  " ORDER BY tenant_id, NOT is_primary, name", 1, params, err);
 	if (!res) {
@@ -326,10 +336,7 @@ int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		for (int r = 0; r < rows; r++) {
 			if (ers_db_ll(res, r, 0) != t->id)
 				continue;
-			struct ers_tenant_domain *d = &t->domains[t->domain_count++];
-			d->name = ers_xstrdup(ers_db_str(res, r, 1));
-			d->primary = ers_db_str(res, r, 2)[0] == 't';
-			ers_db_time(d->created_at, res, r, 3);
+			fill_domain(&t->domains[t->domain_count++], res, r, 1);
 		}
 	}
 	PQclear(res);
@@ -456,14 +463,20 @@ int ers_tenant_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 	}
 	struct ers_num idn = ers_num(id);
 	const char *params[] = { idn.s };
-	PGresult *res = ers_db_exec(ctx, "SELECT string_agg(name, ', ' ORDER BY name) FROM ers.domain"
-				    " WHERE tenant_id = $1::bigint", 1, params, err);
+	PGresult *res = ers_db_exec(ctx, "SELECT string_agg(name, ', ' ORDER BY name),"
+				    " (SELECT count(*) FROM ers.mailbox WHERE tenant_id = $1::bigint),"
+				    " (SELECT count(*) FROM ers.alias WHERE tenant_id = $1::bigint),"
+				    " (SELECT count(*) FROM ers.forward WHERE tenant_id = $1::bigint)"
+				    " FROM ers.domain WHERE tenant_id = $1::bigint", 1, params, err);
 	if (!res)
 		goto rollback;
 	struct ers_buf detail = ERS_BUF_INIT;
-	ers_buf_addf(&detail, "domains: %s", ers_db_str(res, 0, 0));
+	ers_buf_addf(&detail, "domains: %s; %s user(s), %s alias(es), %s forward(s)", ers_db_str(res, 0, 0),
+		     ers_db_str(res, 0, 1), ers_db_str(res, 0, 2), ers_db_str(res, 0, 3));
 	PQclear(res);
-	/* Domains go with the tenant (ON DELETE CASCADE). */
+	/* Domains, users, aliases, forwards and address claims go with the
+	 * tenant (ON DELETE CASCADE, all in this one statement, so that the
+	 * claims' and forwards' references to the domains never dangle). */
 	if (ers_db_run(ctx, "DELETE FROM ers.tenant WHERE id = $1::bigint", 1, params, err) < 0) {
 		ers_buf_free(&detail);
 		goto rollback;
@@ -521,16 +534,16 @@ fail:
 
 /* Locks the tenant and checks that `domain` is one of its domains. */
 static int begin_on_domain(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
-			   const char *input, struct ers_buf *domain, long long *id_r,
+			   const char *input, enum ers_action action, struct ers_buf *domain, long long *id_r,
 			   char **name_r, bool *primary_r, struct ers_error *err)
 {
 	if (ers_domain_normalize(input, domain, err) < 0 ||
-	    begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_EDIT, id_r, name_r, err) < 0)
+	    begin_on_tenant(ctx, actor, key, action, id_r, name_r, err) < 0)
 		return -1;
 	struct ers_num idn = ers_num(*id_r);
 	const char *params[] = { idn.s, domain->data };
-	PGresult *res = ers_db_exec(ctx, "SELECT is_primary FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2",
-				    2, params, err);
+	PGresult *res = ers_db_exec(ctx, "SELECT is_primary FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2"
+				    " FOR UPDATE", 2, params, err);
 	if (!res)
 		goto rollback;
 	if (PQntuples(res) == 0) {
@@ -547,6 +560,49 @@ rollback:
 	return -1;
 }
 
+/* Appends ", N WHAT (a, b, c ...)" for one kind of use of a domain. */
+static void add_use(struct ers_buf *out, const PGresult *res, int col, const char *what)
+{
+	long long n = ers_db_ll(res, 0, col);
+	if (n <= 0)
+		return;
+	ers_buf_addf(out, "%s%lld %s (%s%s)", out->len ? ", " : "", n, what, ers_db_str(res, 0, col + 1),
+		     n > 3 ? ", ..." : "");
+}
+
+/* A domain in use keeps its mail flowing: refuse to remove it. */
+static int check_domain_unused(struct ers_ctx *ctx, const char *domain, struct ers_error *err)
+{
+	const char *params[] = { domain, "@" };
+	/* The first three addresses of each kind, as examples. */
+#define USE(kind) \
+	" (SELECT count(*) FROM ers.address_claim c WHERE c.domain_id = d.id AND c.kind = '" kind "')," \
+	" (SELECT string_agg(address, ', ') FROM (SELECT address FROM ers.address_claim c" \
+	"  WHERE c.domain_id = d.id AND c.kind = '" kind "' ORDER BY address LIMIT 3) x),"
+	PGresult *res = ers_db_exec(ctx, "SELECT" USE("mailbox") USE("alias") USE("forward")
+		" (SELECT array_to_string(destinations, ', ') FROM ers.forward WHERE source = $2 || d.name)"
+		" FROM ers.domain d WHERE d.name = $1", 2, params, err);
+#undef USE
+	if (!res)
+		return -1;
+	struct ers_buf uses = ERS_BUF_INIT;
+	add_use(&uses, res, 0, "user(s)");
+	add_use(&uses, res, 2, "alias(es)");
+	add_use(&uses, res, 4, "forward(s)");
+	if (!ers_db_isnull(res, 0, 6))
+		ers_buf_addf(&uses, "%sits catch-all *@%s (to %s)", uses.len ? ", " : "", domain, ers_db_str(res, 0, 6));
+	PQclear(res);
+	int rc = 0;
+	if (uses.len) {
+		ers_error_set(err, ERS_E_CONFLICT,
+			      "domain %s is still used by %s: delete those first (see: ersctl user list --tenant %s, ersctl alias list, ersctl forward list)",
+			      domain, uses.data, domain);
+		rc = -1;
+	}
+	ers_buf_free(&uses);
+	return rc;
+}
+
 int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
 			     const char *key, const char *input, struct ers_error *err)
 {
@@ -555,7 +611,7 @@ int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
 	long long id;
 	bool primary;
 	int rc = -1;
-	if (begin_on_domain(ctx, actor, key, input, &domain, &id, &name, &primary, err) < 0)
+	if (begin_on_domain(ctx, actor, key, input, ERS_ACT_TENANT_EDIT, &domain, &id, &name, &primary, err) < 0)
 		goto out;
 	if (primary) {
 		ers_error_set(err, ERS_E_CONFLICT,
@@ -566,7 +622,8 @@ int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
 	}
 	struct ers_num idn = ers_num(id);
 	const char *params[] = { idn.s, domain.data };
-	if (ers_db_run(ctx, "DELETE FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2", 2, params, err) < 0) {
+	if (check_domain_unused(ctx, domain.data, err) < 0 ||
+	    ers_db_run(ctx, "DELETE FROM ers.domain WHERE tenant_id = $1::bigint AND name = $2", 2, params, err) < 0) {
 		ers_db_rollback(ctx);
 		goto out;
 	}
@@ -585,7 +642,7 @@ int ers_tenant_domain_set_primary(struct ers_ctx *ctx, const struct ers_actor *a
 	long long id;
 	bool primary;
 	int rc = -1;
-	if (begin_on_domain(ctx, actor, key, input, &domain, &id, &name, &primary, err) < 0)
+	if (begin_on_domain(ctx, actor, key, input, ERS_ACT_TENANT_EDIT, &domain, &id, &name, &primary, err) < 0)
 		goto out;
 	if (primary) { /* already so: nothing changes, no audit row */
 		ers_db_rollback(ctx);
@@ -603,6 +660,52 @@ out:
 	return rc;
 }
 
+int ers_tenant_domain_copy(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			   const char *input, const char *to, struct ers_error *err)
+{
+	struct ers_buf domain = ERS_BUF_INIT, address = ERS_BUF_INIT;
+	char *name = NULL;
+	long long id;
+	bool primary;
+	int rc = -1;
+	if (to && ers_forward_destination_normalize(to, &address, err) < 0) {
+		ers_error_prefix(err, "--to");
+		goto out;
+	}
+	if (begin_on_domain(ctx, actor, key, input, ERS_ACT_DOMAIN_COPY, &domain, &id, &name, &primary, err) < 0)
+		goto out;
+	struct ers_route_dest dest;
+	if (to && ers_route_destination(ctx, to, id, &address, &dest, err) < 0) {
+		ers_error_prefix(err, "--to");
+		goto rollback;
+	}
+	const char *params[] = { domain.data, to ? address.data : NULL };
+	PGresult *res = ers_db_exec(ctx, "SELECT 1 FROM ers.domain WHERE name = $1 AND copy_inbound_to IS NOT DISTINCT FROM $2",
+				    2, params, err);
+	if (!res)
+		goto rollback;
+	bool same = PQntuples(res) > 0;
+	PQclear(res);
+	if (same) { /* already so: nothing changes, no audit row */
+		ers_db_rollback(ctx);
+		rc = 0;
+		goto out;
+	}
+	if (ers_db_run(ctx, "UPDATE ers.domain SET copy_inbound_to = $2 WHERE name = $1", 2, params, err) < 0)
+		goto rollback;
+	char detail[400];
+	snprintf(detail, sizeof detail, to ? "hidden copy of inbound mail to %s" : "hidden copy off", address.data);
+	rc = ers_db_commit_audited(ctx, actor, "domain.copy", domain.data, id, name, detail, err);
+	goto out;
+rollback:
+	ers_db_rollback(ctx);
+out:
+	ers_buf_free(&domain);
+	ers_buf_free(&address);
+	free(name);
+	return rc;
+}
+
 /* Frees what a tenant owns, not the struct itself. */
 static void tenant_clear(struct ers_tenant *t)
 {
@@ -610,8 +713,10 @@ static void tenant_clear(struct ers_tenant *t)
 	free(t->primary_domain);
 	free(t->imap_host);
 	free(t->smtp_host);
-	for (size_t i = 0; i < t->domain_count; i++)
+	for (size_t i = 0; i < t->domain_count; i++) {
 		free(t->domains[i].name);
+		free(t->domains[i].copy_inbound_to);
+	}
 	free(t->domains);
 }
 

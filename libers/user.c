@@ -150,9 +150,19 @@ static struct ers_authz_target target_of(const struct ers_user *u)
 					  .user_role = u->role };
 }
 
-/* Normalises the address and loads the user, then asks the policy.  A user
- * the actor may not see is reported as not found only to operators; others
- * get "permission denied" and an audit row. */
+/* Inside a transaction: refusal -> rollback, then the audit row. */
+static int deny_in_tx(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+		      const char *target, long long tenant_id, struct ers_error *err)
+{
+	ers_db_rollback(ctx);
+	ers_audit_denied(ctx, actor, ers_action_name(action), target, tenant_id, err->message);
+	return -1;
+}
+
+/* Normalises the address and loads the user, then asks the policy.  A
+ * refusal is "permission denied" with an audit row naming the user as
+ * stored and its tenant; with `lock`, inside the caller's transaction,
+ * which is rolled back first. */
 static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
 		     enum ers_action action, bool lock, struct ers_user **user_r, struct ers_error *err)
 {
@@ -162,24 +172,17 @@ static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 		rc = load(ctx, address.data, lock, user_r, err);
 	if (rc == 0) {
 		struct ers_authz_target t = target_of(*user_r);
-		if (lock ? ers_authz_check(actor, action, &t, err) < 0
-			 : ers_authz_require(ctx, actor, action, &t, address.data, err) < 0) {
+		if (!lock)
+			rc = ers_authz_require(ctx, actor, action, &t, address.data, err);
+		else if (ers_authz_check(actor, action, &t, err) < 0)
+			rc = deny_in_tx(ctx, actor, action, address.data, t.tenant_id, err);
+		if (rc < 0) {
 			ers_user_free(*user_r);
 			*user_r = NULL;
-			rc = -1;
 		}
 	}
 	ers_buf_free(&address);
 	return rc;
-}
-
-/* Inside a transaction: refusal -> rollback, then the audit row. */
-static int deny_in_tx(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
-		      const char *target, long long tenant_id, struct ers_error *err)
-{
-	ers_db_rollback(ctx);
-	ers_audit_denied(ctx, actor, ers_action_name(action), target, tenant_id, err->message);
-	return -1;
 }
 
 /* Tenant limits (max users, max storage as the sum of quotas), checked with
@@ -434,9 +437,7 @@ static int begin_on_user(struct ers_ctx *ctx, const struct ers_actor *actor, con
 	if (ers_db_begin(ctx, err) < 0)
 		return -1;
 	if (find_user(ctx, actor, input, action, true, user_r, err) < 0) {
-		if (err->code == ERS_E_PERMISSION)
-			return deny_in_tx(ctx, actor, action, input, 0, err);
-		ers_db_rollback(ctx);
+		ers_db_rollback(ctx); /* a refusal has done so already */
 		return -1;
 	}
 	return 0;
@@ -631,7 +632,7 @@ int ers_user_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		goto rollback;
 	}
 	PQclear(res);
-	res = ers_db_exec(ctx, "SELECT count(*) FROM ers.alias WHERE mailbox_id = $2::bigint", 2, params, err);
+	res = ers_db_exec(ctx, "SELECT count(*) FROM ers.alias WHERE mailbox_id = $1::bigint", 1, params + 1, err);
 	if (!res)
 		goto rollback;
 	char detail[80];

@@ -64,6 +64,29 @@ static const struct opt_spec domain_add_opts[] = {
 	{ "primary", NULL, "make it the tenant's primary domain", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec domain_copy_opts[] = {
+	{ "to", "ADDRESS", "send a hidden copy of every inbound message of the domain to ADDRESS", 0, NULL },
+	{ "off", NULL, "stop the hidden copy", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec alias_add_opts[] = {
+	{ "to", "EMAIL", "the user whose mailbox receives the alias's mail (same tenant)", OPT_REQUIRED, NULL },
+	{ "internal-only", NULL, "refuse mail from outside the tenant", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec alias_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's aliases (name or domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec forward_add_opts[] = {
+	{ "to", "DEST", "where the mail goes: addresses, here or elsewhere (repeat or separate with commas; at most 50)", OPT_REQUIRED | OPT_REPEAT, NULL },
+	{ "keep-copy", NULL, "for a user's own address: the mailbox keeps the mail too", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec forward_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's forwards (name or domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec audit_list_opts[] = {
 	{ "tenant", "TENANT", "only rows about this tenant (by name)", 0, NULL },
 	{ "actor", "ACTOR", "only rows by this actor (operator:LOGIN, LOGIN or an address)", 0, NULL },
@@ -102,6 +125,19 @@ static const struct opt_spec user_list_opts[] = {
 	{ "limit", "N", "at most N users, 1..10000 (default 100)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec user_import_opts[] = {
+	{ "format", "FORMAT", "the file's format (default: from its extension, .csv or .json)", 0, "csv json" },
+	{ "profile", "PROFILE", "the file's columns: ERS's own (default) or PostfixAdmin's mailbox table", 0, "ers postfixadmin" },
+	{ "generate-passwords", NULL, "give every user a temporary password, printed once as CSV (address,temporary_password)", 0, NULL },
+	{ "tenant", "TENANT", "refuse any row outside this tenant (name or domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec user_export_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's users (name or domain)", 0, NULL },
+	{ "format", "FORMAT", "csv (default) or json (the default under --json)", 0, "csv json" },
+	{ "with-hashes", NULL, "add the password hashes, to move users to another ERS (audited)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec user_passwd_opts[] = {
 	{ "password-file", "FILE", "read the new password from FILE (- for standard input)", 0, NULL },
 	{ "generate-password", NULL, "generate a temporary password and print it once", 0, NULL },
@@ -111,11 +147,17 @@ static const struct opt_spec user_passwd_opts[] = {
 
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
+	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
+	{ "alias delete", "ALIAS", 1, 1, no_opts, "delete an alias", cmd_alias_delete, OPERATOR_DB },
+	{ "alias list", "", 0, 0, alias_list_opts, "list the aliases the actor may see", cmd_alias_list, OPERATOR_DB },
 	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
 	{ "completion", "SHELL", 1, 1, no_opts, "print the completion script for bash, zsh or fish", cmd_completion, 0 },
 	{ "config check", "", 0, 0, no_opts, "validate ers.yaml and the secrets; print the effective configuration, secrets masked", cmd_config_check, CMD_CONFIG | CMD_OPERATOR },
 	{ "db migrate", "", 0, 0, no_opts, "apply pending schema migrations, each in its own transaction", cmd_db_migrate, OPERATOR_DB | CMD_ANY_SCHEMA },
 	{ "db status", "", 0, 0, no_opts, "list applied and pending schema migrations", cmd_db_status, OPERATOR_DB | CMD_ANY_SCHEMA },
+	{ "forward add", "SOURCE", 1, 1, forward_add_opts, "forward a user's mail, an address of its own, or a domain's catch-all (*@DOMAIN)", cmd_forward_add, OPERATOR_DB },
+	{ "forward delete", "SOURCE", 1, 1, no_opts, "delete a forward or a catch-all", cmd_forward_delete, OPERATOR_DB },
+	{ "forward list", "", 0, 0, forward_list_opts, "list the forwards the actor may see", cmd_forward_list, OPERATOR_DB },
 	{ "help", "[NOUN [VERB]]", 0, 3, no_opts, "show help for all commands, a noun, or one command", cmd_help, 0 },
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
@@ -123,6 +165,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
 	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "tenant domain add", "TENANT DOMAIN", 2, 2, domain_add_opts, "add a domain to a tenant", cmd_domain_add, OPERATOR_DB },
+	{ "tenant domain copy", "TENANT DOMAIN", 2, 2, domain_copy_opts, "send a hidden copy of a domain's inbound mail to an address, or stop it", cmd_domain_copy, OPERATOR_DB },
 	{ "tenant domain list", "TENANT", 1, 1, no_opts, "list a tenant's domains", cmd_domain_list, OPERATOR_DB },
 	{ "tenant domain primary", "TENANT DOMAIN", 2, 2, no_opts, "make one of a tenant's domains its primary domain", cmd_domain_primary, OPERATOR_DB },
 	{ "tenant domain remove", "TENANT DOMAIN", 2, 2, no_opts, "remove a domain (not the primary one) from a tenant", cmd_domain_remove, OPERATOR_DB },
@@ -134,6 +177,8 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "user disable", "EMAIL", 1, 1, no_opts, "disable a user: no login, no mail delivered", cmd_user_disable, OPERATOR_DB },
 	{ "user edit", "EMAIL", 1, 1, user_edit_opts, "change a user's name, role, quota or flags", cmd_user_edit, OPERATOR_DB },
 	{ "user enable", "EMAIL", 1, 1, no_opts, "enable a disabled user (users cannot undo an admin's disable)", cmd_user_enable, OPERATOR_DB },
+	{ "user export", "", 0, 0, user_export_opts, "write the users the actor may see as CSV or JSON, without password hashes unless asked", cmd_user_export, OPERATOR_DB },
+	{ "user import", "FILE", 1, 1, user_import_opts, "add the users in a CSV or JSON file (- for standard input): all of them or none", cmd_user_import, OPERATOR_DB },
 	{ "user list", "", 0, 0, user_list_opts, "list the users the actor may see, a page at a time", cmd_user_list, OPERATOR_DB },
 	{ "user passwd", "EMAIL", 1, 1, user_passwd_opts, "reset a user's password, or change one's own with the current one", cmd_user_passwd, OPERATOR_DB },
 	{ "user show", "EMAIL", 1, 1, no_opts, "show one user", cmd_user_show, OPERATOR_DB },

@@ -5,13 +5,17 @@
 #include <unistd.h>
 #include "cli.h"
 
+static json_t *domain_json(const struct ers_tenant_domain *d)
+{
+	return json_pack("{s:s,s:b,s:o,s:s}", "name", d->name, "primary", d->primary,
+			 "copy_inbound_to", json_str_or_null(d->copy_inbound_to), "created_at", d->created_at);
+}
+
 static json_t *tenant_json(const struct ers_tenant *t)
 {
 	json_t *domains = json_array();
 	for (size_t i = 0; i < t->domain_count; i++)
-		json_array_append_new(domains, json_pack("{s:s,s:b,s:s}", "name", t->domains[i].name,
-							 "primary", t->domains[i].primary,
-							 "created_at", t->domains[i].created_at));
+		json_array_append_new(domains, domain_json(&t->domains[i]));
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(t->id));
 	json_object_set_new(o, "name", json_string(t->name));
@@ -23,6 +27,9 @@ static json_t *tenant_json(const struct ers_tenant *t)
 	json_object_set_new(o, "smtp_port", json_integer(t->smtp_port));
 	json_object_set_new(o, "max_users", json_limit(t->max_users));
 	json_object_set_new(o, "max_storage_mb", json_limit(t->max_storage_mb));
+	json_object_set_new(o, "user_count", json_integer(t->user_count));
+	json_object_set_new(o, "alias_count", json_integer(t->alias_count));
+	json_object_set_new(o, "forward_count", json_integer(t->forward_count));
 	json_object_set_new(o, "created_at", json_string(t->created_at));
 	return o;
 }
@@ -49,6 +56,13 @@ static void print_tenant(const struct ers_tenant *t)
 	printf("smtp:            %s:%d\n", t->smtp_host, t->smtp_port);
 	printf("max users:       %s\n", users);
 	printf("max storage:     %s\n", storage);
+	printf("users:           %lld\n", t->user_count);
+	printf("aliases:         %lld\n", t->alias_count);
+	printf("forwards:        %lld\n", t->forward_count);
+	for (size_t i = 0; i < t->domain_count; i++)
+		if (t->domains[i].copy_inbound_to)
+			printf("hidden copy:     inbound mail of %s to %s\n", t->domains[i].name,
+			       t->domains[i].copy_inbound_to);
 	printf("created:         %s\n", t->created_at);
 }
 
@@ -154,19 +168,20 @@ int cmd_tenant_list(struct cli *c)
 			json_array_append_new(arr, tenant_json(&list->items[i]));
 		out_json(c, arr);
 	} else {
-		static const char *const head[] = { "NAME", "PRIMARY DOMAIN", "DOMAINS", "IMAP", "SMTP",
+		static const char *const head[] = { "NAME", "PRIMARY DOMAIN", "DOMAINS", "USERS", "IMAP", "SMTP",
 						    "MAX USERS", "MAX STORAGE", "CREATED" };
 		struct table tab;
-		table_init(&tab, 8, head);
+		table_init(&tab, 9, head);
 		for (size_t i = 0; i < list->count; i++) {
 			const struct ers_tenant *t = &list->items[i];
-			char ndom[16], imap[300], smtp[300], users[32], storage[40];
+			char ndom[16], nusers[24], imap[300], smtp[300], users[32], storage[40];
 			snprintf(ndom, sizeof ndom, "%zu", t->domain_count);
+			snprintf(nusers, sizeof nusers, "%lld", t->user_count);
 			snprintf(imap, sizeof imap, "%s:%d", t->imap_host, t->imap_port);
 			snprintf(smtp, sizeof smtp, "%s:%d", t->smtp_host, t->smtp_port);
 			limit_text(users, sizeof users, t->max_users, "");
 			limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
-			table_row(&tab, t->name, t->primary_domain, ndom, imap, smtp, users, storage, t->created_at);
+			table_row(&tab, t->name, t->primary_domain, ndom, nusers, imap, smtp, users, storage, t->created_at);
 		}
 		table_print(&tab);
 	}
@@ -186,10 +201,14 @@ int cmd_tenant_delete(struct cli *c)
 			t->domain_count);
 		for (size_t i = 0; i < t->domain_count; i++)
 			fprintf(stderr, " %s", t->domains[i].name);
-		fprintf(stderr, "\n");
+		fprintf(stderr, "\n  %lld user(s) with their mailboxes\n  %lld alias(es)\n  %lld forward(s) and catch-all(s)\n",
+			t->user_count, t->alias_count, t->forward_count);
 	}
 	char *name = ers_xstrdup(t->name);
 	long long id = t->id;
+	json_t *removed = json_pack("{s:i,s:I,s:I,s:I}", "domains", (int)t->domain_count, "users",
+				    (json_int_t)t->user_count, "aliases", (json_int_t)t->alias_count, "forwards",
+				    (json_int_t)t->forward_count);
 	ers_tenant_free(t);
 	int rc = -1;
 	/* The key as given: the name may be ambiguous where the key is not;
@@ -197,11 +216,12 @@ int cmd_tenant_delete(struct cli *c)
 	if (cli_confirm(c, "delete this tenant", name) == 0 &&
 	    ers_tenant_delete(c->ctx, &c->actor, c->args[0], id, &c->err) == 0) {
 		if (c->json)
-			out_json(c, json_pack("{s:s,s:b}", "name", name, "deleted", 1));
+			out_json(c, json_pack("{s:s,s:b,s:O}", "name", name, "deleted", 1, "removed", removed));
 		else
 			out_note(c, "deleted tenant \"%s\"", name);
 		rc = 0;
 	}
+	json_decref(removed);
 	free(name);
 	return rc;
 }
@@ -235,19 +255,70 @@ int cmd_domain_list(struct cli *c)
 		return -1;
 	if (c->json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < t->domain_count; i++)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:s}", "tenant", t->name, "name",
-							     t->domains[i].name, "primary", t->domains[i].primary,
-							     "created_at", t->domains[i].created_at));
+		for (size_t i = 0; i < t->domain_count; i++) {
+			json_t *o = json_pack("{s:s}", "tenant", t->name);
+			json_t *d = domain_json(&t->domains[i]);
+			json_object_update(o, d);
+			json_decref(d);
+			json_array_append_new(arr, o);
+		}
 		out_json(c, arr);
 	} else {
-		static const char *const head[] = { "DOMAIN", "PRIMARY", "CREATED" };
+		static const char *const head[] = { "DOMAIN", "PRIMARY", "COPY INBOUND TO", "CREATED" };
 		struct table tab;
-		table_init(&tab, 3, head);
+		table_init(&tab, 4, head);
 		for (size_t i = 0; i < t->domain_count; i++)
 			table_row(&tab, t->domains[i].name, t->domains[i].primary ? "yes" : "no",
+				  t->domains[i].copy_inbound_to ? t->domains[i].copy_inbound_to : "-",
 				  t->domains[i].created_at);
 		table_print(&tab);
+	}
+	ers_tenant_free(t);
+	return 0;
+}
+
+int cmd_domain_copy(struct cli *c)
+{
+	const char *to = cli_opt(c, "to");
+	bool off = cli_flag(c, "off");
+	if (!to == !off) {
+		ers_error_set(&c->err, ERS_E_USAGE, "give --to ADDRESS to turn the hidden copy on, or --off, not %s",
+			      to ? "both" : "neither");
+		return -1;
+	}
+	if (ers_tenant_domain_copy(c->ctx, &c->actor, c->args[0], c->args[1], to, &c->err) < 0)
+		return -1;
+	/* The manual's warning, wherever the answer goes: it is the law that
+	 * the operator must know about, not a note. */
+	if (to)
+		fprintf(stderr, "warning: %s\n", ERS_DOMAIN_COPY_WARNING);
+	struct ers_tenant *t;
+	if (ers_tenant_get(c->ctx, &c->actor, c->args[0], &t, &c->err) < 0)
+		return -1;
+	const struct ers_tenant_domain *d = NULL;
+	struct ers_buf name = ERS_BUF_INIT;
+	struct ers_error ignored;
+	if (ers_domain_normalize(c->args[1], &name, &ignored) == 0)
+		for (size_t i = 0; i < t->domain_count; i++)
+			if (!strcmp(t->domains[i].name, name.data))
+				d = &t->domains[i];
+	ers_buf_free(&name);
+	if (!d) {
+		ers_tenant_free(t);
+		ers_error_set(&c->err, ERS_E_NOTFOUND, "domain %s was removed meanwhile", c->args[1]);
+		return -1;
+	}
+	if (c->json) {
+		json_t *o = json_pack("{s:s}", "tenant", t->name);
+		json_t *dj = domain_json(d);
+		json_object_update(o, dj);
+		json_decref(dj);
+		json_object_set_new(o, "warning", to ? json_string(ERS_DOMAIN_COPY_WARNING) : json_null());
+		out_json(c, o);
+	} else if (d->copy_inbound_to) {
+		out_note(c, "a hidden copy of every inbound message of %s goes to %s", d->name, d->copy_inbound_to);
+	} else {
+		out_note(c, "no hidden copy of inbound messages of %s", d->name);
 	}
 	ers_tenant_free(t);
 	return 0;

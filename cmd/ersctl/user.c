@@ -5,6 +5,8 @@
 #include <string.h>
 #include "cli.h"
 
+enum { SECRET_FILE_MAX = 65536 };
+
 /* Reads a secret from FILE ("-": standard input): one trailing newline is
  * dropped; passwords never come from the command line, where ps shows them. */
 static int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
@@ -17,13 +19,25 @@ static int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
 		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(errno));
 		return -1;
 	}
+	/* The whole file, so that a length error names its real length, up to
+	 * a bound far above any password. */
 	char chunk[512];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && out->len <= ERS_PASSWORD_MAX + 2)
+	while (out->len <= SECRET_FILE_MAX && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		ers_buf_add(out, chunk, n);
 	ers_wipe(chunk, sizeof chunk);
+	int read_errno = ferror(f) ? errno : 0; /* a directory opens, but does not read */
 	if (f != stdin)
 		fclose(f);
+	if (read_errno) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(read_errno));
+		return -1;
+	}
+	if (out->len > SECRET_FILE_MAX) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: %s holds more than %d bytes, far more than a password",
+			      opt, path, SECRET_FILE_MAX);
+		return -1;
+	}
 	if (out->len && out->data[out->len - 1] == '\n')
 		out->data[--out->len] = '\0';
 	if (out->len && out->data[out->len - 1] == '\r')

@@ -17,6 +17,9 @@
 #include "password.h"
 #include "seal.h"
 #include "user.h"
+#include "alias.h"
+#include "forward.h"
+#include "import.h"
 
 const char *ers_version(void);
 

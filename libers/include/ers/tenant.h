@@ -12,10 +12,14 @@
 #define ERS_TENANT_MAX_USERS_LIMIT 1000000LL
 #define ERS_TENANT_MAX_STORAGE_MB_LIMIT 104857600LL /* 100 TiB */
 #define ERS_TENANT_NAME_MAX 200
+/* What a front shows whenever a domain's hidden copy is turned on (manual 004). */
+#define ERS_DOMAIN_COPY_WARNING \
+	"In some countries, enabling the Copy inbound messages switch can be against privacy laws."
 
 struct ers_tenant_domain {
 	char *name;
 	bool primary;
+	char *copy_inbound_to;    /* hidden copy of all inbound mail to this address; NULL: none */
 	char created_at[40];
 };
 
@@ -32,6 +36,9 @@ struct ers_tenant {
 	char created_at[40];
 	size_t domain_count;
 	struct ers_tenant_domain *domains;
+	long long user_count;
+	long long alias_count;
+	long long forward_count;  /* catch-alls included */
 };
 
 struct ers_tenant_list {
@@ -65,18 +72,25 @@ int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
 		    const struct ers_tenant_spec *changes, struct ers_tenant **tenant_r,
 		    struct ers_error *err);
-/* Deletes the tenant and everything it owns (domains, later users, aliases
- * and mail).  `expect_id` guards against deleting a tenant other than the
+/* Deletes the tenant and everything it owns (domains, users, aliases,
+ * forwards, and later mail).  `expect_id` guards against deleting a tenant other than the
  * one the caller showed the person (0: no guard). */
 int ers_tenant_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
 		      long long expect_id, struct ers_error *err);
 
 int ers_tenant_domain_add(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
 			  const char *domain, bool make_primary, struct ers_error *err);
+/* Refused while users, aliases, forwards or a catch-all use the domain. */
 int ers_tenant_domain_remove(struct ers_ctx *ctx, const struct ers_actor *actor,
 			     const char *key, const char *domain, struct ers_error *err);
 int ers_tenant_domain_set_primary(struct ers_ctx *ctx, const struct ers_actor *actor,
 				  const char *key, const char *domain, struct ers_error *err);
+/* Sends a hidden copy of every inbound message of `domain` to `to` besides
+ * its recipients (manual 004 "Copy inbound messages"); `to` NULL turns it
+ * off.  Super admins and operators only.  Fronts show
+ * ERS_DOMAIN_COPY_WARNING when they turn it on. */
+int ers_tenant_domain_copy(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
+			   const char *domain, const char *to, struct ers_error *err);
 
 void ers_tenant_free(struct ers_tenant *t);
 void ers_tenant_list_free(struct ers_tenant_list *list);
