@@ -253,10 +253,13 @@ static void set_free(struct node_set *s)
 static void describe_loop(struct ers_ctx *ctx, const struct ers_actor *actor, const struct node_set *s,
 			  int last, struct ers_buf *out)
 {
-	int path[64];
+	int path[32]; /* the last hops back to the start; a longer loop is cut short */
 	size_t n = 0;
-	for (int i = last; i >= 0 && n < 64; i = s->parent[i])
+	int i = last;
+	for (; i > 0 && n < 31; i = s->parent[i])
 		path[n++] = i;
+	bool cut = i > 0;
+	path[n++] = 0;
 	struct ers_buf domains = ERS_BUF_INIT;
 	for (size_t k = 0; k < n; k++)
 		ers_buf_addf(&domains, "%s%s", k ? " " : "", strrchr(s->names[path[k]], '@') + 1);
@@ -268,6 +271,8 @@ static void describe_loop(struct ers_ctx *ctx, const struct ers_actor *actor, co
 				  1, params, &ignored);
 	}
 	for (size_t k = n; k-- > 0;) {
+		if (cut && k == n - 2)
+			ers_buf_adds(out, "... -> ");
 		const char *name = s->names[path[k]];
 		bool shown = !actor->tenant_id;
 		for (int r = 0; res && r < PQntuples(res); r++)

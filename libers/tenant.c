@@ -693,8 +693,9 @@ int ers_tenant_domain_copy(struct ers_ctx *ctx, const struct ers_actor *actor, c
 	}
 	if (ers_db_run(ctx, "UPDATE ers.domain SET copy_inbound_to = $2 WHERE name = $1", 2, params, err) < 0)
 		goto rollback;
-	char detail[400];
-	snprintf(detail, sizeof detail, to ? "hidden copy of inbound mail to %s" : "hidden copy off", address.data);
+	char detail[400] = "hidden copy off";
+	if (to)
+		snprintf(detail, sizeof detail, "hidden copy of inbound mail to %s", address.data);
 	rc = ers_db_commit_audited(ctx, actor, "domain.copy", domain.data, id, name, detail, err);
 	goto out;
 rollback:

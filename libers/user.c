@@ -5,6 +5,9 @@
 #include <string.h>
 #include "internal.h"
 
+/* Sealed, not hashed: crypt()'s 511-byte limit does not apply. */
+#define IMAP_PASSWORD_MAX 1024
+
 #define USER_COLUMNS \
 	"m.id, m.address, split_part(m.address, '@', 2), t.name, m.tenant_id, m.first_name, m.last_name," \
 	" m.role, m.quota_mb, m.status, m.disabled_by, m.internal_only, m.imap_password_sealed IS NOT NULL," \
@@ -250,8 +253,8 @@ static int check_names(const struct ers_user_spec *s, struct ers_error *err)
 static int seal_imap_password(struct ers_ctx *ctx, const char *address, const char *password,
 			      struct ers_buf *sealed, struct ers_error *err)
 {
-	if (!password || !*password || strlen(password) > ERS_PASSWORD_MAX) {
-		ers_error_set(err, ERS_E_INVALID, "IMAP password must be 1 to %d bytes", ERS_PASSWORD_MAX);
+	if (!password || !*password || strlen(password) > IMAP_PASSWORD_MAX) {
+		ers_error_set(err, ERS_E_INVALID, "IMAP password must be 1 to %d bytes", IMAP_PASSWORD_MAX);
 		return -1;
 	}
 	char context[400];
@@ -617,16 +620,25 @@ int ers_user_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 	struct ers_user *u = NULL;
 	if (begin_on_user(ctx, actor, input, ERS_ACT_USER_DELETE, &u, err) < 0)
 		return -1;
-	struct ers_num id = ers_num(u->id);
-	const char *params[] = { u->address, id.s };
+	struct ers_num id = ers_num(u->id), tid = ers_num(u->tenant_id);
+	const char *params[] = { u->address, id.s, tid.s };
 	int rc = -1;
+	/* Forwards of its own tenant that send mail to the user or to one of its
+	 * aliases would be left pointing at nothing (or at the catch-all): the
+	 * admin decides about them first.  Other tenants' forwards are like
+	 * outside senders' and do not block. */
+	if (ers_route_lock(ctx, err) < 0)
+		goto rollback;
 	PGresult *res = ers_db_exec(ctx,
-		"SELECT string_agg(CASE WHEN source LIKE '@%' THEN '*' || source ELSE source END, ', ' ORDER BY source)"
-		" FROM ers.forward WHERE $1 = ANY (destinations) AND source <> $1", 1, params, err);
+		"SELECT string_agg(CASE WHEN f.source LIKE '@%' THEN '*' || f.source ELSE f.source END, ', ' ORDER BY f.source)"
+		" FROM ers.forward f WHERE f.tenant_id = $3::bigint AND f.source <> $1"
+		" AND (f.destinations && ARRAY(SELECT address FROM ers.alias WHERE mailbox_id = $2::bigint)"
+		"      OR $1 = ANY (f.destinations))", 3, params, err);
 	if (!res)
 		goto rollback;
 	if (!ers_db_isnull(res, 0, 0)) {
-		ers_error_set(err, ERS_E_CONFLICT, "%s receives mail forwarded from %s: delete or change those forwards first",
+		ers_error_set(err, ERS_E_CONFLICT,
+			      "%s or its aliases receive mail forwarded from %s: delete or change those forwards first",
 			      u->address, ers_db_str(res, 0, 0));
 		PQclear(res);
 		goto rollback;

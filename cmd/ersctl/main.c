@@ -100,7 +100,7 @@ static const struct opt_spec user_add_opts[] = {
 	{ "last-name", "NAME", "last name (up to 100 characters)", 0, NULL },
 	{ "role", "ROLE", "role (default user; only super admins and operators give admin roles)", 0, "user tenant_admin super_admin" },
 	{ "quota-mb", "N", "mailbox quota in MB, 0..1048576 (leave out for none; required when the tenant has a storage limit)", 0, NULL },
-	{ "password-file", "FILE", "read the password from FILE (- for standard input); 12..1024 bytes", 0, NULL },
+	{ "password-file", "FILE", "read the password from FILE (- for standard input); 12..511 bytes", 0, NULL },
 	{ "generate-password", NULL, "generate a temporary password (138 bits) and print it once", 0, NULL },
 	{ "imap-username", "USER", "for a mailbox on a remote approved host: its IMAP username", 0, NULL },
 	{ "imap-password-file", "FILE", "… and its IMAP password, stored sealed (AES-256-GCM), never shown", 0, NULL },

@@ -2,9 +2,10 @@
  * yescrypt (libxcrypt's default cost, as libers/password.c and import.c use
  * it) takes per hash, on one thread or on several at once.
  *
- *   hashprobe THREADS COUNT   prints the wall-clock ms per hash: COUNT hashes
+ *   hashprobe THREADS COUNT   prints the wall-clock ms per hash -- COUNT hashes
  *                             spread over THREADS threads, each with its own
- *                             crypt_data, divided by COUNT
+ *                             crypt_data, divided by COUNT -- and the CPU ms
+ *                             (user + system, all threads) per hash
  *   hashprobe hash PASSWORD   prints one yescrypt hash of PASSWORD */
 #include <crypt.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 static int per_thread;
 
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-	printf("%.3f\n", ms / (per_thread * threads));
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	printf("%.3f %.3f\n", ms / (per_thread * threads), cpu / (per_thread * threads));
 	return 0;
 }

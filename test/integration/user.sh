@@ -189,7 +189,7 @@ expect 0 "first page" user list --limit 2
 is "$(($(printf '%s\n' "$OUT" | wc -l)))" 4 "two rows, the header and a 'more' line"
 first_after=$(printf '%s\n' "$OUT" | sed -n 's/^more: ersctl user list --after //p')
 is "$first_after" "$(sql "SELECT address FROM ers.mailbox ORDER BY address LIMIT 1 OFFSET 1")" "the 'more' line names the last one shown"
-after= seen= pages=0
+after='' seen='' pages=0
 while :; do
     if [ -n "$after" ]; then run --json user list --limit 3 --after "$after"; else run --json user list --limit 3; fi
     [ "$RC" -eq 0 ] || break
@@ -358,7 +358,7 @@ sql "INSERT INTO ers.address_claim (address, tenant_id, domain_id, kind)
        FROM ers.domain d WHERE d.name = 'acme.example'" >/dev/null
 before=$(dump)
 expect 73 "a user that receives a forward is not deleted" --yes user delete sales@acme.example
-like "$ERR" '^ersctl: user delete: sales@acme.example receives mail forwarded from team@acme.example: delete or change those forwards first$' \
+like "$ERR" '^ersctl: user delete: sales@acme.example or its aliases receive mail forwarded from team@acme.example: delete or change those forwards first$' \
     "... the error names the forward"
 is "$(dump)" "$before" "... and nothing changed"
 refused 66 'no user nobody@acme.example' "delete an unknown user" --yes user delete nobody@acme.example

@@ -31,21 +31,23 @@ struct scenario {
 enum verdict { DENY, ALLOW, NO_EXPECTATION };
 
 /* The rules, from the spec.  Operators may do everything. */
-static enum verdict expect(enum ers_role actor, enum ers_action action, const struct scenario *s)
+static enum verdict expect(const struct ers_actor *a, enum ers_action action, const struct scenario *s)
 {
-	if (actor == ERS_ROLE_OPERATOR)
+	if (a->role == ERS_ROLE_OPERATOR)
 		return ALLOW;
-	bool super = actor == ERS_ROLE_SUPER_ADMIN;
-	bool tadmin = actor == ERS_ROLE_TENANT_ADMIN;
+	bool super = a->role == ERS_ROLE_SUPER_ADMIN;
+	bool tadmin = a->role == ERS_ROLE_TENANT_ADMIN;
 	bool named_user = s->kind == T_USER || s->kind == T_NEW_USER;
 	bool self = s->kind == T_USER && s->self;
-	bool own_tenant = (s->kind == T_TENANT || named_user) && s->own;
+	/* An actor without a tenant (a broken one) has no "own tenant". */
+	bool own = s->own && a->tenant_id > 0;
+	bool own_tenant = (s->kind == T_TENANT || named_user) && own;
 	/* Tenant admins reach the regular users of their own tenant only: never
 	 * an admin (not even to view), never a user of another tenant. */
-	bool own_regular = named_user && s->own && s->role == ERS_ROLE_USER;
+	bool own_regular = named_user && own && s->role == ERS_ROLE_USER;
 	/* ... and their own tenant as a whole, for lists (which then show only
 	 * regular users) and for tenant-level forwards (catch-all, address). */
-	bool own_tenant_wide = s->kind == T_TENANT && s->own;
+	bool own_tenant_wide = s->kind == T_TENANT && own;
 
 	switch ((int)action) { /* int: an unknown action reaches NO_EXPECTATION */
 	case ERS_ACT_TENANT_VIEW:     /* tenant admins may view their own tenant */
@@ -155,7 +157,7 @@ static void check(const struct ers_actor *actor, enum ers_action action, const s
 {
 	struct ers_authz_target tbuf;
 	const struct ers_authz_target *t = make_target(actor, s, &tbuf);
-	enum verdict want = expect(actor->role, action, s);
+	enum verdict want = expect(actor, action, s);
 	char what[120];
 	describe(s, what, sizeof what);
 	struct ers_error err;
@@ -238,6 +240,9 @@ int main(void)
 		{ "super admin", make_actor(ERS_ROLE_SUPER_ADMIN, "boss@own.example", TENANT_OWN, 1) },
 		{ "tenant admin", make_actor(ERS_ROLE_TENANT_ADMIN, "admin@own.example", TENANT_OWN, 2) },
 		{ "user", make_actor(ERS_ROLE_USER, "user@own.example", TENANT_OWN, 3) },
+		/* A tenant admin whose tenant is unknown (0) must reach no tenant,
+		 * least of all the "tenant 0" of targets that are not tenant-scoped. */
+		{ "tenant admin of no tenant", make_actor(ERS_ROLE_TENANT_ADMIN, "lost@own.example", 0, 4) },
 	};
 	test_action_names();
 	for (size_t i = 0; i < sizeof actors / sizeof actors[0]; i++)

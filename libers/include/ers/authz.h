@@ -32,6 +32,7 @@ enum ers_action {
 	ERS_ACT_FORWARD_MANAGE,
 	ERS_ACT_DOMAIN_COPY,    /* hidden copies of a domain's inbound mail */
 };
+/* Keep it after the last action: test/unit/authz.c fails when it falls short. */
 #define ERS_ACTION_COUNT (ERS_ACT_DOMAIN_COPY + 1)
 
 struct ers_authz_target {

@@ -8,9 +8,10 @@
 #include "error.h"
 
 #define ERS_PASSWORD_MIN 12
-#define ERS_PASSWORD_MAX 1024
+/* libxcrypt (and so Dovecot's {CRYPT}) refuses passwords of 512 bytes or more. */
+#define ERS_PASSWORD_MAX 511
 
-/* 12..1024 bytes, no NUL, no truncation anywhere. */
+/* 12..511 bytes, no NUL, no truncation anywhere. */
 int ers_password_check(const char *password, struct ers_error *err);
 /* A yescrypt hash ("$y$...") of a checked password, salted from the OS CSPRNG. */
 int ers_password_hash(const char *password, struct ers_buf *hash_r, struct ers_error *err);
