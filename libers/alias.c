@@ -174,20 +174,13 @@ out:
 int ers_alias_list(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_alias_filter *f,
 		   struct ers_alias_list **list_r, struct ers_error *err)
 {
-	long long tenant_id = 0;
-	if (f->tenant && ers_tenant_resolve(ctx, f->tenant, &tenant_id, NULL, err) < 0)
+	/* Users see the aliases that deliver to them, tenant admins those of
+	 * the regular users of their tenant. */
+	struct ers_list_scope sc;
+	if (ers_authz_list_scope(ctx, actor, ERS_ACT_ALIAS_VIEW, f->tenant, "aliases", &sc, err) < 0)
 		return -1;
-	/* As for users: users see the aliases that deliver to them, tenant
-	 * admins those of the regular users of their tenant, super admins and
-	 * operators all. */
-	bool self_only = actor->role == ERS_ROLE_USER;
-	bool regular_only = actor->role == ERS_ROLE_TENANT_ADMIN;
-	if (regular_only && !tenant_id)
-		tenant_id = actor->tenant_id;
-	struct ers_authz_target target = { .tenant_id = tenant_id, .user_id = self_only ? actor->user_id : 0,
-					   .is_user = self_only, .user_role = actor->role };
-	if (ers_authz_require(ctx, actor, ERS_ACT_ALIAS_VIEW, &target, f->tenant ? f->tenant : "aliases", err) < 0)
-		return -1;
+	long long tenant_id = sc.tenant_id;
+	bool self_only = sc.self_only, regular_only = sc.regular_only;
 	struct ers_num tid = ers_num(tenant_id), self = ers_num(actor->user_id);
 	const char *params[] = { tenant_id ? tid.s : NULL, self_only ? self.s : NULL, regular_only ? "user" : NULL };
 	PGresult *res = ers_db_exec(ctx, "SELECT " ALIAS_COLUMNS ALIAS_FROM

@@ -130,3 +130,22 @@ int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
 			 target ? target->tenant_id : 0, err->message);
 	return -1;
 }
+
+int ers_authz_list_scope(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			 const char *tenant_key, const char *what, struct ers_list_scope *scope_r,
+			 struct ers_error *err)
+{
+	struct ers_list_scope sc = { 0 };
+	if (tenant_key && ers_tenant_resolve(ctx, tenant_key, &sc.tenant_id, NULL, err) < 0)
+		return -1;
+	sc.self_only = actor->role == ERS_ROLE_USER;
+	sc.regular_only = actor->role == ERS_ROLE_TENANT_ADMIN;
+	if (sc.regular_only && !sc.tenant_id)
+		sc.tenant_id = actor->tenant_id;
+	struct ers_authz_target target = { .tenant_id = sc.tenant_id, .user_id = sc.self_only ? actor->user_id : 0,
+					   .is_user = sc.self_only, .user_role = actor->role };
+	if (ers_authz_require(ctx, actor, action, &target, tenant_key ? tenant_key : what, err) < 0)
+		return -1;
+	*scope_r = sc;
+	return 0;
+}

@@ -76,6 +76,19 @@ struct ers_route_dest {
 int ers_route_destination(struct ers_ctx *ctx, const char *input, long long tenant_id,
 			  struct ers_buf *out, struct ers_route_dest *dest_r, struct ers_error *err);
 
+/* authz.c: what a list may show the actor -- users only themselves,
+ * tenant admins the regular users of their tenant (and what belongs to
+ * them), super admins and operators everything, or the tenant named by
+ * `tenant_key` -- after the policy allowed `action` on that scope. */
+struct ers_list_scope {
+	long long tenant_id; /* 0: all tenants */
+	bool self_only;      /* only the actor's own */
+	bool regular_only;   /* only regular users' */
+};
+int ers_authz_list_scope(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			 const char *tenant_key, const char *what, struct ers_list_scope *scope_r,
+			 struct ers_error *err);
+
 /* audit.c */
 void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,
 		      const char *target, long long tenant_id, const char *why);

@@ -379,23 +379,15 @@ int ers_user_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char 
 int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_filter *f,
 		  struct ers_user_list **list_r, struct ers_error *err)
 {
-	long long tenant_id = 0;
-	if (f->tenant && ers_tenant_resolve(ctx, f->tenant, &tenant_id, NULL, err) < 0)
-		return -1;
 	if (f->limit < 0 || f->limit > 10000) {
 		ers_error_set(err, ERS_E_INVALID, "--limit must be 1..10000, got %d", f->limit);
 		return -1;
 	}
-	/* Who sees what: users only themselves, tenant admins the regular users
-	 * of their tenant, super admins and operators everyone. */
-	bool self_only = actor->role == ERS_ROLE_USER;
-	bool regular_only = actor->role == ERS_ROLE_TENANT_ADMIN;
-	if (regular_only && !tenant_id)
-		tenant_id = actor->tenant_id;
-	struct ers_authz_target target = { .tenant_id = tenant_id, .user_id = self_only ? actor->user_id : 0,
-					   .is_user = self_only, .user_role = actor->role };
-	if (ers_authz_require(ctx, actor, ERS_ACT_USER_VIEW, &target, f->tenant ? f->tenant : "users", err) < 0)
+	struct ers_list_scope sc;
+	if (ers_authz_list_scope(ctx, actor, ERS_ACT_USER_VIEW, f->tenant, "users", &sc, err) < 0)
 		return -1;
+	long long tenant_id = sc.tenant_id;
+	bool self_only = sc.self_only, regular_only = sc.regular_only;
 	struct ers_num tid = ers_num(tenant_id), self = ers_num(actor->user_id);
 	struct ers_num limit1 = ers_num((f->limit ? f->limit : 100) + 1);
 	const char *params[] = {

@@ -68,6 +68,9 @@ size_t cli_opt_all(const struct cli *c, const char *name, const char **out, size
 /* Parses --NAME's value as a number in [min,max] into *v; error set on failure. */
 int cli_opt_int(struct cli *c, const char *name, long long min, long long max, long long *v);
 
+/* The sysexits-style status for an error code (documented in ersctl(1)). */
+int cli_exit_status(enum ers_error_code code);
+
 /* Output. */
 void out_json(struct cli *c, json_t *value);      /* prints and frees */
 void out_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -55,21 +55,11 @@ static int pick_format(struct cli *c, const char *path, bool json_default, enum 
 	return -1;
 }
 
-static int exit_status_of(enum ers_error_code code)
-{
-	switch (code) {
-	case ERS_E_INVALID: return EX_DATAERR;
-	case ERS_E_PERMISSION: return EX_NOPERM;
-	case ERS_E_CONFLICT: return 73;
-	default: return EX_SOFTWARE;
-	}
-}
-
 /* Every problem, on the one error line (or in the JSON error object): a
  * script sees one refusal, a person reads every line number at once. */
 static int report_problems(struct cli *c, const struct ers_import_result *r)
 {
-	int status = exit_status_of(c->err.code);
+	int status = cli_exit_status(c->err.code);
 	struct ers_buf line = ERS_BUF_INIT;
 	ers_buf_addf(&line, "%s: %s", c->cmd->path, c->err.message);
 	for (size_t i = 0; i < r->nproblems; i++) {

@@ -187,7 +187,7 @@ const struct cmd_spec ersctl_commands[] = {
 
 static const char *progname = "ersctl";
 
-static int exit_status(enum ers_error_code code)
+int cli_exit_status(enum ers_error_code code)
 {
 	switch (code) {
 	case ERS_OK: return EX_OK;
@@ -246,7 +246,7 @@ static int report(bool json, const char *what, const struct ers_error *err)
 	printable(what ? what : "", &w);
 	if (json) {
 		json_t *o = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", ers_error_code_name(err->code),
-				      "message", msg.data, "exit_status", exit_status(err->code));
+				      "message", msg.data, "exit_status", cli_exit_status(err->code));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(o);
@@ -259,7 +259,7 @@ static int report(bool json, const char *what, const struct ers_error *err)
 	}
 	ers_buf_free(&msg);
 	ers_buf_free(&w);
-	return exit_status(err->code);
+	return cli_exit_status(err->code);
 }
 
 static int usage_error(bool json, const char *what, const char *fmt, ...)
