@@ -4,20 +4,6 @@
 # what was wrong and what is allowed, prints no data, and leaves the database
 # -- audit log included -- exactly as it was.
 . "$(dirname "$0")/lib.sh"
-# refused() compares dump()s.  pg_dump (0.04 s) run twice for each of the
-# hundreds of cases here would take half a minute, and pg_dump >= 15.14 also
-# writes a random \restrict key into every dump, so that no two dumps are
-# equal.  This is the same comparison in one query: every row of every table
-# and the state of every sequence outside the system schemas.
-dump() {
-    pg "$T_DB" -c "SELECT format('%I.%I', n.nspname, c.relname) || E'\\n' || query_to_xml(format(
-            CASE c.relkind WHEN 'S' THEN 'SELECT last_value, is_called FROM %I.%I'
-                           ELSE 'SELECT t::text AS row FROM %I.%I t ORDER BY 1' END,
-            n.nspname, c.relname), false, false, '')::text
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1" 2>&1
-}
 new_db
 
 # bad STATUS REGEX DESCRIPTION ARGS...: refused, and nothing on stdout.

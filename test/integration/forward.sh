@@ -5,31 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 new_db
 
-# Every row of every table but the audit log: a policy refusal adds to the
-# log and must change nothing else.
-DATA_SQL="SELECT format('%I.%I', n.nspname, c.relname) || E'\\n' || query_to_xml(format(
-        CASE c.relkind WHEN 'S' THEN 'SELECT last_value, is_called FROM %I.%I'
-                       ELSE 'SELECT t::text AS row FROM %I.%I t ORDER BY 1' END,
-        n.nspname, c.relname), false, false, '')::text
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ('audit_log', 'audit_log_id_seq') ORDER BY 1"
-
-# denied REGEX DESCRIPTION ARGS...: exit 77 with one stderr line matching
-# REGEX, no data changed, and exactly one new audit row, outcome 'denied'.
-denied() {
-    local re=$1 desc=$2 before after max rows bad=0; shift 2
-    before=$(sql "$DATA_SQL"); max=$(sql "SELECT coalesce(max(id), 0) FROM ers.audit_log")
-    run "$@"
-    after=$(sql "$DATA_SQL")
-    rows=$(sql "SELECT string_agg(outcome || ' ' || action, '; ') FROM ers.audit_log WHERE id > $max")
-    [ "$RC" -eq 77 ] || bad=1
-    printf '%s' "$ERR" | grep -Eq -- "^ersctl: .*($re)" || bad=1
-    [ "$(printf '%s\n' "$ERR" | grep -c .)" -eq 1 ] || bad=1
-    [ "$before" = "$after" ] || bad=1
-    case $rows in "denied "*";"* | "") bad=1 ;; "denied "*) ;; *) bad=1 ;; esac
-    ok "$bad" "$desc" || diag "ersctl $*" "wanted exit 77 and /$re/, got exit $RC" "stderr: $ERR" "new audit rows: $rows"
-}
 dests() { # the destinations of the forward from $1, space-separated
     sql "SELECT array_to_string(destinations, ' ') FROM ers.forward WHERE source = '$1'"
 }

@@ -16,13 +16,7 @@ printf 'policy-pass-1234\n' >"$PW"
 # One query for the state: the audit rows since the last look, the newest
 # audit id, then every row of every other table and every sequence.  The
 # audit log is left out of the data: refusals are meant to add to it.
-DUMP_SQL="SELECT format('%I.%I', n.nspname, c.relname) || E'\\n' || query_to_xml(format(
-        CASE c.relkind WHEN 'S' THEN 'SELECT last_value, is_called FROM %I.%I'
-                       ELSE 'SELECT t::text AS row FROM %I.%I t ORDER BY 1' END,
-        n.nspname, c.relname), false, false, '')::text
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ('audit_log', 'audit_log_id_seq') ORDER BY 1"
+DUMP_SQL=$(data_sql "$NO_AUDIT")
 AUDIT_MAX=0
 snap() { # sets NEW_AUDIT ("outcome|actor|via|action|tenant ;; ..."), AUDIT_MAX, DATA
     local out rest

@@ -8,36 +8,6 @@
 pg_dump_all() {
     runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --no-owner "$T_DB" 2>&1
 }
-# refused() compares dump()s; this one query does it faster than pg_dump:
-# every row of every table and every sequence outside the system schemas.
-dump() {
-    pg "$T_DB" -c "SELECT format('%I.%I', n.nspname, c.relname) || E'\\n' || query_to_xml(format(
-            CASE c.relkind WHEN 'S' THEN 'SELECT last_value, is_called FROM %I.%I'
-                           ELSE 'SELECT t::text AS row FROM %I.%I t ORDER BY 1' END,
-            n.nspname, c.relname), false, false, '')::text
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_%' ${DUMP_EXCEPT:-} ORDER BY 1" 2>&1
-}
-# denied REGEX DESCRIPTION ARGS...: refused by the policy (77, one line),
-# nothing changed but the one 'denied' audit row it adds.
-NO_AUDIT="AND c.relname NOT IN ('audit_log', 'audit_log_id_seq')"
-denied() {
-    local re=$1 desc=$2 before after a0; shift 2
-    before=$(DUMP_EXCEPT=$NO_AUDIT dump)
-    a0=$(sql "SELECT coalesce(max(id), 0) FROM ers.audit_log")
-    run "$@"
-    after=$(DUMP_EXCEPT=$NO_AUDIT dump)
-    local bad=0 rows
-    rows=$(sql "SELECT string_agg(outcome, ' ') FROM ers.audit_log WHERE id > $a0")
-    [ "$RC" -eq 77 ] || bad=1
-    printf '%s' "$ERR" | grep -Eq -- "^ersctl: .*($re)" || bad=1
-    [ "$(printf '%s\n' "$ERR" | grep -c .)" -eq 1 ] || bad=1
-    [ "$before" = "$after" ] || bad=1
-    [ "$rows" = denied ] || bad=1
-    ok "$bad" "$desc" || diag "ersctl $*" "wanted exit 77 and /$re/, got exit $RC" "stderr: $ERR" "new audit rows: $rows" \
-        "$(diff <(echo "$before") <(echo "$after") | head -n 6)"
-}
 new_db
 # json FIELD: the value of a top-level key of $OUT (a JSON object) as text.
 json() { printf '%s' "$OUT" | python3 -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)' "$1"; }
