@@ -141,6 +141,50 @@ int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *co
 	return res ? 0 : -1;
 }
 
+int ers_db_run_script(struct ers_ctx *ctx, const char *sql, struct ers_error *err)
+{
+	PGresult *res = check_result(ctx, PQexec(ctx->conn, sql), err);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+int ers_db_copy_in(struct ers_ctx *ctx, const char *sql, const char *what, const struct ers_buf *data,
+		   struct ers_error *err)
+{
+	PGresult *res = PQexec(ctx->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		check_result(ctx, res, err);
+		ers_error_prefix(err, "COPY %s", what);
+		return -1;
+	}
+	PQclear(res);
+	enum { CHUNK = 1 << 18 };
+	int ok = 1;
+	for (size_t off = 0; ok == 1 && off < data->len; off += CHUNK) {
+		size_t n = data->len - off < CHUNK ? data->len - off : CHUNK;
+		ok = PQputCopyData(ctx->conn, data->data + off, (int)n);
+	}
+	if (ok == 1)
+		ok = PQputCopyEnd(ctx->conn, NULL);
+	int rc = 0;
+	if (ok != 1) {
+		check_result(ctx, NULL, err);
+		rc = -1;
+	}
+	/* Drain every result; the first failure is the one reported. */
+	while ((res = PQgetResult(ctx->conn))) {
+		if (rc < 0)
+			PQclear(res);
+		else if (!(res = check_result(ctx, res, err))) /* it cleared the failure */
+			rc = -1;
+		else
+			PQclear(res);
+	}
+	if (rc < 0)
+		ers_error_prefix(err, "COPY %s", what);
+	return rc;
+}
+
 int ers_db_begin(struct ers_ctx *ctx, struct ers_error *err)
 {
 	if (ctx->in_tx)

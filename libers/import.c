@@ -10,7 +10,6 @@
  * meanwhile), COPY the address claims and the mailboxes, and commit with one
  * audit row. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include <crypt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -985,35 +984,27 @@ struct hash_job {
 	atomic_bool failed;
 };
 
-/* One crypt_data per thread; rows are taken one at a time, so that a slow
- * core does not hold the others up. */
+/* Rows are taken one at a time, so that a slow core does not hold the
+ * others up; ers_password_hash is thread-safe (crypt_rn, its own state). */
 static void *hash_worker(void *arg)
 {
 	struct hash_job *job = arg;
-	struct crypt_data *cd = ers_xcalloc(1, sizeof *cd);
-	struct ers_buf pw = ERS_BUF_INIT;
+	struct ers_buf pw = ERS_BUF_INIT, hash = ERS_BUF_INIT;
 	struct ers_error e;
 	for (;;) {
 		size_t i = atomic_fetch_add(&job->next, 1);
 		if (i >= job->n || atomic_load(&job->failed))
 			break;
 		struct row *r = &job->rows[i];
-		char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-		if (ers_password_generate(&pw, &e) < 0 || !crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt)) {
+		if (ers_password_generate(&pw, &e) < 0 || ers_password_hash(pw.data, &hash, &e) < 0) {
 			atomic_store(&job->failed, true);
 			break;
 		}
-		const char *h = crypt_rn(pw.data, salt, cd, sizeof *cd);
-		if (!h || h[0] == '*') {
-			atomic_store(&job->failed, true);
-			break;
-		}
-		r->hash = ers_xstrdup(h);
+		r->hash = ers_xstrdup(hash.data);
 		r->password = ers_xstrdup(pw.data);
 	}
 	ers_buf_free_secret(&pw);
-	ers_wipe(cd, sizeof *cd);
-	free(cd);
+	ers_buf_free(&hash);
 	return NULL;
 }
 
@@ -1071,48 +1062,6 @@ static void copy_value(struct ers_buf *b, const char *s)
 	}
 }
 
-static void copy_error(PGresult *res, PGconn *conn, const char *what, struct ers_error *err)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	char why[600];
-	snprintf(why, sizeof why, "%s", msg ? msg : PQerrorMessage(conn));
-	why[strcspn(why, "\r\n")] = '\0';
-	ers_error_set(err, state && !strncmp(state, "23", 2) ? ERS_E_CONFLICT : ERS_E_INTERNAL,
-		      "database: COPY %s: %s", what, why);
-}
-
-/* Runs `sql` (a COPY ... FROM STDIN) and sends `data` in COPY text format. */
-static int copy_in(struct ers_ctx *ctx, const char *sql, const char *what, const struct ers_buf *data,
-		   struct ers_error *err)
-{
-	PGresult *res = PQexec(ctx->conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		copy_error(res, ctx->conn, what, err);
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	int ok = 1;
-	for (size_t off = 0; ok == 1 && off < data->len; off += 1 << 18) {
-		size_t n = data->len - off < (1 << 18) ? data->len - off : 1 << 18;
-		ok = PQputCopyData(ctx->conn, data->data + off, (int)n);
-	}
-	if (ok == 1)
-		ok = PQputCopyEnd(ctx->conn, NULL);
-	int rc = ok == 1 ? 0 : -1;
-	if (rc < 0)
-		copy_error(NULL, ctx->conn, what, err);
-	while ((res = PQgetResult(ctx->conn))) {
-		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
-			copy_error(res, ctx->conn, what, err);
-			rc = -1;
-		}
-		PQclear(res);
-	}
-	return rc;
-}
-
 static int insert_rows(struct import *im, struct ers_error *err)
 {
 	struct ers_buf claims = ERS_BUF_INIT, boxes = ERS_BUF_INIT;
@@ -1135,10 +1084,10 @@ static int insert_rows(struct import *im, struct ers_error *err)
 			     r->status == ROW_ACTIVE ? "\\N" : r->status == ROW_DISABLED_SELF ? "self" : "admin",
 			     r->internal_only ? "t" : "f");
 	}
-	int rc = copy_in(im->ctx, "COPY ers.address_claim (address, tenant_id, domain_id, kind) FROM STDIN",
+	int rc = ers_db_copy_in(im->ctx, "COPY ers.address_claim (address, tenant_id, domain_id, kind) FROM STDIN",
 			 "address claims", &claims, err);
 	if (rc == 0)
-		rc = copy_in(im->ctx,
+		rc = ers_db_copy_in(im->ctx,
 			     "COPY ers.mailbox (tenant_id, address, first_name, last_name, role, password_hash, quota_mb,"
 			     " status, disabled_by, internal_only) FROM STDIN", "mailboxes", &boxes, err);
 	ers_buf_free(&claims);

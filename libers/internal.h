@@ -24,6 +24,13 @@ PGresult *ers_db_exec(struct ers_ctx *ctx, const char *sql, int nparams,
 		      const char *const *params, struct ers_error *err);
 int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *const *params,
 	       struct ers_error *err);
+/* Runs a script of several statements -- only the simple protocol can, so
+ * only constant SQL compiled into the library (migrations) may come here. */
+int ers_db_run_script(struct ers_ctx *ctx, const char *sql, struct ers_error *err);
+/* Runs `sql`, a COPY ... FROM STDIN, sending `data` in COPY text format;
+ * errors start with "COPY `what`". */
+int ers_db_copy_in(struct ers_ctx *ctx, const char *sql, const char *what, const struct ers_buf *data,
+		   struct ers_error *err);
 int ers_db_begin(struct ers_ctx *ctx, struct ers_error *err);
 void ers_db_rollback(struct ers_ctx *ctx);
 /* Writes the operation's one audit row and commits; rolls back on failure. */
@@ -40,6 +47,10 @@ int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
 		      enum ers_action action, const struct ers_authz_target *target,
 		      const char *target_desc, struct ers_error *err);
 
+/* tenant.c: the tenant and id of a domain hosted here; ERS_E_INVALID when
+ * no tenant has it. */
+int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		     long long *domain_id_r, struct ers_error *err);
 /* tenant.c: the tenant named by `key` (its name in any case, or a domain). */
 int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
 		       struct ers_error *err);
@@ -52,9 +63,6 @@ int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant
 int ers_user_end_sessions(struct ers_ctx *ctx, long long user_id, struct ers_error *err);
 
 /* forward.c: the routing graph of aliases and forwards. */
-/* The tenant and id of a domain hosted here; ERS_E_INVALID when no tenant has it. */
-int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
-		     long long *domain_id_r, struct ers_error *err);
 /* Serialises changes to aliases and forwards until the transaction ends, so
  * that two of them cannot each close half of a loop. */
 int ers_route_lock(struct ers_ctx *ctx, struct ers_error *err);

@@ -90,17 +90,11 @@ static int apply_one(struct ers_ctx *ctx, const struct ers_actor *actor,
 		ers_db_rollback(ctx);
 		return 0;
 	}
-	/* Migration scripts hold several statements, which only the simple
-	 * protocol runs; they are constants compiled into the library. */
-	res = PQexec(ctx->conn, m->sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		ers_error_set(err, ERS_E_INTERNAL, "migration %04d_%s failed: %s", m->version, m->name,
-			      primary ? primary : PQerrorMessage(ctx->conn));
-		PQclear(res);
+	if (ers_db_run_script(ctx, m->sql, err) < 0) {
+		err->code = ERS_E_INTERNAL; /* a shipped migration that fails is a bug */
+		ers_error_prefix(err, "migration %04d_%s failed", m->version, m->name);
 		goto fail;
 	}
-	PQclear(res);
 	const char *params[] = { version.s, m->name };
 	if (ers_db_run(ctx, "INSERT INTO ers.schema_migration (version, name) VALUES ($1::int, $2)",
 		       2, params, err) < 0)

@@ -262,26 +262,6 @@ static int seal_imap_password(struct ers_ctx *ctx, const char *address, const ch
 	return ers_seal(&ctx->cfg->secrets, context, password, strlen(password), sealed, err);
 }
 
-/* The domain of `address` and the tenant that owns it. */
-static int domain_owner(struct ers_ctx *ctx, const char *address, long long *tenant_id_r,
-			long long *domain_id_r, struct ers_error *err)
-{
-	const char *params[] = { strrchr(address, '@') + 1 };
-	PGresult *res = ers_db_exec(ctx, "SELECT tenant_id, id FROM ers.domain WHERE name = $1", 1, params, err);
-	if (!res)
-		return -1;
-	if (PQntuples(res) == 0) {
-		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
-			      params[0]);
-		PQclear(res);
-		return -1;
-	}
-	*tenant_id_r = ers_db_ll(res, 0, 0);
-	*domain_id_r = ers_db_ll(res, 0, 1);
-	PQclear(res);
-	return 0;
-}
-
 int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant_id,
 		      long long domain_id, const char *kind, struct ers_error *err)
 {
@@ -315,7 +295,7 @@ int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struc
 	enum ers_role role = spec->set_role ? spec->role : ERS_ROLE_USER;
 	int rc = -1;
 	if (ers_address_normalize(spec->address, &address, err) < 0 || check_names(spec, err) < 0 ||
-	    domain_owner(ctx, address.data, &tenant_id, &domain_id, err) < 0)
+	    ers_domain_owner(ctx, strrchr(address.data, '@') + 1, &tenant_id, &domain_id, err) < 0)
 		goto out;
 	struct ers_authz_target target = { .tenant_id = tenant_id, .is_user = true, .user_role = role };
 	if (ers_authz_require(ctx, actor, ERS_ACT_USER_CREATE, &target, address.data, err) < 0)
