@@ -13,7 +13,7 @@ SYSCONFDIR   ?= /etc
 DESTDIR      ?=
 
 CC           ?= cc
-PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt
+PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt libcurl
 PKG_CFLAGS   := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -39,6 +39,8 @@ ERSCTL       := cmd/ersctl/ersctl
 UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
 UNIT_BIN     := $(UNIT_SRC:.c=.t)
 MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
+
+.DEFAULT_GOAL := all
 
 # Rebuild everything when the flags change (SANITIZE=1 and back), as git does.
 BUILD_FLAGS  := .build-flags

@@ -39,6 +39,36 @@ complete -c ersctl -n '__fish_use_subcommand' -a forward
 complete -c ersctl -n '__fish_seen_subcommand_from forward' -a list
 complete -c ersctl -n '__fish_seen_subcommand_from forward; and __fish_seen_subcommand_from list' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a help
+complete -c ersctl -n '__fish_use_subcommand' -a limits
+complete -c ersctl -n '__fish_seen_subcommand_from limits' -a set
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l server
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l domain -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l mailbox -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l per-mailbox -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l per-domain -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from set' -l total -r
+complete -c ersctl -n '__fish_use_subcommand' -a limits
+complete -c ersctl -n '__fish_seen_subcommand_from limits' -a show
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from show' -l server
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from show' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from show' -l domain -r
+complete -c ersctl -n '__fish_seen_subcommand_from limits; and __fish_seen_subcommand_from show' -l mailbox -r
+complete -c ersctl -n '__fish_use_subcommand' -a mailstack
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a check
+complete -c ersctl -n '__fish_use_subcommand' -a mailstack
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a grant
+complete -c ersctl -n '__fish_use_subcommand' -a mailstack
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a purge
+complete -c ersctl -n '__fish_use_subcommand' -a mailstack
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a render
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l postfix -r
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l dovecot -r
+complete -c ersctl -n '__fish_use_subcommand' -a policyd
+complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l listen -r
+complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l socket-group -r
+complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l pidfile -r
+complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l max-connections -r
 complete -c ersctl -n '__fish_use_subcommand' -a server
 complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host' -a add

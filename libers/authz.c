@@ -9,7 +9,10 @@
  *   forwards; they cannot touch any admin, nor create one.
  * - Users act only on themselves: view, rename, change their password with
  *   the current one, disable and enable (user.c refuses to re-enable what an
- *   admin disabled), and see their own aliases and forwards. */
+ *   admin disabled), and see their own aliases and forwards.
+ * - Send limits (manual 002): super admins set them at every level, tenant
+ *   admins those of their tenant's domains and regular users' mailboxes;
+ *   tenant admins see their tenant's, users their own mailbox's. */
 #include <stdio.h>
 #include "internal.h"
 
@@ -39,6 +42,9 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_FORWARD_VIEW: return "forward.view";
 	case ERS_ACT_FORWARD_MANAGE: return "forward.manage";
 	case ERS_ACT_DOMAIN_COPY: return "domain.copy";
+	case ERS_ACT_LIMITS_VIEW: return "limits.view";
+	case ERS_ACT_LIMITS_SET: return "limits.set";
+	case ERS_ACT_LIMITS_SET_TENANT: return "limits.set_tenant";
 	}
 	return "unknown";
 }
@@ -79,6 +85,7 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_VIEW:
 	case ERS_ACT_ALIAS_VIEW:
 	case ERS_ACT_FORWARD_VIEW:
+	case ERS_ACT_LIMITS_VIEW: /* tenant-wide: a tenant or a domain; the server: super admins */
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
 	case ERS_ACT_USER_RENAME:
 	case ERS_ACT_USER_DISABLE:
@@ -93,7 +100,10 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_ALIAS_MANAGE: /* an alias always belongs to a mailbox */
 		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_FORWARD_MANAGE: /* also tenant-level: catch-all, plain addresses */
+	case ERS_ACT_LIMITS_SET:     /* a domain (tenant-wide) or a regular user's mailbox */
 		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
+	case ERS_ACT_LIMITS_SET_TENANT: /* "configured in the hosting package" (manual 002) */
+		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_TENANT_CREATE:
 	case ERS_ACT_TENANT_EDIT:
 	case ERS_ACT_TENANT_DELETE:

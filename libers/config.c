@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 #include "ers/config.h"
 #include "ers/mem.h"
@@ -133,13 +134,74 @@ static int walk_database(struct yaml_walk *w, yaml_node_t *map, struct ers_confi
 	return 0;
 }
 
+/* The mailstack section is flat, so that every key keeps one name in
+ * errors, the man page and `config check`. */
+static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	static const char *const known[] = { "mail_root", "mail_uid", "mail_gid", "hostname", "listen",
+					     "smtp_port", "submission_port", "imap_port", "db_host",
+					     "db_port", "db_name", "db_user", "quota_db_user",
+					     "postfix_queue_directory", "policy_service", "relayhost",
+					     "doveadm_port", "doveadm_urls", "master_user", "tls_cert",
+					     "tls_key", NULL };
+	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
+		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0 },
+		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647 },
+		{ "mail_gid", NULL, &cfg->mailstack.mail_gid, 1, 2147483647 },
+		{ "hostname", &cfg->mailstack.hostname, NULL, 0, 0 },
+		{ "listen", &cfg->mailstack.listen, NULL, 0, 0 },
+		{ "smtp_port", NULL, &cfg->mailstack.smtp_port, 1, 65535 },
+		{ "submission_port", NULL, &cfg->mailstack.submission_port, 1, 65535 },
+		{ "imap_port", NULL, &cfg->mailstack.imap_port, 1, 65535 },
+		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0 },
+		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535 },
+		{ "db_name", &cfg->mailstack.db_name, NULL, 0, 0 },
+		{ "db_user", &cfg->mailstack.db_user, NULL, 0, 0 },
+		{ "quota_db_user", &cfg->mailstack.quota_db_user, NULL, 0, 0 },
+		{ "postfix_queue_directory", &cfg->mailstack.postfix_queue_directory, NULL, 0, 0 },
+		{ "policy_service", &cfg->mailstack.policy_service, NULL, 0, 0 },
+		{ "relayhost", &cfg->mailstack.relayhost, NULL, 0, 0 },
+		{ "doveadm_port", NULL, &cfg->mailstack.doveadm_port, 0, 65535 },
+		{ "doveadm_urls", &cfg->mailstack.doveadm_urls, NULL, 0, 0 },
+		{ "master_user", &cfg->mailstack.master_user, NULL, 0, 0 },
+		{ "tls_cert", &cfg->mailstack.tls_cert, NULL, 0, 0 },
+		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0 },
+	};
+	if (map->type != YAML_MAPPING_NODE)
+		return node_error(w, map, "mailstack", "must be a mapping (see ers.yaml(5))");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *key = scalar(k);
+		size_t i = 0;
+		while (key && i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key))
+			i++;
+		if (!key || i == sizeof fields / sizeof fields[0])
+			return unknown_key(w, k, "mailstack", known);
+		char full[64];
+		snprintf(full, sizeof full, "mailstack.%s", key);
+		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
+				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
+		if (rc < 0)
+			return -1;
+		/* These end up in the mail servers' configuration files, one per
+		 * line and inside comma-separated Postfix lists: nothing that could
+		 * start another setting or list item (doveadm_urls is a list). */
+		bool list = !strcmp(key, "doveadm_urls");
+		if (fields[i].s && strpbrk(*fields[i].s, list ? "\n\r\t\"'\\#{}" : "\n\r\t \"'\\#{},"))
+			return node_error(w, v, full, list ? "must not contain quotes, backslashes, '#', braces, tabs or line breaks"
+							    : "must not contain spaces, commas, quotes, backslashes, '#', braces or line breaks");
+	}
+	return 0;
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -147,6 +209,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 		int rc;
 		if (key && !strcmp(key, "database"))
 			rc = walk_database(w, v, cfg);
+		else if (key && !strcmp(key, "mailstack"))
+			rc = walk_mailstack(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -187,6 +251,38 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->database.user = ers_xstrdup("ers");
 	cfg->database.connect_timeout = 5;
 	cfg->database.sslmode = ers_xstrdup("prefer");
+	cfg->mailstack.mail_root = ers_xstrdup("/var/vmail");
+	cfg->mailstack.mail_uid = cfg->mailstack.mail_gid = 5000;
+	cfg->mailstack.listen = ers_xstrdup("*");
+	cfg->mailstack.smtp_port = 25;
+	cfg->mailstack.submission_port = 587;
+	cfg->mailstack.imap_port = 143;
+	cfg->mailstack.db_user = ers_xstrdup("ers_mail");
+	cfg->mailstack.quota_db_user = ers_xstrdup("ers_quota");
+	cfg->mailstack.postfix_queue_directory = ers_xstrdup("/var/spool/postfix");
+	cfg->mailstack.policy_service = ers_xstrdup("unix:private/ers-policy");
+	cfg->mailstack.master_user = ers_xstrdup("ers-webmail");
+}
+
+/* Defaults that follow other keys, filled in once the file is read. */
+static void derive_defaults(struct ers_config *cfg)
+{
+	if (!cfg->mailstack.db_host)
+		cfg->mailstack.db_host = ers_xstrdup(cfg->database.host);
+	if (!cfg->mailstack.db_port)
+		cfg->mailstack.db_port = cfg->database.port;
+	if (!cfg->mailstack.db_name)
+		cfg->mailstack.db_name = ers_xstrdup(cfg->database.name);
+	if (!cfg->mailstack.hostname) {
+		char host[256] = "localhost";
+		gethostname(host, sizeof host - 1);
+		cfg->mailstack.hostname = ers_xstrdup(host);
+	}
+	if (!cfg->mailstack.doveadm_urls && cfg->mailstack.doveadm_port) {
+		char url[64];
+		snprintf(url, sizeof url, "http://127.0.0.1:%d", cfg->mailstack.doveadm_port);
+		cfg->mailstack.doveadm_urls = ers_xstrdup(url);
+	}
 }
 
 static int parse_file(const char *path, struct ers_config *cfg, struct ers_error *err)
@@ -246,6 +342,7 @@ int ers_config_load(const char *path, struct ers_config **cfg_r, struct ers_erro
 	bool secrets_named = false;
 	if (parse_file(path, cfg, err) < 0)
 		goto fail;
+	derive_defaults(cfg);
 	secrets_named = cfg->secrets_file != NULL;
 	if (!cfg->secrets_file)
 		cfg->secrets_file = ers_xstrdup(ERS_SECRETS_DEFAULT_PATH);
@@ -268,6 +365,14 @@ void ers_config_free(struct ers_config *cfg)
 	free(cfg->database.user);
 	free(cfg->database.sslmode);
 	free(cfg->secrets_file);
+	char **strings[] = { &cfg->mailstack.mail_root, &cfg->mailstack.hostname, &cfg->mailstack.listen,
+			     &cfg->mailstack.db_host, &cfg->mailstack.db_name, &cfg->mailstack.db_user,
+			     &cfg->mailstack.quota_db_user, &cfg->mailstack.postfix_queue_directory,
+			     &cfg->mailstack.policy_service, &cfg->mailstack.relayhost,
+			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
+			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key };
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
 	free(cfg);
 }
@@ -289,8 +394,28 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		     cfg->database.host, cfg->database.port, cfg->database.name, cfg->database.user,
 		     cfg->database.connect_timeout, cfg->database.sslmode);
 	ers_buf_addf(out, "secrets_file: %s\n", cfg->secrets_file);
+	const typeof(cfg->mailstack) *m = &cfg->mailstack;
+	ers_buf_addf(out, "mailstack:\n  mail_root: %s\n  mail_uid: %d\n  mail_gid: %d\n  hostname: %s\n"
+		     "  listen: \"%s\"\n  smtp_port: %d\n  submission_port: %d\n  imap_port: %d\n"
+		     "  db_host: %s\n  db_port: %d\n  db_name: %s\n  db_user: %s\n  quota_db_user: %s\n"
+		     "  postfix_queue_directory: %s\n  policy_service: %s\n",
+		     m->mail_root, m->mail_uid, m->mail_gid, m->hostname, m->listen, m->smtp_port,
+		     m->submission_port, m->imap_port, m->db_host, m->db_port, m->db_name, m->db_user,
+		     m->quota_db_user, m->postfix_queue_directory, m->policy_service);
+	if (m->relayhost)
+		ers_buf_addf(out, "  relayhost: \"%s\"\n", m->relayhost);
+	ers_buf_addf(out, "  doveadm_port: %d\n", m->doveadm_port);
+	if (m->doveadm_urls)
+		ers_buf_addf(out, "  doveadm_urls: %s\n", m->doveadm_urls);
+	ers_buf_addf(out, "  master_user: %s\n", m->master_user);
+	if (m->tls_cert)
+		ers_buf_addf(out, "  tls_cert: %s\n  tls_key: %s\n", m->tls_cert, m->tls_key ? m->tls_key : "(not set)");
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,
 			cfg->secrets.database_password_source);
+	describe_secret(out, "DOVEADM_API_KEY", cfg->secrets.doveadm_api_key,
+			cfg->secrets.doveadm_api_key_source);
+	describe_secret(out, "WEBMAIL_MASTER_PASSWORD", cfg->secrets.webmail_master_password,
+			cfg->secrets.webmail_master_password_source);
 }

@@ -1,5 +1,6 @@
 /* The database layer on libpq: one connection per context, parameterised
  * queries only, and every result status checked here and nowhere else. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,24 @@ const struct ers_config *ers_ctx_config(const struct ers_ctx *ctx)
 	return ctx->cfg;
 }
 
+const char *ers_ctx_warning(const struct ers_ctx *ctx)
+{
+	return ctx->warning[0] ? ctx->warning : NULL;
+}
+
+void ers_ctx_clear_warning(struct ers_ctx *ctx)
+{
+	ctx->warning[0] = '\0';
+}
+
+void ers_ctx_warn(struct ers_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->warning, sizeof ctx->warning, fmt, ap);
+	va_end(ap);
+}
+
 static enum ers_error_code code_for_sqlstate(const char *state)
 {
 	if (!state)
@@ -131,6 +150,28 @@ PGresult *ers_db_exec(struct ers_ctx *ctx, const char *sql, int nparams,
 {
 	PGresult *res = PQexecParams(ctx->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	return check_result(ctx, res, err);
+}
+
+PGresult *ers_db_exec_prepared(struct ers_ctx *ctx, const char *name, const char *sql, int nparams,
+			       const char *const *params, struct ers_error *err)
+{
+	size_t max = sizeof ctx->prepared / sizeof ctx->prepared[0], i = 0;
+	if (ctx->prepared_pid != PQbackendPID(ctx->conn)) { /* a new backend has none */
+		memset(ctx->prepared, 0, sizeof ctx->prepared);
+		ctx->prepared_pid = PQbackendPID(ctx->conn);
+	}
+	while (i < max && ctx->prepared[i] && strcmp(ctx->prepared[i], name))
+		i++;
+	if (i == max)
+		ERS_BUG("more prepared statements than struct ers_ctx holds");
+	if (!ctx->prepared[i]) {
+		PGresult *res = check_result(ctx, PQprepare(ctx->conn, name, sql, nparams, NULL), err);
+		if (!res)
+			return NULL;
+		PQclear(res);
+		ctx->prepared[i] = name;
+	}
+	return check_result(ctx, PQexecPrepared(ctx->conn, name, nparams, params, NULL, NULL, 0), err);
 }
 
 int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *const *params,

@@ -76,6 +76,7 @@ const char *ers_error_code_name(enum ers_error_code code)
 	case ERS_E_UNAVAILABLE: return "unavailable";
 	case ERS_E_CONFIG: return "config";
 	case ERS_E_INTERNAL: return "internal";
+	case ERS_E_IO: return "io";
 	}
 	return "internal";
 }

@@ -11,7 +11,14 @@ struct ers_ctx {
 	const struct ers_config *cfg;
 	PGconn *conn;
 	bool in_tx;
+	const char *prepared[8]; /* db.c: ers_db_exec_prepared's statements on this connection ... */
+	int prepared_pid;        /* ... to the backend of this pid (a reconnect forgets them) */
+	char warning[600]; /* what went wrong after a change committed */
 };
+
+/* Records that something after a commit failed: the change stands, and
+ * ers_ctx_warning() tells the caller what is still to do. */
+void ers_ctx_warn(struct ers_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* secrets.c */
 int ers_secrets_load(const char *path, bool must_exist, struct ers_secrets *s,
@@ -24,6 +31,11 @@ PGresult *ers_db_exec(struct ers_ctx *ctx, const char *sql, int nparams,
 		      const char *const *params, struct ers_error *err);
 int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *const *params,
 	       struct ers_error *err);
+/* Like ers_db_exec, for the hot path of a long-lived connection (the policy
+ * service), where planning costs more than running: `sql` is prepared once
+ * per connection under `name`, a string constant naming that one `sql`. */
+PGresult *ers_db_exec_prepared(struct ers_ctx *ctx, const char *name, const char *sql, int nparams,
+			       const char *const *params, struct ers_error *err);
 /* Runs a script of several statements -- only the simple protocol can, so
  * only constant SQL compiled into the library (migrations) may come here. */
 int ers_db_run_script(struct ers_ctx *ctx, const char *sql, struct ers_error *err);
@@ -41,6 +53,17 @@ const char *ers_db_str(const PGresult *res, int row, int col); /* "" for NULL */
 bool ers_db_isnull(const PGresult *res, int row, int col);
 long long ers_db_ll(const PGresult *res, int row, int col);     /* -1 for NULL */
 void ers_db_time(char dst[40], const PGresult *res, int row, int col);
+
+/* mailstack.c: after a change to logins commits, flushes Dovecot's auth
+ * cache for `address` (NULL: everyone) and, with `purge`, removes the mail
+ * deleted mailboxes left; failures become a warning on ctx.
+ * After a delete commits, removes the mail it left when
+ * MAIL_ROOT is here and writable; otherwise it waits, listed in
+ * ers.mail_purge, for `ersctl mailstack purge` on a mail node. */
+void ers_mailstack_after_change(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+				bool purge);
+int ers_mailstack_purge_pending(struct ers_ctx *ctx, const struct ers_actor *actor, long *removed_r,
+				struct ers_error *err);
 
 /* authz.c: the check plus an audit row recording a refusal. */
 int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
@@ -96,6 +119,18 @@ struct ers_list_scope {
 int ers_authz_list_scope(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
 			 const char *tenant_key, const char *what, struct ers_list_scope *scope_r,
 			 struct ers_error *err);
+
+/* limits.c: the send limits at every level, as a row of these columns from
+ * m = ers.mailbox, d = ers.domain, t = ers.tenant, s = ers.send_limit_default
+ * (NULL where the level is not in the query), resolved for `lowest` and the
+ * levels above it.  One rule for `limits show` and the policy service. */
+#define ERS_LIMIT_RAW_COLUMNS \
+	"m.send_per_hour, d.send_per_mailbox, d.send_per_domain, t.send_per_mailbox, t.send_per_domain," \
+	" t.send_total, s.per_mailbox, s.per_domain, s.total"
+void ers_limits_resolve(const PGresult *res, int row, int first_col, enum ers_limit_level lowest,
+			struct ers_limit_value v_r[ERS_LIMIT_KEYS]);
+/* The current clock hour (UTC) that send counters are kept for. */
+#define ERS_SQL_SEND_HOUR "date_trunc('hour', now(), 'UTC')"
 
 /* audit.c */
 void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,

@@ -10,7 +10,21 @@
 #include <openssl/evp.h>
 #include "internal.h"
 
-static const char *const secret_names[] = { "SMIME_MASTER_KEY", "ERS_DATABASE_PASSWORD", NULL };
+static const char *const secret_names[] = { "SMIME_MASTER_KEY", "ERS_DATABASE_PASSWORD",
+					     "DOVEADM_API_KEY", "WEBMAIL_MASTER_PASSWORD", NULL };
+#define SECRET_NAMES_LIST "SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD, DOVEADM_API_KEY, WEBMAIL_MASTER_PASSWORD"
+
+/* Where secret number i of secret_names lives in struct ers_secrets. */
+static void secret_slot(struct ers_secrets *s, size_t i, char ***value_r, char **source_r)
+{
+	switch (i) {
+	case 0: *value_r = &s->master_key; *source_r = s->master_key_source; break;
+	case 1: *value_r = &s->database_password; *source_r = s->database_password_source; break;
+	case 2: *value_r = &s->doveadm_api_key; *source_r = s->doveadm_api_key_source; break;
+	case 3: *value_r = &s->webmail_master_password; *source_r = s->webmail_master_password_source; break;
+	default: ERS_BUG("secret index out of range");
+	}
+}
 
 static bool is_hex(const char *s, size_t n)
 {
@@ -42,17 +56,16 @@ static int check_master_key(const char *v, const char *source, struct ers_error 
 static int set_secret(struct ers_secrets *s, const char *name, const char *value,
 		      const char *source, struct ers_error *err)
 {
-	if (!strcmp(name, "SMIME_MASTER_KEY")) {
-		if (check_master_key(value, source, err) < 0)
-			return -1;
-		ers_free_secret(s->master_key);
-		s->master_key = ers_xstrdup(value);
-		snprintf(s->master_key_source, sizeof s->master_key_source, "%s", source);
-	} else {
-		ers_free_secret(s->database_password);
-		s->database_password = ers_xstrdup(value);
-		snprintf(s->database_password_source, sizeof s->database_password_source, "%s", source);
-	}
+	size_t i = 0;
+	while (secret_names[i] && strcmp(secret_names[i], name))
+		i++;
+	if (i == 0 && check_master_key(value, source, err) < 0)
+		return -1;
+	char **slot, *slot_source;
+	secret_slot(s, i, &slot, &slot_source);
+	ers_free_secret(*slot);
+	*slot = ers_xstrdup(value);
+	snprintf(slot_source, sizeof s->master_key_source, "%s", source);
 	return 0;
 }
 
@@ -100,11 +113,11 @@ static int parse_line(char *line, size_t lineno, const char *path, struct ers_se
 	 * (base64 ends in '=') must not end up in an error message. */
 	size_t n = strlen(line);
 	if (n > 64 || strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
-		ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret name (not shown, in case it is a secret); allowed: SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD",
+		ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret name (not shown, in case it is a secret); allowed: " SECRET_NAMES_LIST,
 			      path, lineno);
 		return -1;
 	}
-	ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret \"%s\"; allowed: SMIME_MASTER_KEY, ERS_DATABASE_PASSWORD",
+	ers_error_set(err, ERS_E_CONFIG, "%s:%zu: unknown secret \"%s\"; allowed: " SECRET_NAMES_LIST,
 		      path, lineno, line);
 	return -1;
 }
@@ -174,7 +187,10 @@ fail:
 
 void ers_secrets_clear(struct ers_secrets *s)
 {
-	ers_free_secret(s->master_key);
-	ers_free_secret(s->database_password);
+	for (size_t i = 0; secret_names[i]; i++) {
+		char **slot, *source;
+		secret_slot(s, i, &slot, &source);
+		ers_free_secret(*slot);
+	}
 	memset(s, 0, sizeof *s);
 }

@@ -501,6 +501,8 @@ int ers_tenant_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 		goto rollback;
 	}
 	int rc = ers_db_commit_audited(ctx, actor, "tenant.delete", name, id, name, detail.data, err);
+	if (rc == 0)
+		ers_mailstack_after_change(ctx, actor, NULL, true);
 	ers_buf_free(&detail);
 	free(name);
 	return rc;

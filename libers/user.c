@@ -11,8 +11,10 @@
 #define USER_COLUMNS \
 	"m.id, m.address, split_part(m.address, '@', 2), t.name, m.tenant_id, m.first_name, m.last_name," \
 	" m.role, m.quota_mb, m.status, m.disabled_by, m.internal_only, m.imap_password_sealed IS NOT NULL," \
-	" coalesce(m.imap_username, ''), " ERS_SQL_TIME("m.created_at")
-#define USER_FROM " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id"
+	" coalesce(m.imap_username, ''), " ERS_SQL_TIME("m.created_at") ", q.bytes"
+/* Usage comes back from Dovecot (quota_clone) into ers_quota.usage. */
+#define USER_FROM " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id" \
+	" LEFT JOIN ers_quota.usage q ON q.username = m.address"
 
 int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err)
 {
@@ -87,7 +89,8 @@ static void fill_user(struct ers_user *u, const PGresult *res, int r)
 	u->last_name = ers_xstrdup(ers_db_str(res, r, 6));
 	u->role = role_from_db(ers_db_str(res, r, 7));
 	u->quota_mb = ers_db_ll(res, r, 8);
-	u->quota_used_mb = -1; /* the mail stack reports it (Dovecot's quota) */
+	u->quota_used_bytes = ers_db_ll(res, r, 15); /* -1 (NULL): nothing delivered or read yet */
+	u->quota_used_mb = u->quota_used_bytes < 0 ? -1 : (u->quota_used_bytes + 1048575) / 1048576;
 	u->status = strcmp(ers_db_str(res, r, 9), "disabled") ? ERS_USER_ACTIVE : ERS_USER_DISABLED;
 	u->disabled_by_admin = !strcmp(ers_db_str(res, r, 10), "admin");
 	u->internal_only = ers_db_str(res, r, 11)[0] == 't';
@@ -474,6 +477,9 @@ int ers_user_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 		detail.data[detail.len -= 2] = '\0';
 	if (ers_db_commit_audited(ctx, actor, "user.edit", u->address, u->tenant_id, u->tenant, detail.data, err) < 0)
 		goto fail;
+	/* Dovecot caches the userdb answer, quota included. */
+	if (c->set_quota)
+		ers_mailstack_after_change(ctx, actor, u->address, false);
 	char *address = ers_xstrdup(u->address);
 	ers_user_free(u);
 	ers_buf_free(&sealed);
@@ -539,6 +545,7 @@ int ers_user_passwd(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 				  current ? "changed with the current password" : generate ? "reset to a generated password" : "reset",
 				  err) < 0)
 		goto out;
+	ers_mailstack_after_change(ctx, actor, u->address, false);
 	if (generate) {
 		ers_buf_reset(password_r);
 		ers_buf_add(password_r, generated.data, generated.len);
@@ -581,6 +588,8 @@ int ers_user_set_enabled(struct ers_ctx *ctx, const struct ers_actor *actor, con
 	}
 	rc = ers_db_commit_audited(ctx, actor, enabled ? "user.enable" : "user.disable", u->address, u->tenant_id,
 				   u->tenant, NULL, err);
+	if (rc == 0)
+		ers_mailstack_after_change(ctx, actor, u->address, false);
 out:
 	ers_user_free(u);
 	return rc;
@@ -629,6 +638,9 @@ int ers_user_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 			    " OR address IN (SELECT address FROM ers.alias WHERE mailbox_id = $2::bigint)", 2, params, err) < 0)
 		goto rollback;
 	rc = ers_db_commit_audited(ctx, actor, "user.delete", u->address, u->tenant_id, u->tenant, detail, err);
+	/* Only now, with the address no longer routable, does its mail go. */
+	if (rc == 0)
+		ers_mailstack_after_change(ctx, actor, u->address, true);
 	ers_user_free(u);
 	return rc;
 rollback:

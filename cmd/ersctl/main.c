@@ -83,6 +83,12 @@ static const struct opt_spec forward_add_opts[] = {
 	{ "keep-copy", NULL, "for a user's own address: the mailbox keeps the mail too", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec mailstack_render_opts[] = {
+	{ "postfix", "DIR", "write Postfix's main.cf, master.cf and pgsql maps into DIR (absolute path)", 0, NULL },
+	{ "dovecot", "DIR", "write Dovecot's ers.conf, SQL and dict files into DIR (absolute path)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 static const struct opt_spec forward_list_opts[] = {
 	{ "tenant", "TENANT", "only this tenant's forwards (name or domain)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
@@ -145,6 +151,31 @@ static const struct opt_spec user_passwd_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec limits_show_opts[] = {
+	{ "server", NULL, "the server's defaults", 0, NULL },
+	{ "tenant", "TENANT", "a tenant (its name or one of its domains)", 0, NULL },
+	{ "domain", "DOMAIN", "a domain", 0, NULL },
+	{ "mailbox", "EMAIL", "a user's mailbox", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec limits_set_opts[] = {
+	{ "server", NULL, "the server's defaults", 0, NULL },
+	{ "tenant", "TENANT", "a tenant (its name or one of its domains)", 0, NULL },
+	{ "domain", "DOMAIN", "a domain", 0, NULL },
+	{ "mailbox", "EMAIL", "a user's mailbox", 0, NULL },
+	{ "per-mailbox", "N|inherit", "emails per hour each mailbox may send, 0..10000000 (0 or 1: none), or inherit", 0, NULL },
+	{ "per-domain", "N|inherit", "emails per hour a domain's mailboxes may send together (server, tenant, domain)", 0, NULL },
+	{ "total", "N|inherit", "emails per hour a tenant's mailboxes may send together (server, tenant)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec policyd_opts[] = {
+	{ "listen", "ADDRESS", "unix:/PATH (a socket, mode 0660) or a loopback address and port: 127.0.0.1:PORT, [::1]:PORT", OPT_REQUIRED, NULL },
+	{ "socket-group", "GROUP", "give the unix socket to GROUP, which may then connect (Postfix: postfix)", 0, NULL },
+	{ "pidfile", "FILE", "write the process id to FILE while running", 0, NULL },
+	{ "max-connections", "N", "at most N connections at once, each with its own database connection, 1..1000 (default 100)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
@@ -159,6 +190,13 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "forward delete", "SOURCE", 1, 1, no_opts, "delete a forward or a catch-all", cmd_forward_delete, OPERATOR_DB },
 	{ "forward list", "", 0, 0, forward_list_opts, "list the forwards the actor may see", cmd_forward_list, OPERATOR_DB },
 	{ "help", "[NOUN [VERB]]", 0, 3, no_opts, "show help for all commands, a noun, or one command", cmd_help, 0 },
+	{ "limits set", "", 0, 0, limits_set_opts, "set the hourly send limits of the server, a tenant, a domain or a mailbox", cmd_limits_set, OPERATOR_DB },
+	{ "limits show", "", 0, 0, limits_show_opts, "show the send limits in force, where each comes from, and this hour's sends", cmd_limits_show, OPERATOR_DB },
+	{ "mailstack check", "", 0, 0, no_opts, "check a running mail node: lookups as the mail role, ports, a probe login, the policy service", cmd_mailstack_check, CMD_CONFIG | CMD_OPERATOR },
+	{ "mailstack grant", "", 0, 0, no_opts, "let the mail role read schema ers_mail (and nothing else) and the quota role write usage", cmd_mailstack_grant, OPERATOR_DB },
+	{ "mailstack purge", "", 0, 0, no_opts, "on a mail node: remove the mail of deleted mailboxes and tenants (for cron)", cmd_mailstack_purge, OPERATOR_DB },
+	{ "mailstack render", "", 0, 0, mailstack_render_opts, "write Postfix's and Dovecot's configuration from ers.yaml", cmd_mailstack_render, CMD_CONFIG | CMD_OPERATOR },
+	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
 	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },
@@ -199,6 +237,7 @@ int cli_exit_status(enum ers_error_code code)
 	case ERS_E_UNAVAILABLE: return EX_UNAVAILABLE;
 	case ERS_E_CONFIG: return EX_CONFIG;
 	case ERS_E_INTERNAL: return EX_SOFTWARE;
+	case ERS_E_IO: return EX_IOERR;
 	}
 	return EX_SOFTWARE;
 }
@@ -564,6 +603,8 @@ static int run(struct cli *c, const char *what)
 		c->actor = as;
 	}
 	int rc = c->cmd->run(c);
+	if (rc == 0 && c->ctx && ers_ctx_warning(c->ctx))
+		fprintf(stderr, "%s: warning: %s\n", progname, ers_ctx_warning(c->ctx));
 	return rc < 0 ? report(c->json, what, &c->err) : rc;
 }
 

@@ -60,6 +60,7 @@ static json_t *user_json(const struct ers_user *u)
 	json_object_set_new(o, "role", json_string(ers_role_name(u->role)));
 	json_object_set_new(o, "quota_mb", json_limit(u->quota_mb));
 	json_object_set_new(o, "quota_used_mb", json_limit(u->quota_used_mb));
+	json_object_set_new(o, "quota_used_bytes", json_limit(u->quota_used_bytes));
 	json_object_set_new(o, "status", json_string(u->status == ERS_USER_ACTIVE ? "active" : "disabled"));
 	json_object_set_new(o, "disabled_by", u->status == ERS_USER_ACTIVE ? json_null()
 						: json_string(u->disabled_by_admin ? "admin" : "self"));

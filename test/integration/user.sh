@@ -182,7 +182,7 @@ is "$(json address)" anna@acme.example "found by any case"
 is "$(json first_name) $(json last_name)" "Anna Smith-Jones" "names"
 is "$(json role)/$(json status)/$(json disabled_by)/$(json mailbox)/$(json imap_username)" "user/active/null/local/null" "role, status, local mailbox"
 is "$(printf '%s' "$OUT" | python3 -c 'import json, sys; print(" ".join(json.load(sys.stdin)))')" \
-    "address domain tenant first_name last_name role quota_mb quota_used_mb status disabled_by internal_only mailbox imap_username created_at" \
+    "address domain tenant first_name last_name role quota_mb quota_used_mb quota_used_bytes status disabled_by internal_only mailbox imap_username created_at" \
     "show --json has stable keys"
 unlike "$OUT" 'password|hash' "no password or hash is shown"
 

@@ -4,7 +4,8 @@
  * a tenant, a user of either tenant in each role, oneself, a user to be
  * created).  The expectation below is written from the rules in the
  * manuals (000 "User Roles", "Managing Users", "Resetting Passwords and
- * Roles", "Managing Email Aliases"; 001 "Who Does What"), not from authz.c. */
+ * Roles", "Managing Email Aliases"; 001 "Who Does What"; 002 "Email Rate
+ * Limiting"), not from authz.c. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +85,12 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_FORWARD_MANAGE:
 		return super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_DOMAIN_COPY:     /* hidden copies of a domain's mail */
+		return super ? ALLOW : DENY;
+	case ERS_ACT_LIMITS_VIEW:     /* send limits: users see their own mailbox's */
+		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
+	case ERS_ACT_LIMITS_SET:      /* tenant admins: their domains, their regular users' mailboxes */
+		return super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
+	case ERS_ACT_LIMITS_SET_TENANT: /* the hosting package (manual 002) and the server's defaults */
 		return super ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;

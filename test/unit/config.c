@@ -221,7 +221,7 @@ static void test_errors(void)
 	const char *dbkeys = "allowed: host, port, name, user, connect_timeout, sslmode";
 
 	fails(write_config("database: {}\ndatbase:\n  host: x\n", s), "an unknown top-level key", ":2:1: ",
-	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file", NULL);
+	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file, mailstack", NULL);
 	fails(write_config("database:\n  port: 5432\n  hots: db\n", s), "an unknown database key", ":3:3: ",
 	      "database: unknown key \"hots\"", dbkeys, NULL);
 	fails(write_config("database:\n  port: 5432\n  password: hunter2\n", s),
@@ -506,7 +506,8 @@ static void test_env_secrets(void)
 static void test_describe(void)
 {
 	const char *secrets, *path;
-	path = with_secrets("SMIME_MASTER_KEY=" KEY_HEX "\nERS_DATABASE_PASSWORD=" DB_PASSWORD "\n", 0600,
+	path = with_secrets("SMIME_MASTER_KEY=" KEY_HEX "\nERS_DATABASE_PASSWORD=" DB_PASSWORD
+			    "\nDOVEADM_API_KEY=doveadm-key-1234\nWEBMAIL_MASTER_PASSWORD=master-pw-5678\n", 0600,
 			    &secrets);
 	struct ers_buf d = ERS_BUF_INIT;
 	char want[500];
@@ -519,6 +520,8 @@ static void test_describe(void)
 		unlike_str(d.data, KEY_HEX, "describe never shows the key");
 		unlike_str(d.data, "00112233445566778899", "... nor part of it");
 		unlike_str(d.data, DB_PASSWORD, "describe never shows the password");
+		unlike_str(d.data, "doveadm-key-1234", "describe never shows the doveadm API key");
+		unlike_str(d.data, "master-pw-5678", "describe never shows the webmail master password");
 		unlike_str(d.data, "(not set)", "describe: nothing unset");
 	}
 	ers_buf_reset(&d);
@@ -536,6 +539,35 @@ static void test_describe(void)
 	ers_buf_free(&d);
 }
 
+static void test_mailstack(void)
+{
+	const char *s = no_secrets();
+	if (loads(write_config("database:\n  host: /db\n  port: 5433\n", s), "no mailstack section")) {
+		is_str(cfg->mailstack.mail_root, "/var/vmail", "mail_root defaults to /var/vmail");
+		is_int(cfg->mailstack.mail_uid, 5000, "mail uid defaults to 5000");
+		is_str(cfg->mailstack.db_host, "/db", "the mail servers reach the database like ersctl");
+		is_int(cfg->mailstack.db_port, 5433, "... on the same port");
+		is_str(cfg->mailstack.db_user, "ers_mail", "the mail role defaults to ers_mail");
+		ok(cfg->mailstack.doveadm_urls == NULL, "no doveadm port, no auth cache to flush");
+	}
+	if (loads(write_config("mailstack:\n  mail_root: /srv/mail\n  doveadm_port: 8080\n  listen: 10.0.0.5\n"
+			       "  smtp_port: 2525\n  db_host: db.internal\n", s), "a mailstack section")) {
+		is_str(cfg->mailstack.mail_root, "/srv/mail", "mail_root");
+		is_int(cfg->mailstack.smtp_port, 2525, "smtp_port");
+		is_str(cfg->mailstack.db_host, "db.internal", "db_host");
+		is_str(cfg->mailstack.doveadm_urls, "http://127.0.0.1:8080", "doveadm_urls follows doveadm_port");
+	}
+	fails(write_config("mailstack:\n  mailroot: /x\n", s), "an unknown mailstack key", ":2:3: ",
+	      "mailstack: unknown key \"mailroot\"", "allowed: mail_root, mail_uid", NULL);
+	fails(write_config("mailstack:\n  imap_port: 0\n", s), "imap_port 0", ":2:14: ",
+	      "mailstack.imap_port: must be a whole number 1..65535", NULL);
+	fails(write_config("mailstack:\n  hostname: \"mail\\nmyhostname = evil\"\n", s),
+	      "a line break in a value that ends up in main.cf", NULL, "mailstack.hostname: must not contain", NULL);
+	fails(write_config("mailstack:\n  policy_service: \"unix:x,permit\"\n", s),
+	      "a comma in policy_service (another restriction)", NULL, "must not contain spaces, commas", NULL);
+	fails(write_config("mailstack: [a]\n", s), "mailstack as a list", ":1:12: ", "mailstack: must be a mapping", NULL);
+}
+
 int main(void)
 {
 	unset_env();
@@ -550,6 +582,7 @@ int main(void)
 	test_secrets();
 	test_env_secrets();
 	test_describe();
+	test_mailstack();
 
 	ers_config_free(cfg);
 	ers_config_free(NULL);

@@ -31,9 +31,12 @@ enum ers_action {
 	ERS_ACT_FORWARD_VIEW,
 	ERS_ACT_FORWARD_MANAGE,
 	ERS_ACT_DOMAIN_COPY,    /* hidden copies of a domain's inbound mail */
+	ERS_ACT_LIMITS_VIEW,    /* send limits: the server's, a tenant's, a domain's, a mailbox's */
+	ERS_ACT_LIMITS_SET,     /* send limits of a domain or a mailbox */
+	ERS_ACT_LIMITS_SET_TENANT, /* send limits of a tenant, or the server's defaults */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_DOMAIN_COPY + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_LIMITS_SET_TENANT + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

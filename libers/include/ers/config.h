@@ -15,6 +15,10 @@ struct ers_secrets {
 	char master_key_source[300];
 	char *database_password; /* ERS_DATABASE_PASSWORD */
 	char database_password_source[300];
+	char *doveadm_api_key;   /* DOVEADM_API_KEY: ersctl flushes Dovecot's auth cache with it */
+	char doveadm_api_key_source[300];
+	char *webmail_master_password; /* WEBMAIL_MASTER_PASSWORD: Dovecot's master user for the webmail */
+	char webmail_master_password_source[300];
 };
 
 struct ers_config {
@@ -28,6 +32,27 @@ struct ers_config {
 		char *sslmode;
 	} database;
 	char *secrets_file;
+	/* How the mail servers are set up; `ersctl mailstack render` writes
+	 * their configuration from this, and ersctl acts on a local mail node. */
+	struct {
+		char *mail_root;      /* mail lives in MAIL_ROOT/TENANT_ID/MAILBOX_ID */
+		int mail_uid, mail_gid;
+		char *hostname;       /* Postfix's myhostname (default: this host's name) */
+		char *listen;         /* address the daemons listen on: * or one address */
+		int smtp_port, submission_port, imap_port;
+		char *db_host;        /* how the mail servers reach PostgreSQL (default: database.*) */
+		int db_port;
+		char *db_name;
+		char *db_user;        /* the role that reads schema ers_mail and nothing else */
+		char *quota_db_user;  /* the role Dovecot writes quota usage with */
+		char *postfix_queue_directory;
+		char *policy_service; /* Postfix's check_policy_service target */
+		char *relayhost;      /* where outbound mail goes (empty: DNS MX) */
+		int doveadm_port;     /* Dovecot's doveadm HTTP API (0: none, auth cache off) */
+		char *doveadm_urls;   /* where ersctl flushes the auth cache (comma-separated) */
+		char *master_user;    /* Dovecot master user the webmail logs in with */
+		char *tls_cert, *tls_key;
+	} mailstack;
 	struct ers_secrets secrets;
 };
 

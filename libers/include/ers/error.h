@@ -15,6 +15,7 @@ enum ers_error_code {
 	ERS_E_UNAVAILABLE, /* database or service unreachable, schema not ready */
 	ERS_E_CONFIG,      /* configuration or secrets file is wrong */
 	ERS_E_INTERNAL,    /* a bug or an unexpected answer from a dependency */
+	ERS_E_IO,          /* a file could not be read or written */
 };
 
 struct ers_error {

@@ -20,6 +20,9 @@
 #include "alias.h"
 #include "forward.h"
 #include "import.h"
+#include "limits.h"
+#include "policy.h"
+#include "mailstack.h"
 
 const char *ers_version(void);
 

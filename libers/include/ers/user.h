@@ -25,7 +25,8 @@ struct ers_user {
 	char *last_name;
 	enum ers_role role;
 	long long quota_mb;       /* -1: no quota */
-	long long quota_used_mb;  /* -1: not reported by the mail stack yet */
+	long long quota_used_mb;  /* rounded up; -1: not reported by the mail stack yet */
+	long long quota_used_bytes;
 	enum ers_user_status status;
 	bool disabled_by_admin;
 	bool internal_only;

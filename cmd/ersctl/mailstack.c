@@ -1,0 +1,83 @@
+/* ersctl mailstack ...: render the mail servers' configuration, grant the
+ * mail roles, check a running node, remove deleted mailboxes' mail. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+int cmd_mailstack_render(struct cli *c)
+{
+	struct ers_buf written = ERS_BUF_INIT;
+	int rc = ers_mailstack_render(c->cfg, cli_opt(c, "postfix"), cli_opt(c, "dovecot"), &written, &c->err);
+	if (rc == 0) {
+		if (c->json) {
+			json_t *files = json_array();
+			for (char *line = written.data, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+				json_array_append_new(files, json_stringn(line, (size_t)(nl - line)));
+			out_json(c, json_pack("{s:o}", "written", files));
+		} else {
+			fputs(written.data, stdout);
+			out_note(c, "rendered from %s; reload Postfix and Dovecot to use it", c->cfg->path);
+		}
+	}
+	ers_buf_free(&written);
+	return rc;
+}
+
+int cmd_mailstack_grant(struct cli *c)
+{
+	if (ers_mailstack_grant(c->ctx, &c->actor, &c->err) < 0)
+		return -1;
+	if (c->json)
+		out_json(c, json_pack("{s:s,s:s}", "mail_role", c->cfg->mailstack.db_user, "quota_role",
+				      c->cfg->mailstack.quota_db_user));
+	else
+		out_note(c, "granted: %s reads schema ers_mail; %s writes ers_quota.usage", c->cfg->mailstack.db_user,
+			 c->cfg->mailstack.quota_db_user);
+	return 0;
+}
+
+int cmd_mailstack_check(struct cli *c)
+{
+	struct ers_check_report r;
+	if (ers_mailstack_check(c->cfg, &r, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		json_t *items = json_array();
+		for (size_t i = 0; i < r.n; i++)
+			json_array_append_new(items, json_pack("{s:s,s:s,s:b,s:s}", "component", r.items[i].component,
+							       "check", r.items[i].what, "ok", r.items[i].ok,
+							       "detail", r.items[i].detail));
+		out_json(c, json_pack("{s:b,s:o}", "ok", r.all_ok, "checks", items));
+	} else {
+		static const char *const head[] = { "COMPONENT", "CHECK", "RESULT", "DETAIL" };
+		struct table tab;
+		table_init(&tab, 4, head);
+		for (size_t i = 0; i < r.n; i++)
+			table_row(&tab, r.items[i].component, r.items[i].what, r.items[i].ok ? "ok" : "FAILED",
+				  r.items[i].detail);
+		table_print(&tab);
+	}
+	bool ok = r.all_ok;
+	size_t failed = 0;
+	for (size_t i = 0; i < r.n; i++)
+		failed += !r.items[i].ok;
+	ers_check_report_free(&r);
+	if (!ok) {
+		ers_error_set(&c->err, ERS_E_UNAVAILABLE, "%zu check(s) failed: see the lines marked FAILED", failed);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_mailstack_purge(struct cli *c)
+{
+	long removed;
+	if (ers_mailstack_purge(c->ctx, &c->actor, &removed, &c->err) < 0)
+		return -1;
+	if (c->json)
+		out_json(c, json_pack("{s:I}", "removed", (json_int_t)removed));
+	else
+		out_note(c, "removed the mail of %ld deleted mailbox(es) or tenant(s)", removed);
+	return 0;
+}
