@@ -31,7 +31,10 @@ void ers_buf_free_secret(struct ers_buf *b)
 void ers_buf_reset(struct ers_buf *b)
 {
 	b->len = 0;
-	b->data[0] = '\0';
+	/* Never a write to the shared empty string, which threads share (as
+	 * git's strbuf_setlen spares strbuf_slopbuf): it stays "" anyway. */
+	if (b->cap)
+		b->data[0] = '\0';
 }
 
 void ers_buf_grow(struct ers_buf *b, size_t extra)

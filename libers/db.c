@@ -174,6 +174,17 @@ PGresult *ers_db_exec_prepared(struct ers_ctx *ctx, const char *name, const char
 	return check_result(ctx, PQexecPrepared(ctx->conn, name, nparams, params, NULL, NULL, 0), err);
 }
 
+bool ers_db_reconnect(struct ers_ctx *ctx)
+{
+	if (PQstatus(ctx->conn) == CONNECTION_OK)
+		return false;
+	ctx->in_tx = false;
+	ctx->prepared_pid = 0; /* even a new backend with the old pid has none */
+	memset(ctx->prepared, 0, sizeof ctx->prepared);
+	PQreset(ctx->conn);
+	return PQstatus(ctx->conn) == CONNECTION_OK;
+}
+
 int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *const *params,
 	       struct ers_error *err)
 {

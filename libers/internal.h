@@ -36,6 +36,9 @@ int ers_db_run(struct ers_ctx *ctx, const char *sql, int nparams, const char *co
  * per connection under `name`, a string constant naming that one `sql`. */
 PGresult *ers_db_exec_prepared(struct ers_ctx *ctx, const char *name, const char *sql, int nparams,
 			       const char *const *params, struct ers_error *err);
+/* For a long-lived connection that the server ended (a restart, a
+ * failover): connects again; true when it was lost and now works. */
+bool ers_db_reconnect(struct ers_ctx *ctx);
 /* Runs a script of several statements -- only the simple protocol can, so
  * only constant SQL compiled into the library (migrations) may come here. */
 int ers_db_run_script(struct ers_ctx *ctx, const char *sql, struct ers_error *err);

@@ -183,15 +183,6 @@ static int decide(struct ers_ctx *ctx, const struct request *rq, struct ers_buf 
 	return rc;
 }
 
-/* A connection the server closed (a restart, a failover) is opened again. */
-static bool reconnect(struct ers_ctx *ctx)
-{
-	if (PQstatus(ctx->conn) == CONNECTION_OK)
-		return false;
-	PQreset(ctx->conn);
-	return PQstatus(ctx->conn) == CONNECTION_OK;
-}
-
 int ers_policy_decide(struct ers_ctx *ctx, const struct ers_policy_attr *attrs, size_t n,
 		      struct ers_buf *action_r, struct ers_error *err)
 {
@@ -213,7 +204,7 @@ int ers_policy_decide(struct ers_ctx *ctx, const struct ers_policy_attr *attrs, 
 		rc = -1;
 	} else {
 		rc = decide(ctx, &rq, action_r, err);
-		if (rc < 0 && reconnect(ctx)) { /* once, on a fresh connection */
+		if (rc < 0 && ers_db_reconnect(ctx)) { /* once, on a fresh connection */
 			ers_buf_reset(action_r);
 			rc = decide(ctx, &rq, action_r, err);
 		}
@@ -228,7 +219,7 @@ int ers_policy_decide(struct ers_ctx *ctx, const struct ers_policy_attr *attrs, 
 long long ers_policy_purge(struct ers_ctx *ctx, struct ers_error *err)
 {
 	PGresult *res = ers_db_exec(ctx, "DELETE FROM ers.send_count WHERE hour < " ERS_SQL_SEND_HOUR, 0, NULL, err);
-	if (!res && reconnect(ctx))
+	if (!res && ers_db_reconnect(ctx))
 		res = ers_db_exec(ctx, "DELETE FROM ers.send_count WHERE hour < " ERS_SQL_SEND_HOUR, 0, NULL, err);
 	if (!res)
 		return -1;

@@ -2,7 +2,8 @@
  * delegation protocol (SMTPD_POLICY_README): a request is lines
  * "name=value" ended by an empty line, the answer "action=..." and an empty
  * line, many requests per connection.  The decisions are libers's
- * (ers_policy_decide); this file only listens, reads, answers and stops.
+ * (ers_policy_decide); this file reads, answers and stops, and
+ * policyd_listen.c makes the socket and the pid file.
  *
  * One thread per connection, each with its own database connection, so that
  * a slow answer from PostgreSQL holds up only its own smtpd.  It runs in the
@@ -10,11 +11,8 @@
  * open ones end after their current request, the socket and the pid file
  * are removed. */
 #define _GNU_SOURCE /* accept4, pipe2 */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,11 +22,10 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "policyd.h"
 
 enum {
 	REQUEST_MAX = 64 * 1024,       /* Postfix's requests are well under 2 KB */
@@ -37,13 +34,6 @@ enum {
 	PURGE_EVERY_S = 300,
 	STOP_WAIT_S = 10,
 	RECONNECT_EVERY_S = 1,
-};
-
-struct listen_addr {
-	bool is_unix;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char path[sizeof ((struct sockaddr_un *)0)->sun_path];
 };
 
 struct daemon {
@@ -72,172 +62,6 @@ static void log_line(const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	fprintf(stderr, "ersctl policyd: %s\n", line);
-}
-
-/* --listen unix:/PATH, 127.0.0.1:PORT (any 127.x), localhost:PORT, [::1]:PORT. */
-static int parse_listen(const char *value, struct listen_addr *a, struct ers_error *err)
-{
-	memset(a, 0, sizeof *a);
-	if (!strncmp(value, "unix:", 5)) {
-		const char *path = value + 5;
-		if (path[0] != '/' || strlen(path) >= sizeof a->path) {
-			ers_error_set(err, ERS_E_INVALID, "--listen unix:PATH needs an absolute path of at most %zu bytes, got \"%.200s\"",
-				      sizeof a->path - 1, path);
-			return -1;
-		}
-		struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
-		un->sun_family = AF_UNIX;
-		snprintf(un->sun_path, sizeof un->sun_path, "%s", path);
-		snprintf(a->path, sizeof a->path, "%s", path);
-		a->is_unix = true;
-		a->len = sizeof *un;
-		return 0;
-	}
-	const char *colon = strrchr(value, ':');
-	char host[64] = "";
-	int port = 0;
-	struct ers_error ignored;
-	if (colon && (size_t)(colon - value) < sizeof host && ers_port_parse(colon + 1, "port", &port, &ignored) == 0) {
-		snprintf(host, sizeof host, "%.*s", (int)(colon - value), value);
-		if (!strcmp(host, "localhost"))
-			snprintf(host, sizeof host, "127.0.0.1");
-	}
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
-	size_t hl = strlen(host);
-	if (port && inet_pton(AF_INET, host, &in4->sin_addr) == 1 && (ntohl(in4->sin_addr.s_addr) >> 24) == 127) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		a->len = sizeof *in4;
-		return 0;
-	}
-	if (port && hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons((uint16_t)port);
-			a->len = sizeof *in6;
-			return 0;
-		}
-	}
-	memset(a, 0, sizeof *a);
-	ers_error_set(err, ERS_E_INVALID,
-		      "--listen must be unix:/PATH or a loopback address with a port (127.0.0.1:10040, [::1]:10040), got \"%.200s\"",
-		      value);
-	return -1;
-}
-
-/* A socket file left by a policyd that died is replaced; one that a live
- * process answers on, or a file of another kind, is not. */
-static int clear_stale_socket(const char *path, struct ers_error *err)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : (ers_error_set(err, ERS_E_UNAVAILABLE, "cannot use %s: %s", path, strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		ers_error_set(err, ERS_E_CONFLICT, "%s exists and is not a socket: remove it or choose another path", path);
-		return -1;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
-	bool live = fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof un) == 0;
-	if (fd >= 0)
-		close(fd);
-	if (live) {
-		ers_error_set(err, ERS_E_CONFLICT, "another process is listening on %s", path);
-		return -1;
-	}
-	if (unlink(path) < 0) {
-		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot remove the stale socket %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* --socket-group: the group that may connect to the unix socket (Postfix's
- * smtpd runs as user postfix). */
-static int give_socket_to_group(const char *path, const char *group, struct ers_error *err)
-{
-	struct group gbuf, *g = NULL;
-	char names[4096];
-	if (getgrnam_r(group, &gbuf, names, sizeof names, &g) != 0 || !g) {
-		ers_error_set(err, ERS_E_INVALID, "--socket-group: no group \"%.100s\" on this system", group);
-		return -1;
-	}
-	if (chown(path, (uid_t)-1, g->gr_gid) < 0) {
-		ers_error_set(err, ERS_E_UNAVAILABLE,
-			      "cannot give %s to group %s: %s (policyd must run as root or as a member of that group)",
-			      path, group, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int open_listener(const struct listen_addr *a, const char *text, const char *group,
-			 struct ers_error *err)
-{
-	if (a->is_unix && clear_stale_socket(a->path, err) < 0)
-		return -1;
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot listen on %s: socket: %s", text, strerror(errno));
-		return -1;
-	}
-	int one = 1;
-	if (!a->is_unix)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	/* A unix socket is rw for owner and group only: Postfix reaches it
-	 * through the group (--socket-group, see ersctl-policyd(1)). */
-	mode_t old = a->is_unix ? umask(0117) : 0;
-	int rc = bind(fd, (const struct sockaddr *)&a->ss, a->len);
-	int bind_errno = errno;
-	if (a->is_unix)
-		umask(old);
-	if (rc < 0 || listen(fd, 128) < 0) {
-		int e = rc < 0 ? bind_errno : errno;
-		ers_error_set(err, e == EADDRINUSE ? ERS_E_CONFLICT : ERS_E_UNAVAILABLE, "cannot listen on %s: %s%s", text,
-			      strerror(e), e == EADDRINUSE ? " (another process has it)" : "");
-		close(fd);
-		return -1;
-	}
-	if (a->is_unix && group && give_socket_to_group(a->path, group, err) < 0) {
-		close(fd);
-		unlink(a->path);
-		return -1;
-	}
-	return fd;
-}
-
-static int write_pidfile(const char *path, struct ers_error *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	char text[32];
-	int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
-	if (fd < 0 || write(fd, text, (size_t)n) != n) {
-		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot write the pid file %s: %s", path, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(path);
-		}
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Removes the pid file if it still names this process. */
-static void remove_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-	if (!f)
-		return;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid == (long)getpid())
-		unlink(path);
 }
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -481,7 +305,7 @@ int cmd_policyd(struct cli *c)
 		ers_error_set(&c->err, ERS_E_USAGE, "--as does not apply: the policy service decides for every mailbox");
 		return -1;
 	}
-	if (parse_listen(listen_text, &addr, &c->err) < 0 ||
+	if (policyd_parse_listen(listen_text, &addr, &c->err) < 0 ||
 	    (cli_opt(c, "max-connections") && cli_opt_int(c, "max-connections", 1, 1000, &max) < 0))
 		return -1;
 	if (group && !addr.is_unix) {
@@ -512,8 +336,8 @@ int cmd_policyd(struct cli *c)
 			close(sfd);
 		return -1;
 	}
-	int lfd = open_listener(&addr, listen_text, group, &c->err);
-	if (lfd < 0 || (pidfile && write_pidfile(pidfile, &c->err) < 0)) {
+	int lfd = policyd_open_listener(&addr, listen_text, group, &c->err);
+	if (lfd < 0 || (pidfile && policyd_write_pidfile(pidfile, &c->err) < 0)) {
 		if (lfd >= 0) {
 			close(lfd);
 			if (addr.is_unix)
@@ -544,7 +368,7 @@ int cmd_policyd(struct cli *c)
 		unlink(addr.path);
 	drain(&d);
 	if (pidfile)
-		remove_pidfile(pidfile);
+		policyd_remove_pidfile(pidfile);
 	if (c->json)
 		out_json(c, json_pack("{s:b}", "stopped", 1));
 	else
