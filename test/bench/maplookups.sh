@@ -38,7 +38,7 @@ bench_map_lookups() {
     local base=${map_us[pgsql-plain.cf]}
     {
         echo
-        echo "## 3. Postfix lookups over 100,000 mailboxes"
+        echo "## 4. Postfix lookups over 100,000 mailboxes"
         echo
         echo "Method: \`postmap -q - pgsql:FILE\` reads $n keys (90% existing addresses"
         echo "in random order, 10% misses) and looks each up over PostgreSQL's unix"

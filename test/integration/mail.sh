@@ -179,6 +179,34 @@ run -q user disable bob@mailco.test
 imap_login "bob@mailco.test*ers-webmail" "$master"; ok $((! $?)) "... but not as a disabled user"
 run -q user enable bob@mailco.test
 
+# --- send limits and internal-only addresses, through Postfix ---------------
+expect 0 "dan may send 10 emails an hour" -q limits set --mailbox dan@mailco.test --per-mailbox 10
+for i in $(seq 1 20); do
+    smtp_auth dan@mailco.test "$P1" ann@mailco.test "burst $i" &
+done >/dev/null 2>&1
+wait
+sleep 0.5
+is "$(wait_count ann@mailco.test $P2 "burst" 10)" 10 "20 parallel submissions against a limit of 10: exactly 10 arrive"
+grep '450 4.7.1' "$ERS_STACK_DIR/postfix/log/postfix.log" | grep -c 'from=<dan@mailco.test>' | grep -qx 10
+ok $? "... and the other 10 got 450 4.7.1 at DATA"
+expect 0 "cat may not send at all (0, manual 003)" -q limits set --mailbox cat@mailco.test --per-mailbox 0
+smtp_auth cat@mailco.test "$P1" ann@mailco.test "from cat"
+like "$SMTP_LOG" '<\*\* 5[0-9][0-9] 5\.7\.1 .*disabled' "... and is refused"
+
+expect 0 "make bob internal-only" -q user edit bob@mailco.test --internal-only yes
+send bob@mailco.test "from outside to internal"
+like "$SMTP_LOG" '<\*\* 554 5\.7\.1' "mail from outside to an internal-only address is refused (manual 004)"
+smtp_auth ann@mailco.test "$P2" bob@mailco.test "from inside to internal"
+ok $? "a user of the same tenant may still write to it"
+is "$(wait_count bob@mailco.test $P1 "from inside to internal" 1)" 1 "... and the message arrives"
+
+# The mail role reads the views and nothing else.
+ers_mail_psql() { runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U ers_mail -d ers -c "$1" 2>&1; }
+like "$(ers_mail_psql "SELECT count(*) FROM ers_mail.mailboxes")" '^[0-9]+$' "the mail role reads the ers_mail views"
+like "$(ers_mail_psql "SELECT password_hash FROM ers.mailbox LIMIT 1")" 'permission denied for schema ers' \
+    "... but not the ers tables"
+like "$(ers_mail_psql "SELECT * FROM ers_quota.usage LIMIT 1")" 'permission denied' "... nor the quota table"
+
 # --- deletion removes mail --------------------------------------------------
 dir_of() { pg "$T_DB" -Atc "SELECT mail_path FROM ers_mail.mailboxes WHERE address = '$1'"; }
 eve_dir=$MAIL_ROOT/$(dir_of eve@mailco.test)
