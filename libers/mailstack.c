@@ -58,9 +58,11 @@ int ers_mailstack_grant(struct ers_ctx *ctx, const struct ers_actor *actor, stru
 		     "GRANT USAGE ON SCHEMA ers_mail TO %s;"
 		     "GRANT SELECT ON ALL TABLES IN SCHEMA ers_mail TO %s;"
 		     "ALTER DEFAULT PRIVILEGES IN SCHEMA ers_mail GRANT SELECT ON TABLES TO %s;"
+		     "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ers_mail TO %s;"
+		     "ALTER DEFAULT PRIVILEGES IN SCHEMA ers_mail GRANT EXECUTE ON FUNCTIONS TO %s;"
 		     "GRANT USAGE ON SCHEMA ers_quota TO %s;"
 		     "GRANT SELECT, INSERT, UPDATE ON ers_quota.usage TO %s;",
-		     m, m, m, q, q);
+		     m, m, m, m, m, q, q);
 	free(m);
 	free(q);
 	int rc = ers_db_run_script(ctx, sql.data, err);

@@ -54,8 +54,8 @@ static const struct {
 } lookups[] = {
 	{ "virtual_mailbox_domains", "SELECT domain FROM ers_mail.domains WHERE domain = $1" },
 	{ "virtual_mailbox_maps", "SELECT 'OK' FROM ers_mail.mailboxes WHERE address = $1" },
-	{ "virtual_alias_maps", "SELECT destination FROM ers_mail.aliases WHERE address = $1" },
-	{ "check_recipient_access", "SELECT address FROM ers_mail.disabled_recipients WHERE address = $1" },
+	{ "virtual_alias_maps", "SELECT ers_mail.alias_destinations($1)" },
+	{ "check_recipient_access", "SELECT ers_mail.disabled_recipient($1)" },
 	{ "recipient_bcc_maps", "SELECT address FROM ers_mail.recipient_bcc WHERE key = $1" },
 	{ "smtpd_sender_login_maps", "SELECT login FROM ers_mail.sender_logins WHERE address = $1" },
 	{ "dovecot passdb", "SELECT username, password FROM ers_mail.passdb WHERE username = $1" },
