@@ -57,6 +57,17 @@ bool ers_db_isnull(const PGresult *res, int row, int col);
 long long ers_db_ll(const PGresult *res, int row, int col);     /* -1 for NULL */
 void ers_db_time(char dst[40], const PGresult *res, int row, int col);
 
+/* mailstack_render.c: the lookups Postfix makes, one pgsql map file each;
+ * `mailstack check` runs the very same queries. */
+struct ers_postfix_map {
+	const char *file;    /* pgsql-aliases.cf */
+	const char *setting; /* the main.cf setting that uses it */
+	const char *purpose;
+	const char *query;   /* Postfix's form: the key is '%s' */
+};
+extern const struct ers_postfix_map ers_postfix_maps[];
+extern const size_t ers_postfix_map_count;
+
 /* mailstack.c: after a change to logins commits, flushes Dovecot's auth
  * cache for `address` (NULL: everyone) and, with `purge`, removes the mail
  * deleted mailboxes left; failures become a warning on ctx.

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include "ers/mailstack.h"
 #include "ers/mem.h"
+#include "internal.h"
 
 static void add(struct ers_check_report *r, const char *component, const char *what, bool ok,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -51,13 +52,7 @@ void ers_check_report_free(struct ers_check_report *r)
 
 static const struct {
 	const char *what, *query;
-} lookups[] = {
-	{ "virtual_mailbox_domains", "SELECT domain FROM ers_mail.domains WHERE domain = $1" },
-	{ "virtual_mailbox_maps", "SELECT 'OK' FROM ers_mail.mailboxes WHERE address = $1" },
-	{ "virtual_alias_maps", "SELECT ers_mail.alias_destinations($1)" },
-	{ "check_recipient_access", "SELECT ers_mail.disabled_recipient($1)" },
-	{ "recipient_bcc_maps", "SELECT address FROM ers_mail.recipient_bcc WHERE key = $1" },
-	{ "smtpd_sender_login_maps", "SELECT login FROM ers_mail.sender_logins WHERE address = $1" },
+} dovecot_lookups[] = {
 	{ "dovecot passdb", "SELECT username, password FROM ers_mail.passdb WHERE username = $1" },
 	{ "dovecot userdb", "SELECT mail_path, quota_bytes FROM ers_mail.userdb WHERE username = $1" },
 };
@@ -79,13 +74,28 @@ static void check_database(const struct ers_config *cfg, struct ers_check_report
 	add(r, "postgresql", "connect as the mail role", true, "%s@%s:%d/%s", m->db_user, m->db_host, m->db_port,
 	    m->db_name);
 	const char *probe[] = { "ers-check@invalid" };
-	for (size_t i = 0; i < sizeof lookups / sizeof lookups[0]; i++) {
-		PGresult *res = PQexecParams(conn, lookups[i].query, 1, NULL, probe, NULL, NULL, 0);
+	size_t ndovecot = sizeof dovecot_lookups / sizeof dovecot_lookups[0];
+	for (size_t i = 0; i < ers_postfix_map_count + ndovecot; i++) {
+		struct ers_buf query = ERS_BUF_INIT;
+		const char *what_name;
+		if (i < ers_postfix_map_count) {
+			/* Postfix's query with its '%s' key as a parameter. */
+			const char *q = ers_postfix_maps[i].query, *key = strstr(q, "'%s'");
+			ers_buf_add(&query, q, (size_t)(key - q));
+			ers_buf_adds(&query, "$1");
+			ers_buf_adds(&query, key + 4);
+			what_name = ers_postfix_maps[i].setting;
+		} else {
+			ers_buf_adds(&query, dovecot_lookups[i - ers_postfix_map_count].query);
+			what_name = dovecot_lookups[i - ers_postfix_map_count].what;
+		}
+		PGresult *res = PQexecParams(conn, query.data, 1, NULL, probe, NULL, NULL, 0);
 		bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 		char what[128];
-		snprintf(what, sizeof what, "lookup %s", lookups[i].what);
+		snprintf(what, sizeof what, "lookup %s", what_name);
 		add(r, "postgresql", what, ok, "%s", ok ? "answers" : PQresultErrorMessage(res));
 		PQclear(res);
+		ers_buf_free(&query);
 	}
 	/* The mail role must read the views and nothing else. */
 	PGresult *res = PQexec(conn, "SELECT has_schema_privilege('ers', 'USAGE')");

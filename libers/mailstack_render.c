@@ -59,36 +59,35 @@ out:
 
 /* One Postfix pgsql map: the connection as a URI (a separate user= line is
  * ignored with a URI, and hosts = unix:/dir always means port 5432). */
-static int write_pgsql_map(struct render *r, const char *dir, const char *name, const char *purpose,
-			   const char *query)
+static int write_pgsql_map(struct render *r, const char *dir, const struct ers_postfix_map *map)
 {
 	const typeof(r->cfg->mailstack) *m = &r->cfg->mailstack;
 	struct ers_buf b = ERS_BUF_INIT;
-	ers_buf_addf(&b, GENERATED "# %s\n", r->cfg->path, purpose);
+	ers_buf_addf(&b, GENERATED "# %s: %s\n", r->cfg->path, map->setting, map->purpose);
 	ers_buf_addf(&b, "hosts = postgresql:///%s?host=%s&port=%d&user=%s\n", m->db_name, m->db_host,
 		     m->db_port, m->db_user);
-	ers_buf_addf(&b, "dbname = %s\nquery = %s\n", m->db_name, query);
-	int rc = write_file(r, dir, name, &b, 0644, false);
+	ers_buf_addf(&b, "dbname = %s\nquery = %s\n", m->db_name, map->query);
+	int rc = write_file(r, dir, map->file, &b, 0644, false);
 	ers_buf_free(&b);
 	return rc;
 }
 
-static const struct {
-	const char *file, *purpose, *query;
-} postfix_maps[] = {
-	{ "pgsql-domains.cf", "virtual_mailbox_domains: the tenants' domains",
+const struct ers_postfix_map ers_postfix_maps[] = {
+	{ "pgsql-domains.cf", "virtual_mailbox_domains", "the tenants' domains",
 	  "SELECT domain FROM ers_mail.domains WHERE domain = '%s'" },
-	{ "pgsql-mailboxes.cf", "virtual_mailbox_maps: every mailbox (disabled ones are refused by pgsql-disabled.cf)",
+	{ "pgsql-mailboxes.cf", "virtual_mailbox_maps", "every mailbox (disabled ones are refused by pgsql-disabled.cf)",
 	  "SELECT 'OK' FROM ers_mail.mailboxes WHERE address = '%s'" },
-	{ "pgsql-aliases.cf", "virtual_alias_maps: aliases, forwards, catch-alls ('@domain', looked up last) and each mailbox to itself",
+	{ "pgsql-aliases.cf", "virtual_alias_maps",
+	  "aliases, forwards, catch-alls ('@domain', looked up last) and each mailbox to itself",
 	  "SELECT ers_mail.alias_destinations('%s')" },
-	{ "pgsql-disabled.cf", "check_recipient_access: disabled mailboxes and their aliases (manual 003: 5.0.0)",
+	{ "pgsql-disabled.cf", "check_recipient_access", "disabled mailboxes and their aliases (manual 003: 5.0.0)",
 	  "SELECT '550 5.0.0 mailbox disabled' FROM ers_mail.disabled_recipient('%s')" },
-	{ "pgsql-bcc.cf", "recipient_bcc_maps: a domain's hidden copy of inbound mail",
+	{ "pgsql-bcc.cf", "recipient_bcc_maps", "a domain's hidden copy of inbound mail",
 	  "SELECT address FROM ers_mail.recipient_bcc WHERE key = '%s'" },
-	{ "pgsql-sender-logins.cf", "smtpd_sender_login_maps: the login that may send as an address",
+	{ "pgsql-sender-logins.cf", "smtpd_sender_login_maps", "the login that may send as an address",
 	  "SELECT login FROM ers_mail.sender_logins WHERE address = '%s'" },
 };
+const size_t ers_postfix_map_count = sizeof ers_postfix_maps / sizeof ers_postfix_maps[0];
 
 static void main_cf(struct render *r, const char *dir, struct ers_buf *b)
 {
@@ -188,8 +187,8 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 
 static int render_postfix(struct render *r, const char *dir)
 {
-	for (size_t i = 0; i < sizeof postfix_maps / sizeof postfix_maps[0]; i++)
-		if (write_pgsql_map(r, dir, postfix_maps[i].file, postfix_maps[i].purpose, postfix_maps[i].query) < 0)
+	for (size_t i = 0; i < ers_postfix_map_count; i++)
+		if (write_pgsql_map(r, dir, &ers_postfix_maps[i]) < 0)
 			return -1;
 	struct ers_buf b = ERS_BUF_INIT;
 	main_cf(r, dir, &b);
