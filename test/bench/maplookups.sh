@@ -24,18 +24,25 @@ bench_map_lookups() {
     total=$(psql_ers -c "SELECT count(*) FROM ers.mailbox")
     local maps="pgsql-aliases.cf pgsql-mailboxes.cf pgsql-disabled.cf pgsql-plain.cf" m r t0 t1
     declare -gA map_us=()
-    for m in $maps; do
-        local file=$etc/$m times=()
-        [ "$m" = pgsql-plain.cf ] && file=$dir/pgsql-plain.cf
-        postmap -c "$etc" -q - "pgsql:$file" <"$keys" >/dev/null || true # warm the cache (exit 1: some keys are misses)
-        for r in $(seq 1 $rounds); do
+    map_file() { if [ "$1" = pgsql-plain.cf ]; then echo "$dir/pgsql-plain.cf"; else echo "$etc/$1"; fi; }
+    declare -A map_times=()
+    for m in $maps; do # warm the cache (exit 1: some keys are misses)
+        postmap -c "$etc" -q - "pgsql:$(map_file "$m")" <"$keys" >/dev/null || true
+    done
+    # Rounds interleave the maps, so that a drift in the machine's load
+    # during the run weighs on each map alike.
+    for r in $(seq 1 $rounds); do
+        for m in $maps; do
             t0=$(now)
-            postmap -c "$etc" -q - "pgsql:$file" <"$keys" >"$dir/map.out" || true
+            postmap -c "$etc" -q - "pgsql:$(map_file "$m")" <"$keys" >"$dir/map-$m.out" || true
             t1=$(now)
-            times+=("$(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / 1e3 / n }')")
+            map_times[$m]+=" $(awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / 1e3 / n }')"
         done
-        map_us[$m]=$(median "${times[@]}")
-        map_rows[$m]=$(wc -l <"$dir/map.out")
+    done
+    for m in $maps; do
+        # shellcheck disable=SC2086 # the times are words
+        map_us[$m]=$(median ${map_times[$m]})
+        map_rows[$m]=$(wc -l <"$dir/map-$m.out")
     done
     local base=${map_us[pgsql-plain.cf]}
     {
@@ -44,7 +51,7 @@ bench_map_lookups() {
         echo
         echo "Method: \`postmap -q - pgsql:FILE\` reads $n keys (90% existing addresses"
         echo "in random order, 10% misses) and looks each up over PostgreSQL's unix"
-        echo "socket as the mail role; median of $rounds runs after one warm-up run, divided"
+        echo "socket as the mail role; median of $rounds rounds (the maps taking turns) after one warm-up run, divided"
         echo "by $n.  The files are the ones \`ersctl mailstack render\` wrote for the"
         echo "stack's Postfix; the baseline is the same file querying a plain table"
         echo "(\`address text PRIMARY KEY, goto text\`) holding the same $total addresses."
