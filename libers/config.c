@@ -143,7 +143,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 					     "db_port", "db_name", "db_user", "quota_db_user",
 					     "postfix_queue_directory", "policy_service", "relayhost",
 					     "doveadm_port", "doveadm_urls", "master_user", "tls_cert",
-					     "tls_key", NULL };
+					     "tls_key", "opendkim_milter", "opendkim_port", NULL };
 	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
 		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0 },
 		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647 },
@@ -166,6 +166,8 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "master_user", &cfg->mailstack.master_user, NULL, 0, 0 },
 		{ "tls_cert", &cfg->mailstack.tls_cert, NULL, 0, 0 },
 		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0 },
+		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0 },
+		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535 },
 	};
 	if (map->type != YAML_MAPPING_NODE)
 		return node_error(w, map, "mailstack", "must be a mapping (see ers.yaml(5))");
@@ -195,13 +197,55 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 	return 0;
 }
 
+/* The dns section, flat like mailstack. */
+static int walk_dns(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	static const char *const known[] = { "resolver", "mx_host", "mail_ipv4", "mail_ipv6",
+					     "dmarc_rua", "tlsrpt_rua", "https_port", "ca_file",
+					     "timeout", "concurrency", NULL };
+	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
+		{ "resolver", &cfg->dns.resolver, NULL, 0, 0 },
+		{ "mx_host", &cfg->dns.mx_host, NULL, 0, 0 },
+		{ "mail_ipv4", &cfg->dns.mail_ipv4, NULL, 0, 0 },
+		{ "mail_ipv6", &cfg->dns.mail_ipv6, NULL, 0, 0 },
+		{ "dmarc_rua", &cfg->dns.dmarc_rua, NULL, 0, 0 },
+		{ "tlsrpt_rua", &cfg->dns.tlsrpt_rua, NULL, 0, 0 },
+		{ "https_port", NULL, &cfg->dns.https_port, 1, 65535 },
+		{ "ca_file", &cfg->dns.ca_file, NULL, 0, 0 },
+		{ "timeout", NULL, &cfg->dns.timeout, 1, 60 },
+		{ "concurrency", NULL, &cfg->dns.concurrency, 1, 256 },
+	};
+	if (map->type != YAML_MAPPING_NODE)
+		return node_error(w, map, "dns", "must be a mapping (see ers.yaml(5))");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *key = scalar(k);
+		size_t i = 0;
+		while (key && i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key))
+			i++;
+		if (!key || i == sizeof fields / sizeof fields[0])
+			return unknown_key(w, k, "dns", known);
+		char full[64];
+		snprintf(full, sizeof full, "dns.%s", key);
+		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
+				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
+		if (rc < 0)
+			return -1;
+		/* These end up in DNS records and zone files. */
+		if (fields[i].s && strpbrk(*fields[i].s, "\n\r\t \"';\\#{}(),"))
+			return node_error(w, v, full, "must not contain spaces, quotes, semicolons, parentheses, commas, backslashes, '#', braces or line breaks");
+	}
+	return 0;
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -211,6 +255,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_database(w, v, cfg);
 		else if (key && !strcmp(key, "mailstack"))
 			rc = walk_mailstack(w, v, cfg);
+		else if (key && !strcmp(key, "dns"))
+			rc = walk_dns(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -262,6 +308,9 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.postfix_queue_directory = ers_xstrdup("/var/spool/postfix");
 	cfg->mailstack.policy_service = ers_xstrdup("unix:private/ers-policy");
 	cfg->mailstack.master_user = ers_xstrdup("ers-webmail");
+	cfg->dns.https_port = 443;
+	cfg->dns.timeout = 5;
+	cfg->dns.concurrency = 32;
 }
 
 /* Defaults that follow other keys, filled in once the file is read. */
@@ -370,7 +419,10 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.quota_db_user, &cfg->mailstack.postfix_queue_directory,
 			     &cfg->mailstack.policy_service, &cfg->mailstack.relayhost,
 			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
-			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key };
+			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
+			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
+			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
+			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
@@ -410,6 +462,22 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	ers_buf_addf(out, "  master_user: %s\n", m->master_user);
 	if (m->tls_cert)
 		ers_buf_addf(out, "  tls_cert: %s\n  tls_key: %s\n", m->tls_cert, m->tls_key ? m->tls_key : "(not set)");
+	if (m->opendkim_milter)
+		ers_buf_addf(out, "  opendkim_milter: %s\n", m->opendkim_milter);
+	if (m->opendkim_port)
+		ers_buf_addf(out, "  opendkim_port: %d\n", m->opendkim_port);
+	const typeof(cfg->dns) *d = &cfg->dns;
+	ers_buf_adds(out, "dns:\n");
+	const struct { const char *key; const char *value; } dns_strings[] = {
+		{ "resolver", d->resolver }, { "mx_host", d->mx_host }, { "mail_ipv4", d->mail_ipv4 },
+		{ "mail_ipv6", d->mail_ipv6 }, { "dmarc_rua", d->dmarc_rua },
+		{ "tlsrpt_rua", d->tlsrpt_rua }, { "ca_file", d->ca_file },
+	};
+	for (size_t i = 0; i < sizeof dns_strings / sizeof dns_strings[0]; i++)
+		if (dns_strings[i].value)
+			ers_buf_addf(out, "  %s: \"%s\"\n", dns_strings[i].key, dns_strings[i].value);
+	ers_buf_addf(out, "  https_port: %d\n  timeout: %d\n  concurrency: %d\n", d->https_port,
+		     d->timeout, d->concurrency);
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

@@ -52,7 +52,22 @@ struct ers_config {
 		char *doveadm_urls;   /* where ersctl flushes the auth cache (comma-separated) */
 		char *master_user;    /* Dovecot master user the webmail logs in with */
 		char *tls_cert, *tls_key;
+		char *opendkim_milter; /* OpenDKIM's milter socket for submission (unset: no signing) */
+		int opendkim_port;     /* where `ersctl mailstack check` and test/stack find it */
 	} mailstack;
+	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */
+	struct {
+		char *resolver;    /* "HOST" or "HOST:PORT" to query (unset: the system's) */
+		char *mx_host;     /* MX target (unset: mail.DOMAIN, as manual 001) */
+		char *mail_ipv4;   /* the mail host's addresses for its A / AAAA records */
+		char *mail_ipv6;
+		char *dmarc_rua;   /* report addresses (unset: dmarc@DOMAIN, tls-rpt@DOMAIN) */
+		char *tlsrpt_rua;
+		int https_port;    /* where MTA-STS policies are fetched (443; tests use another) */
+		char *ca_file;     /* CA bundle for that fetch (unset: the system's) */
+		int timeout;       /* seconds per DNS query or HTTPS fetch */
+		int concurrency;   /* domains checked at once by `dns check --all` */
+	} dns;
 	struct ers_secrets secrets;
 };
 

@@ -23,6 +23,7 @@
 #include "limits.h"
 #include "policy.h"
 #include "mailstack.h"
+#include "dkim.h"
 
 const char *ers_version(void);
 
