@@ -45,6 +45,10 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_LIMITS_VIEW: return "limits.view";
 	case ERS_ACT_LIMITS_SET: return "limits.set";
 	case ERS_ACT_LIMITS_SET_TENANT: return "limits.set_tenant";
+	case ERS_ACT_DKIM_VIEW: return "dkim.view";
+	case ERS_ACT_DKIM_MANAGE: return "dkim.manage";
+	case ERS_ACT_DNS_VIEW: return "dns.view";
+	case ERS_ACT_MTASTS_SET: return "mtasts.set";
 	}
 	return "unknown";
 }
@@ -109,8 +113,13 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_TENANT_DELETE:
 	case ERS_ACT_HOST_VIEW:
 		return a->role == ERS_ROLE_SUPER_ADMIN;
+	case ERS_ACT_DKIM_MANAGE: /* "Generate or install DKIM signing key": Super Admin can request, operator does (manual 001) */
+	case ERS_ACT_MTASTS_SET:
+		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_TENANT_VIEW:
 	case ERS_ACT_AUDIT_VIEW:
+	case ERS_ACT_DKIM_VIEW:   /* tenant admins publish the records at their DNS host */
+	case ERS_ACT_DNS_VIEW:
 		return a->role == ERS_ROLE_SUPER_ADMIN ||
 		       (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
 	case ERS_ACT_HOST_MANAGE:

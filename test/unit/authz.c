@@ -92,6 +92,12 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_LIMITS_SET_TENANT: /* the hosting package (manual 002) and the server's defaults */
 		return super ? ALLOW : DENY;
+	case ERS_ACT_DKIM_MANAGE:     /* keys are made on the server: operator or Super Admin (manual 001) */
+	case ERS_ACT_MTASTS_SET:
+		return super ? ALLOW : DENY;
+	case ERS_ACT_DKIM_VIEW:       /* tenant admins add the records at their DNS host (manual 001) */
+	case ERS_ACT_DNS_VIEW:
+		return super || (tadmin && own_tenant) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

@@ -34,9 +34,13 @@ enum ers_action {
 	ERS_ACT_LIMITS_VIEW,    /* send limits: the server's, a tenant's, a domain's, a mailbox's */
 	ERS_ACT_LIMITS_SET,     /* send limits of a domain or a mailbox */
 	ERS_ACT_LIMITS_SET_TENANT, /* send limits of a tenant, or the server's defaults */
+	ERS_ACT_DKIM_VIEW,      /* a domain's DKIM selectors and public TXT records */
+	ERS_ACT_DKIM_MANAGE,    /* generate, rotate, disable DKIM keys */
+	ERS_ACT_DNS_VIEW,       /* a domain's DNS plan, its live check, the go-live check */
+	ERS_ACT_MTASTS_SET,     /* a domain's MTA-STS mode */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_LIMITS_SET_TENANT + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_MTASTS_SET + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */
