@@ -29,6 +29,30 @@ complete -c ersctl -n '__fish_use_subcommand' -a db
 complete -c ersctl -n '__fish_seen_subcommand_from db' -a migrate
 complete -c ersctl -n '__fish_use_subcommand' -a db
 complete -c ersctl -n '__fish_seen_subcommand_from db' -a status
+complete -c ersctl -n '__fish_use_subcommand' -a dkim
+complete -c ersctl -n '__fish_seen_subcommand_from dkim' -a disable
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from disable' -l selector -r
+complete -c ersctl -n '__fish_use_subcommand' -a dkim
+complete -c ersctl -n '__fish_seen_subcommand_from dkim' -a enable
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from enable' -l selector -r
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from enable' -l algorithm -r -a 'rsa-2048 rsa-4096 ed25519'
+complete -c ersctl -n '__fish_use_subcommand' -a dkim
+complete -c ersctl -n '__fish_seen_subcommand_from dkim' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a dkim
+complete -c ersctl -n '__fish_seen_subcommand_from dkim' -a rotate
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from rotate' -l selector -r
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from rotate' -l algorithm -r -a 'rsa-2048 rsa-4096 ed25519'
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from rotate' -l activate
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from rotate' -l force
+complete -c ersctl -n '__fish_seen_subcommand_from dkim; and __fish_seen_subcommand_from rotate' -l grace -r
+complete -c ersctl -n '__fish_use_subcommand' -a dkim
+complete -c ersctl -n '__fish_seen_subcommand_from dkim' -a show
+complete -c ersctl -n '__fish_use_subcommand' -a dns
+complete -c ersctl -n '__fish_seen_subcommand_from dns' -a check
+complete -c ersctl -n '__fish_seen_subcommand_from dns; and __fish_seen_subcommand_from check' -l all
+complete -c ersctl -n '__fish_use_subcommand' -a dns
+complete -c ersctl -n '__fish_seen_subcommand_from dns' -a plan
+complete -c ersctl -n '__fish_seen_subcommand_from dns; and __fish_seen_subcommand_from plan' -l format -r -a 'table json zone'
 complete -c ersctl -n '__fish_use_subcommand' -a forward
 complete -c ersctl -n '__fish_seen_subcommand_from forward' -a add
 complete -c ersctl -n '__fish_seen_subcommand_from forward; and __fish_seen_subcommand_from add' -l to -r
@@ -64,6 +88,11 @@ complete -c ersctl -n '__fish_use_subcommand' -a mailstack
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a render
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l postfix -r
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l dovecot -r
+complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l opendkim -r
+complete -c ersctl -n '__fish_use_subcommand' -a mtasts
+complete -c ersctl -n '__fish_seen_subcommand_from mtasts' -a mode
+complete -c ersctl -n '__fish_use_subcommand' -a mtasts
+complete -c ersctl -n '__fish_seen_subcommand_from mtasts' -a policy
 complete -c ersctl -n '__fish_use_subcommand' -a policyd
 complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l listen -r
 complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l socket-group -r
@@ -94,6 +123,9 @@ complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subco
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from add' -l max-users -r
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from add' -l max-storage-mb -r
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
+complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a autoconfig
+complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from autoconfig' -l output -r
+complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a domain
@@ -122,6 +154,8 @@ complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subco
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l smtp-port -r
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l max-users -r
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l max-storage-mb -r
+complete -c ersctl -n '__fish_use_subcommand' -a tenant
+complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a golive
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a list
 complete -c ersctl -n '__fish_use_subcommand' -a tenant

@@ -157,4 +157,22 @@ void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 struct ers_num { char s[24]; };
 struct ers_num ers_num(long long v);
 
+/* check_report.c: one answer in a check report (`mailstack check`, the
+ * go-live check); control characters in the detail become spaces. */
+struct ers_check_report;
+void ers_check_add(struct ers_check_report *r, const char *component, const char *what, bool ok,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* probe.c: a client connection for health probes, TLS verified. */
+struct ers_probe;
+int ers_probe_open(const char *host, int port, struct ers_probe **p_r, char *why, size_t whylen);
+/* Starts TLS now (implicit TLS, or after the server agreed to STARTTLS);
+ * `ca_file` NULL: the system's CAs. */
+int ers_probe_start_tls(struct ers_probe *p, const char *ca_file, char *why, size_t whylen);
+bool ers_probe_say(struct ers_probe *p, const char *s);
+/* Reads one complete answer into buf: up to the line starting with `tag`
+ * (IMAP), or with tag NULL up to the last line of an SMTP reply. */
+bool ers_probe_reply(struct ers_probe *p, const char *tag, char *buf, size_t cap);
+void ers_probe_close(struct ers_probe *p);
+
 #endif

@@ -239,6 +239,40 @@ static void check_policy(const struct ers_config *cfg, struct ers_check_report *
 	close(fd);
 }
 
+/* OpenDKIM answers the milter protocol's option negotiation (SMFIC_OPTNEG:
+ * version 6, every action and protocol step offered) with its own. */
+static void check_opendkim(const struct ers_config *cfg, const char *listen_host, struct ers_check_report *r)
+{
+	const char *milter = cfg->mailstack.opendkim_milter;
+	char host[256], why[300];
+	snprintf(host, sizeof host, "%s", listen_host);
+	if (milter && !strncmp(milter, "inet:", 5) && strrchr(milter, ':') > milter + 5)
+		snprintf(host, sizeof host, "%.*s", (int)(strrchr(milter, ':') - milter - 5), milter + 5);
+	int port = cfg->mailstack.opendkim_port;
+	int fd = dial(host, port, NULL, why, sizeof why);
+	if (fd < 0) {
+		add(r, "opendkim", "milter port answers", false, "%s", why);
+		return;
+	}
+	static const unsigned char optneg[] = { 0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x1f, 0xff, 0xff };
+	static const unsigned char quit[] = { 0, 0, 0, 1, 'Q' };
+	unsigned char buf[64];
+	size_t n = 0;
+	bool ok = write(fd, optneg, sizeof optneg) == (ssize_t)sizeof optneg;
+	while (ok && n < 5) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got = poll(&p, 1, 5000) > 0 ? read(fd, buf + n, sizeof buf - n) : -1;
+		ok = got > 0;
+		n += ok ? (size_t)got : 0;
+	}
+	ok = ok && buf[4] == 'O';
+	add(r, "opendkim", "milter port answers", ok, "%s:%d: %s", host, port,
+	    ok ? "milter option negotiation answered" : "no milter answer");
+	if (write(fd, quit, sizeof quit) < 0)
+		ok = false;
+	close(fd);
+}
+
 int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r, struct ers_error *err)
 {
 	(void)err;
@@ -252,6 +286,8 @@ int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r
 	check_greeting(r, "dovecot", "imap port greets", host, m->imap_port, "* OK");
 	check_imap_login(r, host, m->imap_port);
 	check_policy(cfg, r);
+	if (m->opendkim_port)
+		check_opendkim(cfg, host, r);
 	if (m->doveadm_urls) {
 		struct ers_error e;
 		bool ok = ers_mailstack_flush_auth(cfg, "ers-check@invalid", &e) == 0;

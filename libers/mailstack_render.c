@@ -160,6 +160,16 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 		"  -o cleanup_service_name=cleanup\n",
 		smtp, submission, tls ? "encrypt" : "none", tls ? "yes" : "no",
 		dir, policy, policy);
+	/* Only submission signs (manual 004: mail arriving on port 25 is never
+	 * signed).  When OpenDKIM does not answer, tempfail: the client keeps
+	 * the message and retries, where "accept" would send it unsigned (and
+	 * failing DMARC at receivers) and "reject" would bounce it for good. */
+	if (m->opendkim_milter)
+		ers_buf_addf(b,
+			"  -o smtpd_milters=%s\n"
+			"  -o milter_default_action=tempfail\n"
+			"  -o milter_macro_daemon_name=ORIGINATING\n",
+			m->opendkim_milter);
 	ers_buf_adds(b,
 		"pickup        unix  n       -       n       60      1       pickup\n"
 		"cleanup       unix  n       -       n       -       0       cleanup\n"
@@ -376,12 +386,19 @@ int ers_mailstack_render(const struct ers_config *cfg, const char *postfix_dir,
 {
 	struct render r = { cfg, written_r, err };
 	if (!postfix_dir && !dovecot_dir) {
-		ers_error_set(err, ERS_E_USAGE, "nothing to render: give --postfix DIR, --dovecot DIR or both");
+		ers_error_set(err, ERS_E_USAGE, "nothing to render: give --postfix DIR, --dovecot DIR, --opendkim DIR or several");
 		return -1;
 	}
 	if ((cfg->mailstack.tls_cert != NULL) != (cfg->mailstack.tls_key != NULL)) {
 		ers_error_set(err, ERS_E_CONFIG, "%s: mailstack.tls_cert and mailstack.tls_key go together: set both or neither",
 			      cfg->path);
+		return -1;
+	}
+	const char *milter = cfg->mailstack.opendkim_milter;
+	if (milter && (strpbrk(milter, " \t\n\r\"',#{}") ||
+		       (strncmp(milter, "unix:/", 6) && (strncmp(milter, "inet:", 5) || !strchr(milter + 5, ':'))))) {
+		ers_error_set(err, ERS_E_CONFIG, "%s: mailstack.opendkim_milter must be inet:HOST:PORT or unix:/PATH, got \"%s\"",
+			      cfg->path, milter);
 		return -1;
 	}
 	if ((postfix_dir && check_dir("--postfix", postfix_dir, err) < 0) ||

@@ -87,6 +87,13 @@ void table_init(struct table *t, size_t ncols, const char *const *head);
 void table_row(struct table *t, ...); /* ncols strings */
 void table_print(struct table *t);
 
+/* A check report (mailstack check, tenant golive): as JSON {"ok", "checks"},
+ * as a table, and as the command's result -- an ERS_E_UNAVAILABLE error
+ * counting the failed checks (exit 69), or 0. */
+json_t *json_check_report(const struct ers_check_report *r);
+void print_check_report(const struct ers_check_report *r);
+int check_report_status(struct cli *c, const struct ers_check_report *r);
+
 /* Whether there is a person at a terminal to ask. */
 bool cli_can_ask(void);
 /* Asks on a terminal; refuses (with c->err set) without one unless --yes. */
@@ -104,6 +111,8 @@ int cmd_tenant_list(struct cli *c);
 int cmd_tenant_show(struct cli *c);
 int cmd_tenant_edit(struct cli *c);
 int cmd_tenant_delete(struct cli *c);
+int cmd_tenant_golive(struct cli *c);
+int cmd_tenant_autoconfig(struct cli *c);
 int cmd_domain_add(struct cli *c);
 int cmd_domain_remove(struct cli *c);
 int cmd_domain_list(struct cli *c);
@@ -112,6 +121,15 @@ int cmd_domain_copy(struct cli *c);
 int cmd_alias_add(struct cli *c);
 int cmd_alias_list(struct cli *c);
 int cmd_alias_delete(struct cli *c);
+int cmd_dkim_enable(struct cli *c);
+int cmd_dkim_show(struct cli *c);
+int cmd_dkim_list(struct cli *c);
+int cmd_dkim_disable(struct cli *c);
+int cmd_dkim_rotate(struct cli *c);
+int cmd_dns_plan(struct cli *c);
+int cmd_dns_check(struct cli *c);
+int cmd_mtasts_policy(struct cli *c);
+int cmd_mtasts_mode(struct cli *c);
 int cmd_forward_add(struct cli *c);
 int cmd_forward_list(struct cli *c);
 int cmd_forward_delete(struct cli *c);

@@ -8,7 +8,14 @@
 int cmd_mailstack_render(struct cli *c)
 {
 	struct ers_buf written = ERS_BUF_INIT;
-	int rc = ers_mailstack_render(c->cfg, cli_opt(c, "postfix"), cli_opt(c, "dovecot"), &written, &c->err);
+	const char *postfix = cli_opt(c, "postfix"), *dovecot = cli_opt(c, "dovecot"), *opendkim = cli_opt(c, "opendkim");
+	int rc = 0;
+	if (postfix || dovecot || !opendkim)
+		rc = ers_mailstack_render(c->cfg, postfix, dovecot, &written, &c->err);
+	/* OpenDKIM's keys come from the database (the others' files do not). */
+	if (rc == 0 && opendkim)
+		rc = (c->ctx || ers_ctx_open(c->cfg, 0, &c->ctx, &c->err) == 0) ?
+		     ers_dkim_render(c->ctx, &c->actor, opendkim, &written, &c->err) : -1;
 	if (rc == 0) {
 		if (c->json) {
 			json_t *files = json_array();
@@ -17,7 +24,11 @@ int cmd_mailstack_render(struct cli *c)
 			out_json(c, json_pack("{s:o}", "written", files));
 		} else {
 			fputs(written.data, stdout);
-			out_note(c, "rendered from %s; reload Postfix and Dovecot to use it", c->cfg->path);
+			char servers[64];
+			snprintf(servers, sizeof servers, "%s%s%s%s%s", postfix ? "Postfix" : "",
+				 postfix && dovecot ? (opendkim ? ", " : " and ") : "", dovecot ? "Dovecot" : "",
+				 opendkim && (postfix || dovecot) ? " and " : "", opendkim ? "OpenDKIM (restart it)" : "");
+			out_note(c, "rendered from %s; reload %s to use it", c->cfg->path, servers);
 		}
 	}
 	ers_buf_free(&written);

@@ -60,6 +60,10 @@ static const struct opt_spec tenant_edit_opts[] = {
 	{ "max-storage-mb", "N|none", "storage limit in MB, 0..104857600, or none", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec tenant_autoconfig_opts[] = {
+	{ "output", "FILE", "write the file there (atomically) instead of printing it", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec domain_add_opts[] = {
 	{ "primary", NULL, "make it the tenant's primary domain", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
@@ -78,6 +82,31 @@ static const struct opt_spec alias_list_opts[] = {
 	{ "tenant", "TENANT", "only this tenant's aliases (name or domain)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec dkim_enable_opts[] = {
+	{ "selector", "SELECTOR", "the key's selector, one DNS label of a-z, 0-9 and hyphens (default: default)", 0, NULL },
+	{ "algorithm", "ALGORITHM", "the key's algorithm (default rsa-2048, which every verifier knows)", 0, "rsa-2048 rsa-4096 ed25519" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec dkim_rotate_opts[] = {
+	{ "selector", "SELECTOR", "the new key's selector (default: sYYYYMMDD); with --activate: the published key to switch to (default: the newest)", 0, NULL },
+	{ "algorithm", "ALGORITHM", "the new key's algorithm (default rsa-2048)", 0, "rsa-2048 rsa-4096 ed25519" },
+	{ "activate", NULL, "second stage: sign with the published key once its TXT record answers in DNS", 0, NULL },
+	{ "force", NULL, "with --activate: do not wait for DNS", 0, NULL },
+	{ "grace", "HOURS", "with --activate: how long the old key stays published, 0..8760 (default 168)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec dkim_disable_opts[] = {
+	{ "selector", "SELECTOR", "retire only this key (default: every key of the domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec dns_plan_opts[] = {
+	{ "format", "FORMAT", "table (default), json (the default under --json) or zone: zone-file lines to paste, TXT split into 255-byte strings", 0, "table json zone" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec dns_check_opts[] = {
+	{ "all", NULL, "every domain the actor may see, dns.concurrency at a time", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec forward_add_opts[] = {
 	{ "to", "DEST", "where the mail goes: addresses, here or elsewhere (repeat or separate with commas; at most 50)", OPT_REQUIRED | OPT_REPEAT, NULL },
 	{ "keep-copy", NULL, "for a user's own address: the mailbox keeps the mail too", 0, NULL },
@@ -86,6 +115,7 @@ static const struct opt_spec forward_add_opts[] = {
 static const struct opt_spec mailstack_render_opts[] = {
 	{ "postfix", "DIR", "write Postfix's main.cf, master.cf and pgsql maps into DIR (absolute path)", 0, NULL },
 	{ "dovecot", "DIR", "write Dovecot's ers.conf, SQL and dict files into DIR (absolute path)", 0, NULL },
+	{ "opendkim", "DIR", "write OpenDKIM's opendkim.conf, KeyTable, SigningTable and active keys into DIR (reads the database)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
@@ -186,6 +216,13 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "config check", "", 0, 0, no_opts, "validate ers.yaml and the secrets; print the effective configuration, secrets masked", cmd_config_check, CMD_CONFIG | CMD_OPERATOR },
 	{ "db migrate", "", 0, 0, no_opts, "apply pending schema migrations, each in its own transaction", cmd_db_migrate, OPERATOR_DB | CMD_ANY_SCHEMA },
 	{ "db status", "", 0, 0, no_opts, "list applied and pending schema migrations", cmd_db_status, OPERATOR_DB | CMD_ANY_SCHEMA },
+	{ "dkim disable", "DOMAIN", 1, 1, dkim_disable_opts, "retire a domain's DKIM keys: signing stops, private keys wiped", cmd_dkim_disable, OPERATOR_DB },
+	{ "dkim enable", "DOMAIN", 1, 1, dkim_enable_opts, "generate a DKIM signing key for a domain and print its TXT record", cmd_dkim_enable, OPERATOR_DB },
+	{ "dkim list", "", 0, 0, no_opts, "list the DKIM keys of every domain the actor may see (also retires keys whose grace ended: run it from cron)", cmd_dkim_list, OPERATOR_DB },
+	{ "dkim rotate", "DOMAIN", 1, 1, dkim_rotate_opts, "rotate a domain's DKIM key: publish a new one, then --activate it once DNS has it", cmd_dkim_rotate, OPERATOR_DB },
+	{ "dkim show", "DOMAIN", 1, 1, no_opts, "show a domain's DKIM keys, their states and TXT records", cmd_dkim_show, OPERATOR_DB },
+	{ "dns check", "[DOMAIN]", 0, 1, dns_check_opts, "check what DNS answers against a domain's plan: each record ok, missing, wrong or harmful (exit 69: not ready)", cmd_dns_check, OPERATOR_DB },
+	{ "dns plan", "DOMAIN", 1, 1, dns_plan_opts, "print the DNS records a domain must publish, with their real values and who publishes each", cmd_dns_plan, OPERATOR_DB },
 	{ "forward add", "SOURCE", 1, 1, forward_add_opts, "forward a user's mail, an address of its own, or a domain's catch-all (*@DOMAIN)", cmd_forward_add, OPERATOR_DB },
 	{ "forward delete", "SOURCE", 1, 1, no_opts, "delete a forward or a catch-all", cmd_forward_delete, OPERATOR_DB },
 	{ "forward list", "", 0, 0, forward_list_opts, "list the forwards the actor may see", cmd_forward_list, OPERATOR_DB },
@@ -196,11 +233,14 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "mailstack grant", "", 0, 0, no_opts, "let the mail role read schema ers_mail (and nothing else) and the quota role write usage", cmd_mailstack_grant, OPERATOR_DB },
 	{ "mailstack purge", "", 0, 0, no_opts, "on a mail node: remove the mail of deleted mailboxes and tenants (for cron)", cmd_mailstack_purge, OPERATOR_DB },
 	{ "mailstack render", "", 0, 0, mailstack_render_opts, "write Postfix's and Dovecot's configuration from ers.yaml", cmd_mailstack_render, CMD_CONFIG | CMD_OPERATOR },
+	{ "mtasts mode", "DOMAIN MODE", 2, 2, no_opts, "set a domain's MTA-STS mode: testing (first), enforce or none; the policy id changes with it", cmd_mtasts_mode, OPERATOR_DB },
+	{ "mtasts policy", "DOMAIN", 1, 1, no_opts, "print a domain's MTA-STS policy file, to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt", cmd_mtasts_policy, OPERATOR_DB },
 	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
 	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },
 	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
+	{ "tenant autoconfig", "DOMAIN", 1, 1, tenant_autoconfig_opts, "print (or write) the domain's Thunderbird-style autoconfig file, config-v1.1.xml", cmd_tenant_autoconfig, OPERATOR_DB },
 	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "tenant domain add", "TENANT DOMAIN", 2, 2, domain_add_opts, "add a domain to a tenant", cmd_domain_add, OPERATOR_DB },
 	{ "tenant domain copy", "TENANT DOMAIN", 2, 2, domain_copy_opts, "send a hidden copy of a domain's inbound mail to an address, or stop it", cmd_domain_copy, OPERATOR_DB },
@@ -208,6 +248,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant domain primary", "TENANT DOMAIN", 2, 2, no_opts, "make one of a tenant's domains its primary domain", cmd_domain_primary, OPERATOR_DB },
 	{ "tenant domain remove", "TENANT DOMAIN", 2, 2, no_opts, "remove a domain (not the primary one) from a tenant", cmd_domain_remove, OPERATOR_DB },
 	{ "tenant edit", "TENANT", 1, 1, tenant_edit_opts, "change a tenant's name, hosts or limits", cmd_tenant_edit, OPERATOR_DB },
+	{ "tenant golive", "DOMAIN", 1, 1, no_opts, "run the go-live checklist for a domain (DNS, DKIM, mailboxes, aliases, IMAP, submission) and print its mail client settings", cmd_tenant_golive, OPERATOR_DB },
 	{ "tenant list", "", 0, 0, no_opts, "list tenants", cmd_tenant_list, OPERATOR_DB },
 	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
 	{ "user add", "EMAIL", 1, 1, user_add_opts, "create a user (mailbox) in one of a tenant's domains", cmd_user_add, OPERATOR_DB },

@@ -144,3 +144,35 @@ int cli_confirm(struct cli *c, const char *what, const char *typed_answer)
 	}
 	return 0;
 }
+
+json_t *json_check_report(const struct ers_check_report *r)
+{
+	json_t *items = json_array();
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(items, json_pack("{s:s,s:s,s:b,s:s}", "component", r->items[i].component,
+						       "check", r->items[i].what, "ok", r->items[i].ok,
+						       "detail", r->items[i].detail));
+	return json_pack("{s:b,s:o}", "ok", r->all_ok, "checks", items);
+}
+
+void print_check_report(const struct ers_check_report *r)
+{
+	static const char *const head[] = { "COMPONENT", "CHECK", "RESULT", "DETAIL" };
+	struct table tab;
+	table_init(&tab, 4, head);
+	for (size_t i = 0; i < r->n; i++)
+		table_row(&tab, r->items[i].component, r->items[i].what, r->items[i].ok ? "ok" : "FAILED",
+			  r->items[i].detail);
+	table_print(&tab);
+}
+
+int check_report_status(struct cli *c, const struct ers_check_report *r)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < r->n; i++)
+		failed += !r->items[i].ok;
+	if (!failed)
+		return 0;
+	ers_error_set(&c->err, ERS_E_UNAVAILABLE, "%zu check(s) failed: see the lines marked FAILED", failed);
+	return -1;
+}

@@ -24,6 +24,8 @@
 #include "policy.h"
 #include "mailstack.h"
 #include "dkim.h"
+#include "dns.h"
+#include "golive.h"
 
 const char *ers_version(void);
 
