@@ -49,7 +49,7 @@ $(BUILD_FLAGS): FORCE
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || { echo '  FLAGS (changed: rebuilding)'; echo '$(FLAGS_NOW)' > $@; }
 FORCE:
 
-.PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated
+.PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz
 all: $(LIB_SO) $(LIB_A) $(ERSCTL)
 
 deps:
@@ -77,6 +77,33 @@ test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
+
+# Fuzz targets (test/fuzz/*.c, libFuzzer's LLVMFuzzerTestOneInput): with
+# clang, libFuzzer + ASan over the library's sources; without it, gcc + ASan
+# and test/fuzz/driver.c, which runs each input of a corpus once.  Each
+# target then runs for FUZZ_SECONDS (default 10; 0 only builds), from the
+# committed seeds in test/fuzz/seeds/NAME, growing test/fuzz/corpus/NAME.
+FUZZ_SRC     := $(filter-out test/fuzz/driver.c,$(sort $(wildcard test/fuzz/*.c)))
+FUZZ_BIN     := $(FUZZ_SRC:.c=.fuzz)
+FUZZ_SECONDS ?= 10
+CLANG        := $(shell command -v clang 2>/dev/null)
+FUZZ_CFLAGS  := -std=gnu17 -g -O1 -Ilibers/include -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+# The modules fuzzed get clang's coverage instrumentation; the rest of the
+# library comes from libers.a.
+FUZZ_LIB_SRC := libers/buf.c libers/mem.c libers/error.c $(wildcard libers/sanitize.c libers/imap_parse.c libers/message.c)
+test/fuzz/%.fuzz: test/fuzz/%.c test/fuzz/driver.c $(FUZZ_LIB_SRC) $(LIB_A)
+ifneq ($(CLANG),)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LIB_A) $(PKG_LIBS) -lssl
+else
+	$(CC) $(FUZZ_CFLAGS) -fsanitize=address,undefined -o $@ $< test/fuzz/driver.c $(FUZZ_LIB_SRC) $(LIB_A) $(PKG_LIBS) -lssl
+endif
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f .fuzz); mkdir -p test/fuzz/corpus/$$n; \
+	  [ "$(FUZZ_SECONDS)" = 0 ] && continue; echo "  FUZZ  $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	    test/fuzz/corpus/$$n test/fuzz/seeds/$$n >test/fuzz/corpus/$$n.log 2>&1 \
+	    || { tail -n 30 test/fuzz/corpus/$$n.log; exit 1; }; grep -E '^Done|inputs run' test/fuzz/corpus/$$n.log; done
 
 # The completions and the man pages' synopses are generated from the command
 # table; the committed copies must match (test/integration checks too).
@@ -121,4 +148,4 @@ install: all
 	cp -r examples/. $(DESTDIR)$(DATADIR)/doc/ers/examples/
 
 clean:
-	rm -f libers/*.o libers/*.gen.c libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t $(BUILD_FLAGS)
+	rm -f libers/*.o libers/*.gen.c libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)

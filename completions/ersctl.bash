@@ -52,6 +52,8 @@ _ersctl_commands=(
     'user export|--tenant --format --with-hashes|--format=csv json'
     'user import|--format --profile --generate-passwords --tenant|--format=csv json;--profile=ers postfixadmin'
     'user list|--tenant --role --status --after --limit|--role=user tenant_admin super_admin;--status=active disabled'
+    'user mfa reset||'
+    'user mfa status||'
     'user passwd|--password-file --generate-password --current-password-file|'
     'user show||'
 )

@@ -205,6 +205,12 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l after -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l limit -r
 complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a mfa
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from mfa' -a reset
+complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a mfa
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from mfa' -a status
+complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a passwd
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from passwd' -l password-file -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from passwd' -l generate-password

@@ -12,7 +12,10 @@
  *   admin disabled), and see their own aliases and forwards.
  * - Send limits (manual 002): super admins set them at every level, tenant
  *   admins those of their tenant's domains and regular users' mailboxes;
- *   tenant admins see their tenant's, users their own mailbox's. */
+ *   tenant admins see their tenant's, users their own mailbox's.
+ * - MFA: users enrol their own authenticator and see whether theirs is on;
+ *   super admins, and tenant admins for their regular users, see it and
+ *   reset it (a lost phone). */
 #include <stdio.h>
 #include "internal.h"
 
@@ -49,6 +52,9 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_DKIM_MANAGE: return "dkim.manage";
 	case ERS_ACT_DNS_VIEW: return "dns.view";
 	case ERS_ACT_MTASTS_SET: return "mtasts.set";
+	case ERS_ACT_MFA_SETUP: return "mfa.setup";
+	case ERS_ACT_MFA_VIEW: return "mfa.view";
+	case ERS_ACT_MFA_RESET: return "mfa.reset";
 	}
 	return "unknown";
 }
@@ -85,7 +91,12 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_DOMAIN_COPY:
 		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_USER_CHANGE_PASSWORD:
+	case ERS_ACT_MFA_SETUP: /* the code comes from one's own phone */
 		return is_self(a, t);
+	case ERS_ACT_MFA_VIEW:
+		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
+	case ERS_ACT_MFA_RESET: /* not oneself: a stolen session must not turn MFA off */
+		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_USER_VIEW:
 	case ERS_ACT_ALIAS_VIEW:
 	case ERS_ACT_FORWARD_VIEW:

@@ -30,3 +30,11 @@ void ers_check_add(struct ers_check_report *r, const char *component, const char
 	if (!ok)
 		r->all_ok = false;
 }
+
+void ers_check_report_free(struct ers_check_report *r)
+{
+	if (!r)
+		return;
+	free(r->items);
+	memset(r, 0, sizeof *r);
+}

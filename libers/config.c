@@ -143,7 +143,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 					     "db_port", "db_name", "db_user", "quota_db_user",
 					     "postfix_queue_directory", "policy_service", "relayhost",
 					     "doveadm_port", "doveadm_urls", "master_user", "tls_cert",
-					     "tls_key", "opendkim_milter", "opendkim_port", NULL };
+					     "tls_key", "opendkim_milter", "opendkim_port", "imaps_port", NULL };
 	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
 		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0 },
 		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647 },
@@ -153,6 +153,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "smtp_port", NULL, &cfg->mailstack.smtp_port, 1, 65535 },
 		{ "submission_port", NULL, &cfg->mailstack.submission_port, 1, 65535 },
 		{ "imap_port", NULL, &cfg->mailstack.imap_port, 1, 65535 },
+		{ "imaps_port", NULL, &cfg->mailstack.imaps_port, 0, 65535 },
 		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0 },
 		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535 },
 		{ "db_name", &cfg->mailstack.db_name, NULL, 0, 0 },
@@ -303,6 +304,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.smtp_port = 25;
 	cfg->mailstack.submission_port = 587;
 	cfg->mailstack.imap_port = 143;
+	cfg->mailstack.imaps_port = 993;
 	cfg->mailstack.db_user = ers_xstrdup("ers_mail");
 	cfg->mailstack.quota_db_user = ers_xstrdup("ers_quota");
 	cfg->mailstack.postfix_queue_directory = ers_xstrdup("/var/spool/postfix");
@@ -456,7 +458,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		     m->quota_db_user, m->postfix_queue_directory, m->policy_service);
 	if (m->relayhost)
 		ers_buf_addf(out, "  relayhost: \"%s\"\n", m->relayhost);
-	ers_buf_addf(out, "  doveadm_port: %d\n", m->doveadm_port);
+	ers_buf_addf(out, "  imaps_port: %d\n  doveadm_port: %d\n", m->imaps_port, m->doveadm_port);
 	if (m->doveadm_urls)
 		ers_buf_addf(out, "  doveadm_urls: %s\n", m->doveadm_urls);
 	ers_buf_addf(out, "  master_user: %s\n", m->master_user);

@@ -163,16 +163,49 @@ struct ers_check_report;
 void ers_check_add(struct ers_check_report *r, const char *component, const char *what, bool ok,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* probe.c: a client connection for health probes, TLS verified. */
+/* probe.c: a client connection for health probes, TLS verified.  `host`
+ * starting with '/' is a unix socket path (port ignored). */
 struct ers_probe;
 int ers_probe_open(const char *host, int port, struct ers_probe **p_r, char *why, size_t whylen);
+/* The certificate must be valid for `name` (default: the host connected
+ * to); with partial_chain the CA file may be the server's own certificate. */
+void ers_probe_verify_as(struct ers_probe *p, const char *name, bool partial_chain);
 /* Starts TLS now (implicit TLS, or after the server agreed to STARTTLS);
  * `ca_file` NULL: the system's CAs. */
 int ers_probe_start_tls(struct ers_probe *p, const char *ca_file, char *why, size_t whylen);
 bool ers_probe_say(struct ers_probe *p, const char *s);
+bool ers_probe_write(struct ers_probe *p, const void *data, size_t n);
+/* Reads what arrives next, appending at buf + *n (keeps one byte spare). */
+bool ers_probe_read(struct ers_probe *p, void *buf, size_t cap, size_t *n);
+/* Reads until `done` appears in the text (5 s at most per read). */
+bool ers_probe_read_until(struct ers_probe *p, char *buf, size_t cap, const char *done);
 /* Reads one complete answer into buf: up to the line starting with `tag`
  * (IMAP), or with tag NULL up to the last line of an SMTP reply. */
 bool ers_probe_reply(struct ers_probe *p, const char *tag, char *buf, size_t cap);
 void ers_probe_close(struct ers_probe *p);
+
+/* session.c: records a failed sign-in attempt -- kind "password" or "code"
+ * -- of `address` (normalised, or "") from `client_ip`, sweeping rows older
+ * than a day; the number of failures of that kind and address in the last
+ * 15 minutes, this one included, goes to count_r (may be NULL). */
+int ers_login_failure_record(struct ers_ctx *ctx, const char *kind, const char *address,
+			     const char *client_ip, long long *count_r, struct ers_error *err);
+
+/* mfa.c: checks a 6-digit code against the mailbox's seed -- the enabled
+ * one, or with `pending` the one being enrolled -- under the lock-out and
+ * the once-only rule; a refusal counts as a failure and writes a 'denied'
+ * audit row for `who` doing `action`. */
+struct ers_mfa_target {
+	long long mailbox_id;
+	long long tenant_id;
+	const char *address;
+	bool pending;
+};
+int ers_mfa_check_code(struct ers_ctx *ctx, const struct ers_actor *who, const char *action,
+		       const struct ers_mfa_target *target, const char *code, const char *client_ip,
+		       struct ers_error *err);
+
+/* message.c: g_mime_init() once per process, before any GMime call. */
+void ers_gmime_init(void);
 
 #endif

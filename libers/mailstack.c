@@ -225,9 +225,11 @@ int ers_mailstack_flush_auth(const struct ers_config *cfg, const char *address, 
 			      cfg->secrets_file);
 		return -1;
 	}
-	/* No user: the whole cache (a tenant's users all went at once). */
+	/* No user: the whole cache (a tenant's users all went at once).  Dovecot
+	 * 2.3 wants the parameter even then -- without it the doveadm process
+	 * dies ("Missing user parameter") -- and flushes everything for []. */
 	json_t *cmd = address ? json_pack("[[s, {s: [s]}, s]]", "authCacheFlush", "user", address, "ers")
-			      : json_pack("[[s, {}, s]]", "authCacheFlush", "ers");
+			      : json_pack("[[s, {s: []}, s]]", "authCacheFlush", "user", "ers");
 	char *body = json_dumps(cmd, JSON_COMPACT);
 	json_decref(cmd);
 	char *list = ers_xstrdup(urls), *save = NULL;

@@ -310,7 +310,7 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"  unix_listener %s/private/quota-status {\n    user = postfix\n  }\n  client_limit = 1\n}\n"
 		"# Mail processes run as the mail uid, which has no name to grant to.\n"
 		"service dict {\n  unix_listener dict {\n    mode = 0666\n  }\n}\n",
-		m->imap_port, tls ? 993 : 0, m->postfix_queue_directory, m->postfix_queue_directory,
+		m->imap_port, tls ? m->imaps_port : 0, m->postfix_queue_directory, m->postfix_queue_directory,
 		m->postfix_queue_directory);
 	if (api)
 		ers_buf_addf(b,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,7 +24,8 @@ struct ers_probe {
 	int fd;
 	SSL_CTX *tls_ctx;
 	SSL *tls;
-	char host[256];
+	char host[256];         /* the name the certificate must be valid for */
+	bool partial_chain;     /* the CA file may hold the server's own certificate */
 };
 
 static int connect_with_timeout(const char *host, int port, char *why, size_t whylen)
@@ -63,9 +65,38 @@ static int connect_with_timeout(const char *host, int port, char *why, size_t wh
 	return fd;
 }
 
+static bool unix_path_or_host(const char *host)
+{
+	return host[0] == '/';
+}
+
+static int connect_unix(const char *path, char *why, size_t whylen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sun.sun_path) {
+		snprintf(why, whylen, "socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void ers_probe_verify_as(struct ers_probe *p, const char *name, bool partial_chain)
+{
+	snprintf(p->host, sizeof p->host, "%s", name);
+	p->partial_chain = partial_chain;
+}
+
 int ers_probe_open(const char *host, int port, struct ers_probe **p_r, char *why, size_t whylen)
 {
-	int fd = connect_with_timeout(host, port, why, whylen);
+	int fd = unix_path_or_host(host) ? connect_unix(host, why, whylen) : connect_with_timeout(host, port, why, whylen);
 	if (fd < 0)
 		return -1;
 	struct ers_probe *p = ers_xcalloc(1, sizeof *p);
@@ -101,6 +132,8 @@ int ers_probe_start_tls(struct ers_probe *p, const char *ca_file, char *why, siz
 			 ca_file ? ca_file : "");
 		return -1;
 	}
+	if (p->partial_chain)
+		X509_STORE_set_flags(SSL_CTX_get_cert_store(p->tls_ctx), X509_V_FLAG_PARTIAL_CHAIN);
 	p->tls = SSL_new(p->tls_ctx);
 	SSL_set_fd(p->tls, p->fd);
 	SSL_set_tlsext_host_name(p->tls, p->host);
@@ -125,7 +158,13 @@ int ers_probe_start_tls(struct ers_probe *p, const char *ca_file, char *why, siz
 
 bool ers_probe_say(struct ers_probe *p, const char *s)
 {
-	size_t n = strlen(s), done = 0;
+	return ers_probe_write(p, s, strlen(s));
+}
+
+bool ers_probe_write(struct ers_probe *p, const void *data, size_t n)
+{
+	const char *s = data;
+	size_t done = 0;
 	while (done < n) {
 		ssize_t w;
 		if (p->tls) {
@@ -189,6 +228,25 @@ static bool complete(const char *buf, const char *tag)
 		if (tag ? !strncmp(line, tag, strlen(tag)) : (end - line >= 4 && line[3] == ' '))
 			return true;
 		line = end + 2;
+	}
+	return false;
+}
+
+bool ers_probe_read(struct ers_probe *p, void *buf, size_t cap, size_t *n)
+{
+	return cap > *n + 1 && read_some(p, buf, cap, n);
+}
+
+bool ers_probe_read_until(struct ers_probe *p, char *buf, size_t cap, const char *done)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	while (n + 1 < cap) {
+		if (!read_some(p, buf, cap, &n))
+			return false;
+		buf[n] = '\0';
+		if (strstr(buf, done))
+			return true;
 	}
 	return false;
 }

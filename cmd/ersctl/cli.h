@@ -148,6 +148,8 @@ int cmd_user_enable(struct cli *c);
 int cmd_user_delete(struct cli *c);
 int cmd_user_import(struct cli *c);
 int cmd_user_export(struct cli *c);
+int cmd_user_mfa_status(struct cli *c);
+int cmd_user_mfa_reset(struct cli *c);
 int cmd_limits_set(struct cli *c);
 int cmd_limits_show(struct cli *c);
 int cmd_policyd(struct cli *c);

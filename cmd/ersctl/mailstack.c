@@ -53,32 +53,13 @@ int cmd_mailstack_check(struct cli *c)
 	struct ers_check_report r;
 	if (ers_mailstack_check(c->cfg, &r, &c->err) < 0)
 		return -1;
-	if (c->json) {
-		json_t *items = json_array();
-		for (size_t i = 0; i < r.n; i++)
-			json_array_append_new(items, json_pack("{s:s,s:s,s:b,s:s}", "component", r.items[i].component,
-							       "check", r.items[i].what, "ok", r.items[i].ok,
-							       "detail", r.items[i].detail));
-		out_json(c, json_pack("{s:b,s:o}", "ok", r.all_ok, "checks", items));
-	} else {
-		static const char *const head[] = { "COMPONENT", "CHECK", "RESULT", "DETAIL" };
-		struct table tab;
-		table_init(&tab, 4, head);
-		for (size_t i = 0; i < r.n; i++)
-			table_row(&tab, r.items[i].component, r.items[i].what, r.items[i].ok ? "ok" : "FAILED",
-				  r.items[i].detail);
-		table_print(&tab);
-	}
-	bool ok = r.all_ok;
-	size_t failed = 0;
-	for (size_t i = 0; i < r.n; i++)
-		failed += !r.items[i].ok;
+	if (c->json)
+		out_json(c, json_check_report(&r));
+	else
+		print_check_report(&r);
+	int rc = check_report_status(c, &r);
 	ers_check_report_free(&r);
-	if (!ok) {
-		ers_error_set(&c->err, ERS_E_UNAVAILABLE, "%zu check(s) failed: see the lines marked FAILED", failed);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int cmd_mailstack_purge(struct cli *c)

@@ -259,6 +259,8 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "user export", "", 0, 0, user_export_opts, "write the users the actor may see as CSV or JSON, without password hashes unless asked", cmd_user_export, OPERATOR_DB },
 	{ "user import", "FILE", 1, 1, user_import_opts, "add the users in a CSV or JSON file (- for standard input): all of them or none", cmd_user_import, OPERATOR_DB },
 	{ "user list", "", 0, 0, user_list_opts, "list the users the actor may see, a page at a time", cmd_user_list, OPERATOR_DB },
+	{ "user mfa reset", "EMAIL", 1, 1, no_opts, "turn a user's MFA off (a lost phone) and end its sessions; it can be set up again in the webmail", cmd_user_mfa_reset, OPERATOR_DB },
+	{ "user mfa status", "EMAIL", 1, 1, no_opts, "show whether a user's MFA is on, since when, and whether code entry is locked", cmd_user_mfa_status, OPERATOR_DB },
 	{ "user passwd", "EMAIL", 1, 1, user_passwd_opts, "reset a user's password, or change one's own with the current one", cmd_user_passwd, OPERATOR_DB },
 	{ "user show", "EMAIL", 1, 1, no_opts, "show one user", cmd_user_show, OPERATOR_DB },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL, 0 },

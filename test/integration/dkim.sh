@@ -242,7 +242,7 @@ mailbox_file() { # USER SUBJECT: the delivered message's file, waiting for it
     return 1
 }
 submit() { # FROM TO SUBJECT: with SMTP AUTH on the submission port
-    swaks --server "127.0.0.1:$SUBMISSION_PORT" --from "$1" --to "$2" --auth PLAIN --auth-user "$1" --auth-password "$P" \
+    swaks --server "127.0.0.1:$SUBMISSION_PORT" --tls --from "$1" --to "$2" --auth PLAIN --auth-user "$1" --auth-password "$P" \
         --helo client.example.org --header "Subject: $3" --body "body of $3" --timeout 20 >"$T_DIR/swaks.out" 2>&1
 }
 header_of() { perl -ne 'if (/^DKIM-Signature:/i) { $h = 1 } elsif (!/^[ \t]/) { $h = 0 } if ($h) { chomp; s/^\s+/ /; print }' "$1"; }
@@ -254,7 +254,7 @@ like "$(header_of "$msg")" 'a=rsa-sha256; c=relaxed/simple; d=dk\.test; s=defaul
 like "$(verify "$msg")" '^pass d=dk\.test s=default a=rsa-sha256' "Mail::DKIM verifies it: pass"
 sed 's/^body of signed rsa/body of signed rsa, altered/' "$msg" >"$T_DIR/altered.eml"
 like "$(verify "$T_DIR/altered.eml")" '^fail d=dk\.test .*body has been altered' "a message altered after signing fails"
-swaks --server "127.0.0.1:$SUBMISSION_PORT" --from ann@dk.test --to ann@dk.test --auth PLAIN --auth-user ann@dk.test \
+swaks --server "127.0.0.1:$SUBMISSION_PORT" --tls --from ann@dk.test --to ann@dk.test --auth PLAIN --auth-user ann@dk.test \
     --auth-password "$P" --h-From ceo@other-dk.test --header "Subject: another tenant's From" --body "forged" \
     --helo client.example.org --timeout 20 >"$T_DIR/swaks-from.out" 2>&1
 msg=$(mailbox_file ann@dk.test "another tenant's From")

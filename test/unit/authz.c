@@ -98,6 +98,12 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_DKIM_VIEW:       /* tenant admins add the records at their DNS host (manual 001) */
 	case ERS_ACT_DNS_VIEW:
 		return super || (tadmin && own_tenant) ? ALLOW : DENY;
+	case ERS_ACT_MFA_SETUP:       /* "Click Set Up FreeOTP": one's own phone only */
+		return self ? ALLOW : DENY;
+	case ERS_ACT_MFA_VIEW:        /* users see their own; admins the users in their reach */
+		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_MFA_RESET:       /* a lost phone: an admin resets it, not the user */
+		return super || (tadmin && own_regular) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

@@ -38,9 +38,12 @@ enum ers_action {
 	ERS_ACT_DKIM_MANAGE,    /* generate, rotate, disable DKIM keys */
 	ERS_ACT_DNS_VIEW,       /* a domain's DNS plan, its live check, the go-live check */
 	ERS_ACT_MTASTS_SET,     /* a domain's MTA-STS mode */
+	ERS_ACT_MFA_SETUP,      /* enrol one's own authenticator app */
+	ERS_ACT_MFA_VIEW,       /* whether a user has MFA on, locked out */
+	ERS_ACT_MFA_RESET,      /* turn a user's MFA off (a lost phone) */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_MTASTS_SET + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_MFA_RESET + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

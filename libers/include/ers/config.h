@@ -40,6 +40,7 @@ struct ers_config {
 		char *hostname;       /* Postfix's myhostname (default: this host's name) */
 		char *listen;         /* address the daemons listen on: * or one address */
 		int smtp_port, submission_port, imap_port;
+		int imaps_port;       /* IMAP with implicit TLS when tls_cert is set (0: none) */
 		char *db_host;        /* how the mail servers reach PostgreSQL (default: database.*) */
 		int db_port;
 		char *db_name;

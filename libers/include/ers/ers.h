@@ -26,6 +26,13 @@
 #include "dkim.h"
 #include "dns.h"
 #include "golive.h"
+#include "qr.h"
+#include "session.h"
+#include "mfa.h"
+#include "sanitize.h"
+#include "message.h"
+#include "imap.h"
+#include "compose.h"
 
 const char *ers_version(void);
 

@@ -1,0 +1,181 @@
+/* The webmail's IMAP client on libcurl: one connection (one curl handle)
+ * per request, used for every command of it; folders with special use and
+ * counts, a page of message summaries newest first without reading the
+ * whole folder, one message's source, flags, move to Trash, delete, append
+ * to Sent.  And the parser of the server's answers that it rests on,
+ * public so that tests and the fuzzer reach it.
+ *
+ * Folder names are the server's own (modified UTF-7): pass back what
+ * ers_imap_folders() gave in `name`; `display` is for people.  Errors name
+ * the IMAP command and the server's answer, never a password. */
+#ifndef ERS_IMAP_H
+#define ERS_IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "error.h"
+
+/* --- the parsed answers ------------------------------------------------- */
+
+enum ers_imap_flag {
+	ERS_IMAP_SEEN = 1 << 0,
+	ERS_IMAP_ANSWERED = 1 << 1,
+	ERS_IMAP_FLAGGED = 1 << 2,
+	ERS_IMAP_DELETED = 1 << 3,
+	ERS_IMAP_DRAFT = 1 << 4,
+	ERS_IMAP_RECENT = 1 << 5,
+};
+
+/* RFC 6154 special use, and INBOX. */
+enum ers_imap_special {
+	ERS_IMAP_FOLDER_NORMAL = 0,
+	ERS_IMAP_FOLDER_INBOX,
+	ERS_IMAP_FOLDER_SENT,
+	ERS_IMAP_FOLDER_TRASH,
+	ERS_IMAP_FOLDER_DRAFTS,
+	ERS_IMAP_FOLDER_JUNK,
+	ERS_IMAP_FOLDER_ARCHIVE,
+	ERS_IMAP_FOLDER_ALL,
+	ERS_IMAP_FOLDER_FLAGGED,
+};
+
+struct ers_imap_folder {
+	char *name;       /* the server's name, for commands */
+	char *display;    /* decoded from modified UTF-7 */
+	char delimiter;   /* '\0' for a flat namespace */
+	bool noselect;    /* \Noselect or \NonExistent: holds no messages */
+	bool has_children;
+	enum ers_imap_special special;
+	long messages, unseen; /* -1: not known */
+};
+
+struct ers_imap_address {
+	char *name;    /* display name, RFC 2047 decoded by the client; may be NULL */
+	char *mailbox; /* local part */
+	char *host;    /* domain */
+};
+struct ers_imap_addresses {
+	struct ers_imap_address *items;
+	size_t n;
+};
+struct ers_imap_envelope {
+	char *date, *subject, *in_reply_to, *message_id; /* NULL for NIL */
+	struct ers_imap_addresses from, sender, reply_to, to, cc, bcc;
+};
+
+struct ers_imap_message {
+	uint32_t seq, uid;
+	unsigned flags;          /* enum ers_imap_flag */
+	long long size;          /* RFC822.SIZE, -1: not sent */
+	long long internaldate;  /* seconds since 1970, 0: not sent */
+	bool has_envelope, has_attachments;
+	struct ers_imap_envelope envelope;
+	char *body;              /* BODY[] / BODY.PEEK[] data, NULL: not sent */
+	size_t body_len;
+};
+
+/* Everything one command's answer said. */
+struct ers_imap_result {
+	uint32_t exists, recent, uidvalidity, uidnext; /* 0: not sent */
+	bool have_exists;
+	struct ers_imap_folder *folders;  /* LIST / LSUB, with STATUS merged in */
+	size_t nfolders, folders_cap;
+	uint32_t *ids;                    /* SEARCH, or ESEARCH ALL expanded */
+	size_t nids, ids_cap;
+	uint32_t esearch_min, esearch_max, esearch_count;
+	bool have_esearch;
+	struct ers_imap_message *msgs;    /* FETCH, in the order sent */
+	size_t nmsgs, msgs_cap;
+	char *capabilities;               /* the last CAPABILITY list seen, upper case, space-separated */
+	char status[4];                   /* the first tagged NO or BAD, else the last OK; "" if none */
+	char status_line[300];            /* that tagged line, control characters removed */
+	char bye[300];                    /* the text of an untagged BYE, or "" */
+};
+
+/* Parses `len` bytes of server responses -- untagged lines, literals
+ * ({n} followed by n bytes) included, and the tagged answer -- adding what
+ * they say to `r` (start from a zeroed struct).  Malformed input is an
+ * ERS_E_INTERNAL error naming the byte offset; `r` then holds what came
+ * before it.  Lists nest at most 64 deep; ESEARCH sets expand to at most
+ * 1,000,000 numbers. */
+int ers_imap_parse(const char *data, size_t len, struct ers_imap_result *r, struct ers_error *err);
+void ers_imap_result_free(struct ers_imap_result *r);
+void ers_imap_message_free(struct ers_imap_message *m);
+void ers_imap_folder_free(struct ers_imap_folder *f);
+
+/* Modified UTF-7 (RFC 3501 5.1.3) to UTF-8, appended to `out`; false
+ * (out then holds the name as it was) when it is not valid. */
+bool ers_imap_utf7_decode(const char *name, struct ers_buf *out);
+
+/* Appends `s` as an IMAP quoted string; false (nothing added) when it holds
+ * CR, LF or NUL, which no quoted string may. */
+bool ers_imap_quote(struct ers_buf *out, const char *s);
+
+/* --- the client ---------------------------------------------------------- */
+
+enum ers_imap_tls {
+	ERS_IMAP_STARTTLS = 0, /* port 143: STARTTLS required */
+	ERS_IMAP_TLS,          /* port 993: implicit TLS */
+	ERS_IMAP_PLAIN,        /* no TLS at all: only for loopback tests */
+};
+
+struct ers_imap_params {
+	const char *host;
+	int port;                 /* 0: 143, or 993 with ERS_IMAP_TLS */
+	enum ers_imap_tls tls;
+	const char *ca_file;      /* NULL: the system's CAs */
+	const char *username;     /* a local mailbox: "USER*MASTERUSER" */
+	const char *password;     /* copied, wiped on close */
+	long timeout_s;           /* per command; 0: 30 */
+};
+
+struct ers_imap;
+
+/* Connects and logs in (one NOOP), so that a wrong password shows here. */
+int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
+/* Logs out and frees; NULL is fine. */
+void ers_imap_close(struct ers_imap *im);
+
+/* Runs one command (no literal) and parses the answer into `r` (zeroed
+ * first; free with ers_imap_result_free even on error).  A NO or BAD
+ * answer is an error naming the command and the server's line; the parsed
+ * result then still says what the server sent. */
+int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_result *r,
+		     struct ers_error *err);
+
+/* Every folder with its special use and counts (LIST-STATUS where the
+ * server has it, else STATUS per folder), INBOX first, then by name. */
+int ers_imap_folders(struct ers_imap *im, struct ers_imap_result *r_folders, struct ers_error *err);
+/* The folder of special use `special` in a list from ers_imap_folders(),
+ * or NULL (then fall back to a conventional name yourself). */
+const struct ers_imap_folder *ers_imap_folder_find(const struct ers_imap_result *r,
+						   enum ers_imap_special special);
+
+/* Page `page` (0: newest) of `per_page` summaries of `folder`, newest
+ * first: flags, size, internal date, envelope (RFC 2047 decoded), whether
+ * it has attachments.  `r->exists` holds the folder's count, `r->uidvalidity`
+ * its UIDVALIDITY.  Reads only that page (sequence numbers counted back
+ * from EXISTS), whatever the size of the folder. */
+int ers_imap_page(struct ers_imap *im, const char *folder, size_t page, size_t per_page,
+		  struct ers_imap_result *r, struct ers_error *err);
+
+/* Message `uid`'s full source (BODY.PEEK[]) appended to `out`; with
+ * `mark_seen`, \Seen is then set.  ERS_E_NOTFOUND when it is not there. */
+int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid, bool mark_seen,
+			  struct ers_buf *out, struct ers_error *err);
+/* Sets or clears \Seen. */
+int ers_imap_set_seen(struct ers_imap *im, const char *folder, uint32_t uid, bool seen,
+		      struct ers_error *err);
+/* Moves a message to `trash` (UID MOVE; without MOVE: UID COPY, \Deleted,
+ * UID EXPUNGE of just that UID, or EXPUNGE without UIDPLUS). */
+int ers_imap_move(struct ers_imap *im, const char *folder, uint32_t uid, const char *to,
+		  struct ers_error *err);
+/* Deletes a message for good (\Deleted and UID EXPUNGE): for Trash. */
+int ers_imap_delete(struct ers_imap *im, const char *folder, uint32_t uid, struct ers_error *err);
+/* Appends a message (e.g. to Sent) with \Seen set. */
+int ers_imap_append(struct ers_imap *im, const char *folder, const char *data, size_t len,
+		    struct ers_error *err);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The webmail's mail layer (libers imap.c, message.c, compose.c, send.c)
+# against the stack's real Dovecot and Postfix: three messages delivered
+# with swaks, then read, flagged, moved, deleted, sent and appended by
+# test/integration/imap_client.c through the master user.
+. "$(dirname "$0")/lib.sh"
+. "$ERS_STACK_DIR/stack.env"
+export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
+T_DB=ers
+
+prog=$T_DIR/imap_client
+cc -std=gnu17 -O1 -Wall -Wextra -Werror -I"$ERS_TOP/libers/include" -o "$prog" "$ERS_TOP/test/integration/imap_client.c" \
+    "$ERS_TOP/libers/libers.a" $(cd "$ERS_TOP" && pkg-config --libs libpq yaml-0.1 jansson libidn2 libcrypto libssl libcrypt libcurl ldns gmime-3.0 gumbo libqrencode) 2>"$T_DIR/cc.log"
+ok $? "the client program builds" || { diag "$(head -n 20 "$T_DIR/cc.log")"; done_testing; exit 0; }
+
+dom=imap$RANDOM.test  # a domain of its own: reruns on one stack start empty
+pw=$T_DIR/pw; echo 'imap-password-123' >"$pw"
+# Hosts of its own, removed again: the stack's database is shared with
+# the later tests (mail.sh approves mail.ers.test itself).
+host=imaptest.ers.test
+expect 0 "setup: IMAP host" -q server host add $host --kind imap --port 143 --tls starttls
+expect 0 "setup: SMTP host" -q server host add $host --kind smtp --port 587
+expect 0 "setup: tenant" -q tenant add "Imap Co" --domain $dom --imap-host $host --imap-port 143 --smtp-host $host
+expect 0 "setup: user" -q user add reader@$dom --password-file "$pw"
+expect 0 "setup: a peer" -q user add peer@$dom --password-file "$pw"
+
+send() { # SUBJECT [swaks options...]
+    local subject=$1; shift
+    swaks --server "127.0.0.1:$SMTP_PORT" --from sender@outside.example --to reader@$dom \
+        --helo client.example.org --timeout 20 --header "Subject: $subject" "$@" >"$T_DIR/swaks.out" 2>&1
+}
+send "=?ISO-8859-1?Q?first:_Gr=FC=DFe?=" --body "first body"; ok $? "deliver a message with an encoded subject"
+printf 'attached text\n' >"$T_DIR/notes.txt"
+send "second: attachment" --body "see the file" --attach-type text/plain --attach-name notes.txt --attach @"$T_DIR/notes.txt"
+ok $? "deliver a message with an attachment"
+send "third: html" --add-header "Content-Type: text/html; charset=utf-8" \
+    --body '<p>an <b>bold</b> word<script>alert(1)</script></p>'
+ok $? "deliver an HTML message"
+
+master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$ERS_STACK_DIR/secrets")
+count() {
+    curl -s --max-time 10 --ssl-reqd --cacert "$TLS_CA" --user "reader@$dom*ers-webmail:$master" \
+        "imap://127.0.0.1:$IMAP_PORT/INBOX" -X 'SEARCH ALL' | tr -d '\r' | wc -w
+}
+for i in $(seq 1 100); do [ "$(count)" -ge 5 ] && break; sleep 0.1; done  # "* SEARCH 1 2 3": 5 words
+is "$(count)" 5 "the three messages are in the INBOX"
+
+while IFS= read -r line; do
+    case $line in
+        "ok - "*) ok 0 "${line#ok - }" ;;
+        "not ok - "*) ok 1 "${line#not ok - }" ;;
+        *) echo "$line" ;;
+    esac
+done < <(IMAP_PORT=$IMAP_PORT SUBMISSION_PORT=$SUBMISSION_PORT TLS_CA=$TLS_CA \
+    MASTER_LOGIN="reader@$dom*ers-webmail" MASTER_PASSWORD="$master" \
+    USER_ADDR=reader@$dom USER_DOMAIN=$dom USER_PASSWORD=imap-password-123 PEER_ADDR=peer@$dom \
+    timeout 60 "$prog" 2>&1)
+
+expect 0 "cleanup: delete the tenant" -q tenant delete "Imap Co" --yes
+expect 0 "cleanup: withdraw the hosts" -q server host remove $host
+done_testing
