@@ -229,7 +229,8 @@ int ers_mail_build(const struct ers_compose *c, struct ers_built_mail **mail_r, 
 
 	struct ers_built_mail *m = ers_xcalloc(1, sizeof *m);
 	m->data = ers_xmalloc(bytes->len + 1);
-	memcpy(m->data, bytes->data, bytes->len);
+	if (bytes->len)
+		memcpy(m->data, bytes->data, bytes->len);
 	m->data[bytes->len] = '\0';
 	m->len = bytes->len;
 	m->envelope_from = ers_buf_detach(&from);

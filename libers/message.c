@@ -398,7 +398,8 @@ int ers_message_attachment(const char *src, size_t len, size_t index, struct ers
 				g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, mem);
 		}
 		GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		ers_buf_add(data_r, bytes->data, bytes->len);
+		if (bytes->len)
+			ers_buf_add(data_r, bytes->data, bytes->len);
 		g_object_unref(mem);
 		struct ers_attachment a = { 0 };
 		attachment_info(obj, w.att[index].is_inline, index, &a);
