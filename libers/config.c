@@ -134,17 +134,67 @@ static int walk_database(struct yaml_walk *w, yaml_node_t *map, struct ers_confi
 	return 0;
 }
 
-/* The mailstack section is flat, so that every key keeps one name in
- * errors, the man page and `config check`. */
+/* A key of a flat section: a string (s) or a bounded number (i). */
+struct flat_field {
+	const char *key;
+	char **s;
+	int *i;
+	int min, max;
+};
+
+/* Walks a flat section -- every key keeps one name in errors, the man page
+ * and `config check` -- refusing in strings the characters `bad(key)`
+ * names, with `why(key)` as the message. */
+static int walk_flat(struct yaml_walk *w, yaml_node_t *map, const char *section,
+		     const struct flat_field *fields, size_t nfields,
+		     const char *(*bad)(const char *key), const char *(*why)(const char *key))
+{
+	const char *known[40];
+	if (nfields >= sizeof known / sizeof known[0])
+		ERS_BUG("walk_flat: too many keys");
+	for (size_t i = 0; i < nfields; i++)
+		known[i] = fields[i].key;
+	known[nfields] = NULL;
+	if (map->type != YAML_MAPPING_NODE)
+		return node_error(w, map, section, "must be a mapping (see ers.yaml(5))");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		const char *key = scalar(k);
+		size_t i = 0;
+		while (key && i < nfields && strcmp(key, fields[i].key))
+			i++;
+		if (!key || i == nfields)
+			return unknown_key(w, k, section, known);
+		char full[64];
+		snprintf(full, sizeof full, "%s.%s", section, key);
+		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
+				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
+		if (rc < 0)
+			return -1;
+		if (fields[i].s && strpbrk(*fields[i].s, bad(key)))
+			return node_error(w, v, full, "%s", why(key));
+	}
+	return 0;
+}
+
+/* mailstack values end up in the mail servers' configuration files, one
+ * per line and inside comma-separated Postfix lists: nothing that could
+ * start another setting or list item (doveadm_urls is a list). */
+static const char *mailstack_bad(const char *key)
+{
+	return !strcmp(key, "doveadm_urls") ? "\n\r\t\"'\\#{}" : "\n\r\t \"'\\#{},";
+}
+
+static const char *mailstack_why(const char *key)
+{
+	return !strcmp(key, "doveadm_urls") ? "must not contain quotes, backslashes, '#', braces, tabs or line breaks"
+					    : "must not contain spaces, commas, quotes, backslashes, '#', braces or line breaks";
+}
+
 static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
 {
-	static const char *const known[] = { "mail_root", "mail_uid", "mail_gid", "hostname", "listen",
-					     "smtp_port", "submission_port", "imap_port", "db_host",
-					     "db_port", "db_name", "db_user", "quota_db_user",
-					     "postfix_queue_directory", "policy_service", "relayhost",
-					     "doveadm_port", "doveadm_urls", "master_user", "tls_cert",
-					     "tls_key", "opendkim_milter", "opendkim_port", "imaps_port", NULL };
-	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
+	const struct flat_field fields[] = {
 		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0 },
 		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647 },
 		{ "mail_gid", NULL, &cfg->mailstack.mail_gid, 1, 2147483647 },
@@ -170,41 +220,26 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0 },
 		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535 },
 	};
-	if (map->type != YAML_MAPPING_NODE)
-		return node_error(w, map, "mailstack", "must be a mapping (see ers.yaml(5))");
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *key = scalar(k);
-		size_t i = 0;
-		while (key && i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key))
-			i++;
-		if (!key || i == sizeof fields / sizeof fields[0])
-			return unknown_key(w, k, "mailstack", known);
-		char full[64];
-		snprintf(full, sizeof full, "mailstack.%s", key);
-		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
-				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
-		if (rc < 0)
-			return -1;
-		/* These end up in the mail servers' configuration files, one per
-		 * line and inside comma-separated Postfix lists: nothing that could
-		 * start another setting or list item (doveadm_urls is a list). */
-		bool list = !strcmp(key, "doveadm_urls");
-		if (fields[i].s && strpbrk(*fields[i].s, list ? "\n\r\t\"'\\#{}" : "\n\r\t \"'\\#{},"))
-			return node_error(w, v, full, list ? "must not contain quotes, backslashes, '#', braces, tabs or line breaks"
-							    : "must not contain spaces, commas, quotes, backslashes, '#', braces or line breaks");
-	}
-	return 0;
+	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
+			 mailstack_why);
 }
 
-/* The dns section, flat like mailstack. */
+/* dns values end up in DNS records and zone files. */
+static const char *dns_bad(const char *key)
+{
+	(void)key;
+	return "\n\r\t \"';\\#{}(),";
+}
+
+static const char *dns_why(const char *key)
+{
+	(void)key;
+	return "must not contain spaces, quotes, semicolons, parentheses, commas, backslashes, '#', braces or line breaks";
+}
+
 static int walk_dns(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
 {
-	static const char *const known[] = { "resolver", "mx_host", "mail_ipv4", "mail_ipv6",
-					     "dmarc_rua", "tlsrpt_rua", "https_port", "ca_file",
-					     "timeout", "concurrency", NULL };
-	struct { const char *key; char **s; int *i; int min, max; } fields[] = {
+	const struct flat_field fields[] = {
 		{ "resolver", &cfg->dns.resolver, NULL, 0, 0 },
 		{ "mx_host", &cfg->dns.mx_host, NULL, 0, 0 },
 		{ "mail_ipv4", &cfg->dns.mail_ipv4, NULL, 0, 0 },
@@ -216,28 +251,7 @@ static int walk_dns(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cf
 		{ "timeout", NULL, &cfg->dns.timeout, 1, 60 },
 		{ "concurrency", NULL, &cfg->dns.concurrency, 1, 256 },
 	};
-	if (map->type != YAML_MAPPING_NODE)
-		return node_error(w, map, "dns", "must be a mapping (see ers.yaml(5))");
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-		const char *key = scalar(k);
-		size_t i = 0;
-		while (key && i < sizeof fields / sizeof fields[0] && strcmp(key, fields[i].key))
-			i++;
-		if (!key || i == sizeof fields / sizeof fields[0])
-			return unknown_key(w, k, "dns", known);
-		char full[64];
-		snprintf(full, sizeof full, "dns.%s", key);
-		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
-				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
-		if (rc < 0)
-			return -1;
-		/* These end up in DNS records and zone files. */
-		if (fields[i].s && strpbrk(*fields[i].s, "\n\r\t \"';\\#{}(),"))
-			return node_error(w, v, full, "must not contain spaces, quotes, semicolons, parentheses, commas, backslashes, '#', braces or line breaks");
-	}
-	return 0;
+	return walk_flat(w, map, "dns", fields, sizeof fields / sizeof fields[0], dns_bad, dns_why);
 }
 
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)

@@ -69,14 +69,9 @@ static void check_dkim(struct ers_ctx *ctx, const struct ers_actor *actor, const
 
 static PGconn *connect_mail_role(const struct ers_config *cfg, struct ers_check_report *r)
 {
-	const typeof(cfg->mailstack) *m = &cfg->mailstack;
-	char port[12];
-	snprintf(port, sizeof port, "%d", m->db_port);
-	const char *keys[] = { "host", "port", "dbname", "user", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { m->db_host, port, m->db_name, m->db_user, "5", "ersctl-golive", NULL };
-	PGconn *conn = PQconnectdbParams(keys, vals, 0);
+	PGconn *conn = ers_mail_role_connect(cfg, "ersctl-golive");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		ers_check_add(r, "mailboxes", "the mail servers can read ERS", false, "as %s: %s", m->db_user,
+		ers_check_add(r, "mailboxes", "the mail servers can read ERS", false, "as %s: %s", cfg->mailstack.db_user,
 			      PQerrorMessage(conn));
 		PQfinish(conn);
 		return NULL;

@@ -163,6 +163,10 @@ struct ers_check_report;
 void ers_check_add(struct ers_check_report *r, const char *component, const char *what, bool ok,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* mailstack_check.c: a connection as the mail role, the way Postfix and
+ * Dovecot connect (check PQstatus; PQfinish it either way). */
+PGconn *ers_mail_role_connect(const struct ers_config *cfg, const char *application_name);
+
 /* probe.c: a client connection for health probes, TLS verified.  `host`
  * starting with '/' is a unix socket path (port ignored). */
 struct ers_probe;

@@ -17,14 +17,20 @@ static const struct {
 	{ "dovecot userdb", "SELECT mail_path, quota_bytes FROM ers_mail.userdb WHERE username = $1" },
 };
 
-static void check_database(const struct ers_config *cfg, struct ers_check_report *r)
+PGconn *ers_mail_role_connect(const struct ers_config *cfg, const char *application_name)
 {
 	const typeof(cfg->mailstack) *m = &cfg->mailstack;
 	char port[12];
 	snprintf(port, sizeof port, "%d", m->db_port);
 	const char *keys[] = { "host", "port", "dbname", "user", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { m->db_host, port, m->db_name, m->db_user, "5", "ersctl-mailstack-check", NULL };
-	PGconn *conn = PQconnectdbParams(keys, vals, 0);
+	const char *vals[] = { m->db_host, port, m->db_name, m->db_user, "5", application_name, NULL };
+	return PQconnectdbParams(keys, vals, 0);
+}
+
+static void check_database(const struct ers_config *cfg, struct ers_check_report *r)
+{
+	const typeof(cfg->mailstack) *m = &cfg->mailstack;
+	PGconn *conn = ers_mail_role_connect(cfg, "ersctl-mailstack-check");
 	if (PQstatus(conn) != CONNECTION_OK) {
 		ers_check_add(r, "postgresql", "connect as the mail role", false, "%s@%s:%d/%s: %s", m->db_user, m->db_host,
 		    m->db_port, m->db_name, PQerrorMessage(conn));
