@@ -36,6 +36,9 @@ LIB_A        := libers/libers.a
 CLI_SRC      := $(sort $(wildcard cmd/ersctl/*.c))
 CLI_OBJ      := $(CLI_SRC:.c=.o)
 ERSCTL       := cmd/ersctl/ersctl
+WEB_SRC      := $(sort $(wildcard web/*.c))
+WEB_OBJ      := $(filter-out web/css.gen.o,$(WEB_SRC:.c=.o)) web/css.gen.o
+WEBMAIL      := web/ers-webmail.cgi
 UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
 UNIT_BIN     := $(UNIT_SRC:.c=.t)
 MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
@@ -50,12 +53,12 @@ $(BUILD_FLAGS): FORCE
 FORCE:
 
 .PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz
-all: $(LIB_SO) $(LIB_A) $(ERSCTL)
+all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL)
 
 deps:
 	@test/deps
 
-%.o: %.c $(BUILD_FLAGS) $(wildcard libers/include/ers/*.h) $(wildcard libers/*.h) $(wildcard cmd/ersctl/*.h)
+%.o: %.c $(BUILD_FLAGS) $(wildcard libers/include/ers/*.h) $(wildcard libers/*.h) $(wildcard cmd/ersctl/*.h) $(wildcard web/*.h)
 	@echo '  CC    $@'
 	@$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
@@ -72,6 +75,14 @@ $(LIB_A): $(LIB_OBJ)
 # In-tree ersctl finds the in-tree library; `make install` relinks it.
 $(ERSCTL): $(CLI_OBJ) $(LIB_SO)
 	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../../libers' -o $@ $(CLI_OBJ) -Llibers -lers -ljansson
+
+# The webmail CGI; its stylesheet is compiled in (served at /static/ers.css).
+web/css.gen.c: web/static/ers.css
+	awk 'BEGIN { print "/* generated from web/static/ers.css: do not edit */"; print "const char web_css[] =" } \
+	  { gsub(/\\/, "&&"); gsub(/"/, "\\\""); printf "\t\"%s\\n\"\n", $$0 } END { print "\t\"\";" }' $< > $@.tmp && mv $@.tmp $@
+
+$(WEBMAIL): $(WEB_OBJ) $(LIB_SO)
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../libers' -o $@ $(WEB_OBJ) -Llibers -lers
 
 test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
@@ -148,4 +159,4 @@ install: all
 	cp -r examples/. $(DESTDIR)$(DATADIR)/doc/ers/examples/
 
 clean:
-	rm -f libers/*.o libers/*.gen.c libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)
+	rm -f libers/*.o libers/*.gen.c web/*.o web/*.gen.c $(WEBMAIL) libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)

@@ -1,0 +1,296 @@
+/* ers-webmail.cgi: the CGI entry.  Reads one request from the environment
+ * (REQUEST_METHOD, PATH_INFO, QUERY_STRING, HTTP_COOKIE, REMOTE_ADDR,
+ * HTTP_USER_AGENT) and a form body from stdin (CONTENT_LENGTH bytes of
+ * application/x-www-form-urlencoded, at most WEB_BODY_MAX), routes it to a
+ * page and writes the response with its security headers.  ERS_CONFIG
+ * names the configuration (default /etc/ers/ers.yaml). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "html.h"
+#include "web.h"
+
+/* The pages' policy: no script at all, styles and images from here only. */
+#define CSP_PAGES "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " \
+		  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one x-www-form-urlencoded component of n bytes (malloc'd). */
+static char *form_decode(const char *s, size_t n)
+{
+	char *out = ers_xmalloc(n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '+')
+			*o++ = ' ';
+		else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+			 hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	/* A NUL typed into a form ends the value there. */
+	return out;
+}
+
+static void parse_params(const char *s, struct web_param **items_r, size_t *n_r)
+{
+	*items_r = NULL;
+	*n_r = 0;
+	if (!s)
+		return;
+	size_t cap = 0;
+	while (*s) {
+		const char *amp = strchr(s, '&');
+		size_t len = amp ? (size_t)(amp - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (len > 0 && *n_r < 200) {
+			if (*n_r == cap) {
+				cap = cap ? cap * 2 : 8;
+				*items_r = ers_xrealloc(*items_r, cap * sizeof **items_r);
+			}
+			struct web_param *p = &(*items_r)[(*n_r)++];
+			p->name = form_decode(s, eq ? (size_t)(eq - s) : len);
+			p->value = eq ? form_decode(eq + 1, len - (size_t)(eq - s) - 1) : ers_xstrdup("");
+		}
+		s += len;
+		if (*s == '&')
+			s++;
+	}
+}
+
+static void free_params(struct web_param *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].name);
+		ers_free_secret(items[i].value); /* passwords come in forms */
+	}
+	free(items);
+}
+
+static const char *param(const struct web_param *items, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(items[i].name, name))
+			return items[i].value;
+	return NULL;
+}
+
+const char *web_query(const struct web_req *r, const char *name)
+{
+	return param(r->query, r->nquery, name);
+}
+
+const char *web_form(const struct web_req *r, const char *name)
+{
+	return param(r->form, r->nform, name);
+}
+
+/* Reads the form body; -1 when it is too large, not a form, or short. */
+static int read_body(struct web_req *r, char **body_r)
+{
+	*body_r = NULL;
+	const char *len_s = getenv("CONTENT_LENGTH");
+	const char *type = getenv("CONTENT_TYPE");
+	if (!len_s || !*len_s)
+		return 0;
+	char *end;
+	unsigned long len = strtoul(len_s, &end, 10);
+	if (*end || len > WEB_BODY_MAX)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+		return -1;
+	char *body = ers_xmalloc(len + 1);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(0, body + got, len - got);
+		if (n <= 0) {
+			free(body);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	body[len] = '\0';
+	*body_r = body;
+	return 0;
+}
+
+static void emit(struct web_resp *w)
+{
+	const char *reason = "OK";
+	switch (w->status) {
+	case 303: reason = "See Other"; break;
+	case 400: reason = "Bad Request"; break;
+	case 403: reason = "Forbidden"; break;
+	case 404: reason = "Not Found"; break;
+	case 405: reason = "Method Not Allowed"; break;
+	case 409: reason = "Conflict"; break;
+	case 413: reason = "Content Too Large"; break;
+	case 422: reason = "Unprocessable Content"; break;
+	case 429: reason = "Too Many Requests"; break;
+	case 500: reason = "Internal Server Error"; break;
+	case 502: reason = "Bad Gateway"; break;
+	case 503: reason = "Service Unavailable"; break;
+	}
+	printf("Status: %d %s\r\n", w->status, reason);
+	printf("Content-Type: %s\r\n", w->content_type ? w->content_type : "text/html; charset=utf-8");
+	printf("Content-Security-Policy: %s\r\n", w->csp ? w->csp : CSP_PAGES);
+	printf("X-Content-Type-Options: nosniff\r\n");
+	printf("Referrer-Policy: no-referrer\r\n");
+	if (!w->csp)
+		printf("X-Frame-Options: DENY\r\n");
+	if (!strstr(w->headers.data, "Cache-Control:"))
+		printf("Cache-Control: no-store\r\n");
+	fputs(w->headers.data, stdout);
+	printf("Content-Length: %zu\r\n\r\n", w->body.len);
+	fwrite(w->body.data, 1, w->body.len, stdout);
+	fflush(stdout);
+}
+
+/* Who the request's cookie says it is; false (and nothing open) if no one. */
+static bool find_session(struct web_req *r)
+{
+	char token[ERS_SESSION_TOKEN_SIZE];
+	struct ers_error err;
+	ers_session_cookie_token(r->cookie, token);
+	if (!*token || !r->ctx)
+		return false;
+	r->have_session = ers_session_check(r->ctx, token, r->remote_addr, &r->session, &err) == 0;
+	ers_wipe(token, sizeof token);
+	return r->have_session;
+}
+
+struct route {
+	const char *method, *path;
+	void (*page)(struct web_req *, struct web_resp *);
+	bool need_session; /* without one: to the login page */
+	bool post_csrf;    /* a POST of a session: its CSRF token is checked */
+};
+
+static const struct route routes[] = {
+	{ "GET", "/login", page_login_form, false, false },
+	{ "POST", "/login", page_login_post, false, false },
+	{ "POST", "/login/code", page_login_code, false, false },
+	{ "POST", "/logout", page_logout, true, true },
+	{ "GET", "/", page_mailbox, true, false },
+	{ "GET", "/message", page_message, true, false },
+	{ "GET", "/message/body", page_message_body, true, false },
+	{ "GET", "/mfa", page_mfa, true, false },
+	{ "POST", "/mfa/setup", page_mfa_setup, true, true },
+	{ "POST", "/mfa/verify", page_mfa_verify, true, true },
+	{ "GET", "/password", page_password, true, false },
+	{ "POST", "/password", page_password_post, true, true },
+};
+
+static void route(struct web_req *r, struct web_resp *w)
+{
+	if (!strcmp(r->path, "/static/ers.css")) {
+		w->content_type = "text/css; charset=utf-8";
+		ers_buf_adds(&w->headers, "Cache-Control: public, max-age=3600\r\n");
+		ers_buf_adds(&w->body, web_css);
+		return;
+	}
+	const struct route *rt = NULL;
+	bool path_known = false;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (strcmp(routes[i].path, r->path))
+			continue;
+		path_known = true;
+		if (!strcmp(routes[i].method, r->method) ||
+		    (!strcmp(r->method, "HEAD") && !strcmp(routes[i].method, "GET")))
+			rt = &routes[i];
+	}
+	if (!path_known) {
+		web_error_page(r, w, 404, "There is no such page.");
+		return;
+	}
+	if (!rt) {
+		ers_buf_adds(&w->headers, "Allow: GET, POST\r\n");
+		web_error_page(r, w, 405, "This page does not take that kind of request.");
+		return;
+	}
+	struct ers_error err;
+	if (ers_ctx_open(r->cfg, 0, &r->ctx, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return;
+	}
+	find_session(r);
+	if (rt->need_session && !r->have_session) {
+		web_redirect(w, "/login");
+		return;
+	}
+	if (rt->post_csrf && !web_csrf_ok(r)) {
+		web_error_page(r, w, 403,
+			       "This form was not sent from this session's own page (its security token is missing "
+			       "or wrong). Go back, reload the page and try again.");
+		return;
+	}
+	rt->page(r, w);
+}
+
+int main(void)
+{
+	struct web_req r = { 0 };
+	struct web_resp w = { .status = 0, .headers = ERS_BUF_INIT, .body = ERS_BUF_INIT };
+	struct ers_config *cfg = NULL;
+	struct ers_error err;
+	char *body = NULL;
+
+	r.method = getenv("REQUEST_METHOD");
+	r.path = getenv("PATH_INFO");
+	r.remote_addr = getenv("REMOTE_ADDR");
+	r.user_agent = getenv("HTTP_USER_AGENT");
+	r.cookie = getenv("HTTP_COOKIE");
+	if (!r.method) {
+		fprintf(stderr, "ers-webmail.cgi: REQUEST_METHOD is not set: run me from a web server (see ers-webmail(8))\n");
+		return 2;
+	}
+	if (!r.path || !*r.path)
+		r.path = "/";
+	if (!r.remote_addr)
+		r.remote_addr = "";
+	if (!r.cookie)
+		r.cookie = "";
+	parse_params(getenv("QUERY_STRING"), &r.query, &r.nquery);
+
+	if (!strcmp(r.method, "POST") && read_body(&r, &body) < 0) {
+		web_error_page(&r, &w, 413, "The form was too large or not a form.");
+	} else if (ers_config_load(NULL, &cfg, &err) < 0) {
+		fprintf(stderr, "ers-webmail.cgi: %s\n", err.message); /* to the server's error log */
+		web_error_page(&r, &w, 500, "The webmail is not configured correctly. The administrator can find "
+				"the reason in the web server's error log.");
+	} else {
+		r.cfg = cfg;
+		parse_params(body, &r.form, &r.nform);
+		route(&r, &w);
+	}
+	if (!w.status)
+		w.status = 200;
+	emit(&w);
+
+	if (r.have_session)
+		ers_session_clear(&r.session);
+	ers_ctx_free(r.ctx);
+	ers_config_free(cfg);
+	free_params(r.query, r.nquery);
+	free_params(r.form, r.nform);
+	ers_free_secret(body);
+	ers_buf_free(&w.headers);
+	ers_buf_free(&w.body);
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* The webmail CGI: one request in, one response out.  The pages are thin:
+ * they parse what the browser sent, call libers, and print (DESIGN.md). */
+#ifndef ERS_WEB_H
+#define ERS_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "ers/ers.h"
+
+#define WEB_BODY_MAX (64u << 10)  /* bytes of a form body */
+#define WEB_PER_PAGE 50           /* messages on a mailbox page */
+
+struct web_param {
+	char *name, *value;
+};
+
+struct web_req {
+	const char *method;      /* "GET", "POST", ... */
+	const char *path;        /* PATH_INFO, "/" when empty */
+	const char *remote_addr;
+	const char *user_agent;  /* may be NULL */
+	const char *cookie;      /* HTTP_COOKIE, "" when none */
+	struct web_param *query, *form;
+	size_t nquery, nform;
+	struct ers_ctx *ctx;     /* NULL until a page needs the database */
+	const struct ers_config *cfg;
+	bool have_session;
+	struct ers_session session; /* when have_session */
+};
+
+struct web_resp {
+	int status;
+	const char *content_type;  /* default: text/html; charset=utf-8 */
+	const char *csp;           /* default: the pages' policy */
+	struct ers_buf headers;    /* extra header lines, each ending "\r\n" */
+	struct ers_buf body;
+};
+
+/* A parameter of the query string or the form body, or NULL. */
+const char *web_query(const struct web_req *r, const char *name);
+const char *web_form(const struct web_req *r, const char *name);
+
+/* Whether the form's "csrf" field is the session's CSRF token. */
+bool web_csrf_ok(const struct web_req *r);
+
+/* The page frame: header with the top bar (when logged in), then `content`
+ * (trusted markup), footer.  Sets status 200 unless set. */
+void web_page(struct web_req *r, struct web_resp *w, const char *title, const char *content);
+/* A page with one message for a status (a readable error page). */
+void web_error_page(struct web_req *r, struct web_resp *w, int status, const char *message);
+/* An error from libers as a page: its code mapped to an HTTP status. */
+void web_ers_error(struct web_req *r, struct web_resp *w, const struct ers_error *err);
+int web_status_of(enum ers_error_code code);
+/* 303 See Other to `location` (a path of this site). */
+void web_redirect(struct web_resp *w, const char *location);
+/* The hidden CSRF field for a form of this session (trusted markup). */
+void web_csrf_field(const struct web_req *r, struct ers_buf *out);
+
+/* Pages. */
+void page_login_form(struct web_req *r, struct web_resp *w);
+void page_login_post(struct web_req *r, struct web_resp *w);
+void page_login_code(struct web_req *r, struct web_resp *w);
+void page_logout(struct web_req *r, struct web_resp *w);
+void page_mailbox(struct web_req *r, struct web_resp *w);
+void page_message(struct web_req *r, struct web_resp *w);
+void page_message_body(struct web_req *r, struct web_resp *w);
+void page_mfa(struct web_req *r, struct web_resp *w);
+void page_mfa_setup(struct web_req *r, struct web_resp *w);
+void page_mfa_verify(struct web_req *r, struct web_resp *w);
+void page_password(struct web_req *r, struct web_resp *w);
+void page_password_post(struct web_req *r, struct web_resp *w);
+
+/* The stylesheet, embedded at build time (web/css.gen.c). */
+extern const char web_css[];
+
+#endif
