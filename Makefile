@@ -76,16 +76,24 @@ $(LIB_A): $(LIB_OBJ)
 $(ERSCTL): $(CLI_OBJ) $(LIB_SO)
 	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../../libers' -o $@ $(CLI_OBJ) -Llibers -lers -ljansson
 
-# The webmail CGI; its stylesheet is compiled in (served at /static/ers.css).
-web/css.gen.c: web/static/ers.css
-	awk 'BEGIN { print "/* generated from web/static/ers.css: do not edit */"; print "const char web_css[] =" } \
-	  { gsub(/\\/, "&&"); gsub(/"/, "\\\""); printf "\t\"%s\\n\"\n", $$0 } END { print "\t\"\";" }' $< > $@.tmp && mv $@.tmp $@
+# The webmail CGI; its stylesheet and script are compiled in (served at
+# /static/ers.css as web_css and /static/ers.js as web_js).
+web/css.gen.c: web/static/ers.css web/static/ers.js
+	awk 'BEGIN { print "/* generated from web/static/ers.css and ers.js: do not edit */" } \
+	  FNR == 1 { if (NR > 1) print "\t\"\";"; print "const char " (FILENAME ~ /\.js$$/ ? "web_js" : "web_css") "[] =" } \
+	  { gsub(/\\/, "&&"); gsub(/"/, "\\\""); printf "\t\"%s\\n\"\n", $$0 } END { print "\t\"\";" }' $^ > $@.tmp && mv $@.tmp $@
 
-$(WEBMAIL): $(WEB_OBJ) $(LIB_SO)
-	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../libers' -o $@ $(WEB_OBJ) -Llibers -lers
+# Linked with libers.a: each request is a new process, and with
+# --as-needed only the shared libraries the webmail's code calls are loaded
+# (test/bench/RESULTS.md, section 6); installed as it is, no rpath.
+$(WEBMAIL): $(WEB_OBJ) $(LIB_A)
+	$(CC) -pie $(LDFLAGS_ALL) -o $@ $(WEB_OBJ) $(LIB_A) $(PKG_LIBS)
 
 test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
+
+# The multipart test compiles the CGI's parser in (#include of web/multipart.c).
+test/unit/multipart.t: web/multipart.c web/multipart.h web/web.h
 
 unit: $(UNIT_BIN)
 
@@ -139,7 +147,7 @@ bench: deps all
 	test/bench/run
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/ers \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/ers $(DESTDIR)$(INCLUDEDIR)/ers \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/vendor-completions \
 	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d $(DESTDIR)$(DATADIR)/doc/ers/examples
@@ -148,11 +156,13 @@ install: all
 	ln -sf libers.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libers.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libers.a
 	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -Llibers -lers -ljansson
+	install -m 0755 $(WEBMAIL) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.cgi
 	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|; s|@PKGS@|$(PKGS)|' \
 	  libers/libers.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libers.pc
 	for f in man/*.1; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1/; done
 	for f in man/*.5; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done
+	for f in man/*.8; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done
 	install -m 0644 completions/ersctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/ersctl
 	install -m 0644 completions/_ersctl $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_ersctl
 	install -m 0644 completions/ersctl.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ersctl.fish

@@ -47,6 +47,64 @@ struct rcpts {
 	size_t n;
 };
 
+/* Each comma- or semicolon-separated piece of an address list (outside
+ * quotes, <> and comments) is one mailbox or one group that GMime reads
+ * whole; else ERS_E_INVALID naming the piece.  `value` with those
+ * semicolons made commas goes to `list_r` (g_free it). */
+static int pieces_ok(const char *field, const char *value, char **list_r, struct ers_error *err)
+{
+	*list_r = g_strdup(value);
+	const char *start = value;
+	bool quoted = false;
+	int angle = 0, paren = 0;
+	for (const char *p = value;; p++) {
+		if (*p && quoted) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				quoted = false;
+			continue;
+		}
+		if (*p == '"')
+			quoted = true;
+		else if (*p == '<')
+			angle++;
+		else if (*p == '>' && angle)
+			angle--;
+		else if (*p == '(')
+			paren++;
+		else if (*p == ')' && paren)
+			paren--;
+		if (*p && (*p != ',' && *p != ';' ? true : angle || paren))
+			continue;
+		size_t len = (size_t)(p - start);
+		char *piece = g_strndup(start, len);
+		g_strstrip(piece);
+		/* A group ("Team: a@x.example, b@x.example;") is refused below. */
+		bool group = strchr(piece, ':') && !strchr(piece, '<') && !strchr(piece, '"');
+		if (*piece && !group) {
+			InternetAddressList *list = internet_address_list_parse(NULL, piece);
+			int n = list ? internet_address_list_length(list) : 0;
+			if (list)
+				g_object_unref(list);
+			if (n != 1) {
+				ers_error_set(err, ERS_E_INVALID, "%s: \"%.100s\" is not an e-mail address; write it as name@example.com, several separated by commas",
+					      field, piece);
+				g_free(piece);
+				g_free(*list_r);
+				*list_r = NULL;
+				return -1;
+			}
+		}
+		g_free(piece);
+		if (!*p || group)
+			return 0;
+		if (*p == ';')
+			(*list_r)[p - value] = ',';
+		start = p + 1;
+	}
+}
+
 /* Parses one address field, adding each mailbox to the message (unless
  * `type` is Bcc) and to `rcpt`. */
 static int add_field(GMimeMessage *msg, GMimeAddressType type, const char *field, const char *value,
@@ -58,7 +116,14 @@ static int add_field(GMimeMessage *msg, GMimeAddressType type, const char *field
 		ers_error_set(err, ERS_E_INVALID, "%s may not contain a line break", field);
 		return -1;
 	}
-	InternetAddressList *list = internet_address_list_parse(NULL, value);
+	/* GMime's list parser skips what it cannot read ("b@x.example, not an
+	 * address" is b alone, so is "b@x.example; c@y.example"): each piece
+	 * between commas or semicolons must be read as one address. */
+	char *commas;
+	if (pieces_ok(field, value, &commas, err) < 0)
+		return -1;
+	InternetAddressList *list = internet_address_list_parse(NULL, commas);
+	g_free(commas);
 	int n = list ? internet_address_list_length(list) : 0;
 	if (n == 0) {
 		if (list)

@@ -367,7 +367,9 @@ int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid,
 			  struct ers_buf *out, struct ers_error *err)
 {
 	struct ers_imap_result r;
-	int rc = in_folder(im, folder, &r, err, "UID FETCH %u (UID BODY.PEEK[])", uid);
+	/* To mark it read, BODY[] sets \Seen as the server sends it (RFC 3501
+	 * 6.4.5): one round trip, not a FETCH and then a STORE. */
+	int rc = in_folder(im, folder, &r, err, "UID FETCH %u (UID BODY%s[])", uid, mark_seen ? "" : ".PEEK");
 	if (rc == 0) {
 		const struct ers_imap_message *m = NULL;
 		for (size_t i = 0; i < r.nmsgs && !m; i++)
@@ -381,8 +383,6 @@ int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid,
 		}
 	}
 	ers_imap_result_free(&r);
-	if (rc == 0 && mark_seen)
-		rc = ers_imap_set_seen(im, folder, uid, true, err);
 	return rc;
 }
 

@@ -57,6 +57,22 @@ void ers_attachment_name_safe(const char *name, struct ers_buf *out)
 	const char *end;
 	while (!g_utf8_validate(out->data + start, (gssize)(out->len - start), &end))
 		out->data[end - out->data] = '_';
+	/* Invisible format characters (the right-to-left override that shows
+	 * "invoice\u202Efdp.exe" as "invoiceexe.pdf", zero-width spaces) and C1
+	 * controls become '_' too, so the name reads as what it is. */
+	if (n > 0) {
+		char *copy = g_strndup(out->data + start, out->len - start);
+		out->len = start;
+		for (const char *p = copy; *p; p = g_utf8_next_char(p)) {
+			gunichar u = g_utf8_get_char(p);
+			GUnicodeType t = g_unichar_type(u);
+			if (t == G_UNICODE_FORMAT || t == G_UNICODE_CONTROL)
+				ers_buf_addch(out, '_');
+			else
+				ers_buf_add(out, p, (size_t)(g_utf8_next_char(p) - p));
+		}
+		g_free(copy);
+	}
 	if (n == 0)
 		ers_buf_adds(out, "attachment");
 }

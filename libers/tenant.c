@@ -759,3 +759,33 @@ void ers_tenant_list_free(struct ers_tenant_list *list)
 	free(list->items);
 	free(list);
 }
+
+int ers_tenant_domain_names(struct ers_ctx *ctx, const struct ers_actor *actor, char ***names_r,
+			    size_t *n_r, struct ers_error *err)
+{
+	*names_r = NULL;
+	*n_r = 0;
+	if (actor->tenant_id <= 0)
+		return 0;
+	struct ers_num idnum = ers_num(actor->tenant_id);
+	const char *params[] = { idnum.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT name FROM ers.domain WHERE tenant_id = $1::bigint ORDER BY name",
+				    1, params, err);
+	if (!res)
+		return -1;
+	size_t n = (size_t)PQntuples(res);
+	char **names = ers_xcalloc(n ? n : 1, sizeof *names);
+	for (size_t i = 0; i < n; i++)
+		names[i] = ers_xstrdup(ers_db_str(res, (int)i, 0));
+	PQclear(res);
+	*names_r = names;
+	*n_r = n;
+	return 0;
+}
+
+void ers_tenant_domain_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}

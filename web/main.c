@@ -1,7 +1,8 @@
 /* ers-webmail.cgi: the CGI entry.  Reads one request from the environment
  * (REQUEST_METHOD, PATH_INFO, QUERY_STRING, HTTP_COOKIE, REMOTE_ADDR,
  * HTTP_USER_AGENT) and a form body from stdin (CONTENT_LENGTH bytes of
- * application/x-www-form-urlencoded, at most WEB_BODY_MAX), routes it to a
+ * application/x-www-form-urlencoded, at most WEB_BODY_MAX, or of
+ * multipart/form-data with files, at most WEB_UPLOAD_MAX), routes it to a
  * page and writes the response with its security headers.  ERS_CONFIG
  * names the configuration (default /etc/ers/ers.yaml). */
 #include <stdio.h>
@@ -10,10 +11,12 @@
 #include <strings.h>
 #include <unistd.h>
 #include "html.h"
+#include "multipart.h"
 #include "web.h"
 
-/* The pages' policy: no script at all, styles and images from here only. */
-#define CSP_PAGES "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " \
+/* The pages' policy: only our own script file (no inline script), styles
+ * and images from here only. */
+#define CSP_PAGES "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " \
 		  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 static int hexval(char c)
@@ -99,21 +102,25 @@ const char *web_form(const struct web_req *r, const char *name)
 	return param(r->form, r->nform, name);
 }
 
-/* Reads the form body; -1 when it is too large, not a form, or short. */
-static int read_body(struct web_req *r, char **body_r)
+/* Reads the form body; -1 when it is too large, not a form, or short;
+ * -2 (and `err`) when a multipart/form-data body is malformed.  A
+ * multipart body is parsed here into r->form and r->files, whose data
+ * points into the body. */
+static int read_body(struct web_req *r, char **body_r, struct ers_error *err)
 {
 	*body_r = NULL;
 	const char *len_s = getenv("CONTENT_LENGTH");
 	const char *type = getenv("CONTENT_TYPE");
 	if (!len_s || !*len_s)
 		return 0;
+	bool multipart = type && !strncasecmp(type, "multipart/form-data", 19);
 	char *end;
 	unsigned long len = strtoul(len_s, &end, 10);
-	if (*end || len > WEB_BODY_MAX)
+	if (*end || len > (multipart ? WEB_UPLOAD_MAX : WEB_BODY_MAX))
 		return -1;
 	if (len == 0)
 		return 0;
-	if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+	if (!multipart && (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0))
 		return -1;
 	char *body = ers_xmalloc(len + 1);
 	size_t got = 0;
@@ -127,6 +134,11 @@ static int read_body(struct web_req *r, char **body_r)
 	}
 	body[len] = '\0';
 	*body_r = body;
+	if (multipart) {
+		r->multipart = true;
+		if (web_multipart_parse(type, body, len, &r->form, &r->nform, &r->files, &r->nfiles, err) < 0)
+			return -2;
+	}
 	return 0;
 }
 
@@ -190,19 +202,51 @@ static const struct route routes[] = {
 	{ "GET", "/", page_mailbox, true, false },
 	{ "GET", "/message", page_message, true, false },
 	{ "GET", "/message/body", page_message_body, true, false },
+	{ "GET", "/message/attachment", page_message_attachment, true, false },
+	{ "POST", "/message/unread", page_message_unread, true, true },
+	{ "POST", "/message/delete", page_message_delete, true, true },
 	{ "GET", "/mfa", page_mfa, true, false },
 	{ "POST", "/mfa/setup", page_mfa_setup, true, true },
 	{ "POST", "/mfa/verify", page_mfa_verify, true, true },
 	{ "GET", "/password", page_password, true, false },
 	{ "POST", "/password", page_password_post, true, true },
+	{ "GET", "/compose", page_compose, true, false },
+	{ "POST", "/compose", page_compose_post, true, true },
 };
+
+/* Whether a POST comes from one of this site's own pages.  Browsers send
+ * Sec-Fetch-Site or Origin with every POST; a cross-site form or script is
+ * refused before anything else, also on the login form, which has no
+ * session and so no CSRF token (login CSRF).  Clients that send neither
+ * (curl, scripts) are not browsers acting for someone else. */
+static bool same_origin_post(void)
+{
+	const char *site = getenv("HTTP_SEC_FETCH_SITE");
+	if (site && *site)
+		return !strcmp(site, "same-origin") || !strcmp(site, "none");
+	const char *origin = getenv("HTTP_ORIGIN"), *host = getenv("HTTP_HOST");
+	if (!origin || !*origin)
+		return true;
+	return host && !strncmp(origin, "https://", 8) && !strcmp(origin + 8, host);
+}
 
 static void route(struct web_req *r, struct web_resp *w)
 {
+	if (!strcmp(r->method, "POST") && !same_origin_post()) {
+		web_error_page(r, w, 403, "This form was sent from another site, so it was refused. "
+			       "Open the webmail's own page and try again.");
+		return;
+	}
 	if (!strcmp(r->path, "/static/ers.css")) {
 		w->content_type = "text/css; charset=utf-8";
 		ers_buf_adds(&w->headers, "Cache-Control: public, max-age=3600\r\n");
 		ers_buf_adds(&w->body, web_css);
+		return;
+	}
+	if (!strcmp(r->path, "/static/ers.js")) {
+		w->content_type = "text/javascript; charset=utf-8";
+		ers_buf_adds(&w->headers, "Cache-Control: public, max-age=3600\r\n");
+		ers_buf_adds(&w->body, web_js);
 		return;
 	}
 	const struct route *rt = NULL;
@@ -222,6 +266,16 @@ static void route(struct web_req *r, struct web_resp *w)
 	if (!rt) {
 		ers_buf_adds(&w->headers, "Allow: GET, POST\r\n");
 		web_error_page(r, w, 405, "This page does not take that kind of request.");
+		return;
+	}
+	/* A GET of a page that needs no session (the login form), asked
+	 * without a session cookie, is served without opening the database. */
+	char token[ERS_SESSION_TOKEN_SIZE];
+	ers_session_cookie_token(r->cookie, token);
+	bool cookie_token = *token;
+	ers_wipe(token, sizeof token);
+	if (!rt->need_session && !strcmp(rt->method, "GET") && !cookie_token) {
+		rt->page(r, w);
 		return;
 	}
 	struct ers_error err;
@@ -268,15 +322,19 @@ int main(void)
 		r.cookie = "";
 	parse_params(getenv("QUERY_STRING"), &r.query, &r.nquery);
 
-	if (!strcmp(r.method, "POST") && read_body(&r, &body) < 0) {
-		web_error_page(&r, &w, 413, "The form was too large or not a form.");
+	int body_rc = !strcmp(r.method, "POST") ? read_body(&r, &body, &err) : 0;
+	if (body_rc == -1) {
+		web_error_page(&r, &w, 413, "The form was too large (at most 25 MB with its attachments) or not a form.");
+	} else if (body_rc == -2) {
+		web_error_page(&r, &w, 400, err.message);
 	} else if (ers_config_load(NULL, &cfg, &err) < 0) {
 		fprintf(stderr, "ers-webmail.cgi: %s\n", err.message); /* to the server's error log */
 		web_error_page(&r, &w, 500, "The webmail is not configured correctly. The administrator can find "
 				"the reason in the web server's error log.");
 	} else {
 		r.cfg = cfg;
-		parse_params(body, &r.form, &r.nform);
+		if (!r.multipart)
+			parse_params(body, &r.form, &r.nform);
 		route(&r, &w);
 	}
 	if (!w.status)
@@ -289,6 +347,7 @@ int main(void)
 	ers_config_free(cfg);
 	free_params(r.query, r.nquery);
 	free_params(r.form, r.nform);
+	web_uploads_free(r.files, r.nfiles);
 	ers_free_secret(body);
 	ers_buf_free(&w.headers);
 	ers_buf_free(&w.body);

@@ -1,4 +1,5 @@
-/* The page frame (top bar: Inbox, MFA, Password, Logout), error pages,
+/* The page frame (top bar: Inbox, MFA, the address as the account menu
+ * with Change Password, Logout; an Admin placeholder for admins), error pages,
  * redirects and the CSRF field every form of a session carries. */
 #include <string.h>
 #include "html.h"
@@ -24,18 +25,31 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 		w->status = 200;
 	html(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		"<meta name=\"color-scheme\" content=\"light dark\">"
 		"<title>%s &middot; ERS Webmail</title><link rel=\"stylesheet\" href=\"/static/ers.css\"></head><body>\n",
 	     title);
-	html(b, "<header class=\"topbar\"><span class=\"brand\">ERS Webmail</span>");
+	html(b, "<a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"topbar\">"
+		"<a class=\"brand\" href=\"/\"><span class=\"logo\" aria-hidden=\"true\">&#9993;</span> ERS Webmail</a>");
 	if (r->have_session) {
-		html(b, "<nav><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a><a href=\"/password\">Password</a>"
-			"<span class=\"who\">%s</span>"
+		enum ers_role role = r->session.actor.role;
+		html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a>");
+		/* The admin panel is a later issue: admins see where it will be. */
+		if (role == ERS_ROLE_TENANT_ADMIN || role == ERS_ROLE_SUPER_ADMIN)
+			html(b, "<span class=\"tab disabled\" aria-disabled=\"true\" title=\"Admin panel: coming in a later "
+				"release\">Admin <small>Admin panel: coming in a later release</small></span>");
+		html(b, "</nav>");
+		/* Manual 000: "Click on your email address or profile menu, Select
+		 * Change Password"; <details> opens without a script. */
+		html(b, "<details class=\"account\"><summary title=\"Account\">%s</summary><div class=\"menu\">"
+			"<a href=\"/password\">Change Password</a><a href=\"/mfa\">MFA settings</a>"
+			"<a href=\"#\" class=\"js-only\" data-help>Keyboard shortcuts</a></div></details>"
 			"<form method=\"post\" action=\"/logout\" class=\"inline\">",
 		     r->session.actor.name);
 		web_csrf_field(r, b);
-		html(b, "<button type=\"submit\" class=\"link\">Logout</button></form></nav>");
+		html(b, "<button type=\"submit\" class=\"secondary small\">Logout</button></form>");
 	}
-	html(b, "</header>\n<main>\n%r\n</main></body></html>\n", content);
+	html(b, "</header>\n<main id=\"main\">\n%r\n</main>%r</body></html>\n", content,
+	     r->have_session ? "<script src=\"/static/ers.js\" defer></script>" : "");
 }
 
 int web_status_of(enum ers_error_code code)

@@ -1,49 +1,163 @@
-/* Manual 000 "Using the Mailbox": the INBOX list (sender, subject, date,
- * size; unread in bold) and one message (headers, attachments listed, the
- * external-sender warning, the body sanitised and shown in a sandboxed
- * frame served with its own strict policy from /message/body).
+/* Manual 000 "Using the Mailbox", "Email Actions", "Navigating Folders":
+ * the folder list (INBOX, Sent, Drafts, Trash, Junk, then custom folders,
+ * with unread counts), a page of one folder's messages (sender, subject,
+ * date, size; unread in bold with a dot; attachment mark; paging newest
+ * first), one message (headers, attachments to download, the external-
+ * sender warning, Reply, Forward, Mark as Unread, Delete, the body
+ * sanitised in a sandboxed frame with its own strict policy), and the
+ * actions: Mark as Unread, Delete (confirmed; to Trash, or for good when
+ * already in Trash), attachment download.
  *
- * Every request opens one IMAP connection to this mail node's Dovecot as
- * USER*MASTER (mailstack.master_user, WEBMAIL_MASTER_PASSWORD), STARTTLS
- * when the node has a certificate, verified against dns.ca_file (unset:
- * the system's CAs). */
+ * Every request opens one IMAP connection as USER*MASTER (web_imap_open,
+ * web/mailconn.c).  GET never changes anything but \Seen on opening a
+ * message (the manual's "automatically marked as read"). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "html.h"
 #include "web.h"
 
 /* The body frame's policy: nothing but inline styles and data: images, no
- * script (sandbox without allow-scripts), framed only by our own pages. */
+ * script (sandbox without allow-scripts), framed only by our own pages.
+ * Inline cid: images come as data: URLs: the sandboxed frame has an opaque
+ * origin, so requests from it would carry no (SameSite) session cookie. */
 #define CSP_BODY "default-src 'none'; img-src data:; style-src 'unsafe-inline'; " \
 		 "sandbox allow-popups allow-popups-to-escape-sandbox; frame-ancestors 'self'"
+/* The same once the user chose "Show images" for this message: remote
+ * images over https too, still never a script. */
+#define CSP_BODY_IMAGES "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; " \
+			"sandbox allow-popups allow-popups-to-escape-sandbox; frame-ancestors 'self'"
+/* A download: nothing in it may run or load, whatever a browser makes of it. */
+#define CSP_DOWNLOAD "default-src 'none'; sandbox"
+/* An attachment mark drawn inline (no emoji font needed, no request). */
+#define PAPERCLIP "<svg class=\"icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8" \
+		  "l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9\"/></svg>"
+#define INLINE_IMAGE_MAX (2u << 20) /* bytes of a cid: image shown in the body */
 
-static int imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err)
+/* --- folders --------------------------------------------------------------- */
+
+/* A folder's role: the server's special-use flag, else its conventional name. */
+static enum ers_imap_special folder_kind(const struct ers_imap_folder *f)
 {
-	const struct ers_config *cfg = r->cfg;
-	if (!cfg->secrets.webmail_master_password) {
-		ers_error_set(err, ERS_E_CONFIG, "the webmail cannot open mailboxes: WEBMAIL_MASTER_PASSWORD is not set "
-			      "in the secrets file");
-		return -1;
-	}
-	const char *listen = cfg->mailstack.listen;
-	const char *host = listen && *listen && strcmp(listen, "*") ? listen : cfg->mailstack.hostname;
-	struct ers_buf user = ERS_BUF_INIT;
-	ers_buf_addf(&user, "%s*%s", r->session.actor.name, cfg->mailstack.master_user);
-	struct ers_imap_params p = {
-		.host = host,
-		.port = cfg->mailstack.imap_port,
-		.tls = cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN,
-		.ca_file = cfg->dns.ca_file,
-		.username = user.data,
-		.password = cfg->secrets.webmail_master_password,
-		.timeout_s = 20,
+	static const struct { const char *name; enum ers_imap_special kind; } names[] = {
+		{ "INBOX", ERS_IMAP_FOLDER_INBOX }, { "Sent", ERS_IMAP_FOLDER_SENT },
+		{ "Sent Messages", ERS_IMAP_FOLDER_SENT }, { "Drafts", ERS_IMAP_FOLDER_DRAFTS },
+		{ "Trash", ERS_IMAP_FOLDER_TRASH }, { "Deleted Messages", ERS_IMAP_FOLDER_TRASH },
+		{ "Junk", ERS_IMAP_FOLDER_JUNK }, { "Spam", ERS_IMAP_FOLDER_JUNK },
 	};
-	int rc = ers_imap_open(&p, im_r, err);
-	ers_buf_free(&user);
-	return rc;
+	if (f->special != ERS_IMAP_FOLDER_NORMAL)
+		return f->special;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcasecmp(f->name, names[i].name))
+			return names[i].kind;
+	return ERS_IMAP_FOLDER_NORMAL;
 }
+
+static const char *kind_label(enum ers_imap_special k)
+{
+	switch (k) {
+	case ERS_IMAP_FOLDER_INBOX: return "Inbox";
+	case ERS_IMAP_FOLDER_SENT: return "Sent";
+	case ERS_IMAP_FOLDER_DRAFTS: return "Drafts";
+	case ERS_IMAP_FOLDER_TRASH: return "Trash";
+	case ERS_IMAP_FOLDER_JUNK: return "Junk";
+	default: return NULL;
+	}
+}
+
+static const struct ers_imap_folder *folder_named(const struct ers_imap_result *fl, const char *name)
+{
+	for (size_t i = 0; fl && i < fl->nfolders; i++)
+		if (!strcmp(fl->folders[i].name, name))
+			return &fl->folders[i];
+	return NULL;
+}
+
+/* The Trash folder's name: by special use, else by name; NULL: none. */
+static const char *trash_name(const struct ers_imap_result *fl)
+{
+	for (size_t i = 0; i < fl->nfolders; i++)
+		if (!fl->folders[i].noselect && folder_kind(&fl->folders[i]) == ERS_IMAP_FOLDER_TRASH)
+			return fl->folders[i].name;
+	return NULL;
+}
+
+/* What people see for folder `name` (plain text into `out`). */
+static void folder_label(const struct ers_imap_result *fl, const char *name, struct ers_buf *out)
+{
+	const struct ers_imap_folder *f = folder_named(fl, name);
+	const char *label = f ? kind_label(folder_kind(f)) : !strcasecmp(name, "INBOX") ? "Inbox" : NULL;
+	if (label)
+		ers_buf_adds(out, label);
+	else if (f && f->display)
+		ers_buf_adds(out, f->display);
+	else
+		ers_imap_utf7_decode(name, out);
+}
+
+static void sidebar_item(struct ers_buf *b, const struct ers_imap_folder *f, const char *current)
+{
+	struct ers_buf label = ERS_BUF_INIT;
+	const char *kl = kind_label(folder_kind(f));
+	ers_buf_adds(&label, kl ? kl : f->display ? f->display : f->name);
+	if (f->noselect) {
+		html(b, "<li><span class=\"folder noselect\">%s</span></li>", label.data);
+	} else {
+		bool cur = !strcmp(f->name, current);
+		html(b, "<li><a class=\"folder%r\" href=\"/?folder=%u\"%r><span class=\"name\">%s</span>",
+		     cur ? " current" : "", f->name, cur ? " aria-current=\"page\"" : "", label.data);
+		if (f->unseen > 0)
+			html(b, "<span class=\"badge\" title=\"unread\">%ld</span>", f->unseen);
+		html(b, "</a></li>");
+	}
+	ers_buf_free(&label);
+}
+
+/* The folder list: the five known folders first, in that order, then the
+ * rest as the server sorted them. */
+static void add_sidebar(struct ers_buf *b, const struct ers_imap_result *fl, const char *current)
+{
+	static const enum ers_imap_special order[] = {
+		ERS_IMAP_FOLDER_INBOX, ERS_IMAP_FOLDER_SENT, ERS_IMAP_FOLDER_DRAFTS,
+		ERS_IMAP_FOLDER_TRASH, ERS_IMAP_FOLDER_JUNK,
+	};
+	bool *shown = ers_xcalloc(fl->nfolders ? fl->nfolders : 1, sizeof *shown);
+	html(b, "<nav class=\"folders\" aria-label=\"Folders\"><h2 class=\"sr\">Folders</h2><ul>");
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+		for (size_t i = 0; i < fl->nfolders; i++)
+			if (!shown[i] && folder_kind(&fl->folders[i]) == order[k]) {
+				shown[i] = true;
+				sidebar_item(b, &fl->folders[i], current);
+				break;
+			}
+	bool first = true;
+	for (size_t i = 0; i < fl->nfolders; i++) {
+		if (shown[i])
+			continue;
+		if (first)
+			html(b, "</ul><ul class=\"custom\">");
+		first = false;
+		sidebar_item(b, &fl->folders[i], current);
+	}
+	html(b, "</ul></nav>");
+	free(shown);
+}
+
+/* The mail layout: folder list beside (on phones: above) `content`. */
+static void mail_page(struct web_req *r, struct web_resp *w, const char *title, const struct ers_imap_result *fl,
+		      const char *current, const char *content)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<div class=\"mail\">");
+	add_sidebar(&c, fl, current);
+	html(&c, "<div class=\"pane\">%r</div></div>", content);
+	web_page(r, w, title, c.data);
+	ers_buf_free(&c);
+}
+
+/* --- small pieces -------------------------------------------------------------- */
 
 static void add_address(struct ers_buf *b, const struct ers_imap_addresses *a)
 {
@@ -70,50 +184,150 @@ static void add_size(struct ers_buf *b, long long n)
 		html(b, "%lld MB", (n + 1024 * 1024 - 1) / (1024 * 1024));
 }
 
-static void add_date(struct ers_buf *b, long long t)
+/* `full`: the date as "YYYY-MM-DD HH:MM UTC", else without " UTC" (the
+ * list); the full UTC time is the tooltip either way. */
+static void add_date(struct ers_buf *b, long long t, bool full)
 {
-	char s[40];
+	char shown[40], iso[40];
 	time_t tt = (time_t)t;
 	struct tm tm;
-	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(s, sizeof s, "%Y-%m-%d %H:%M UTC", &tm))
+	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(shown, sizeof shown, "%Y-%m-%d %H:%M UTC", &tm) ||
+	    !strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return;
-	html(b, "<time>%s</time>", s);
+	char brief[40];
+	memcpy(brief, shown, sizeof brief);
+	brief[16] = '\0'; /* "YYYY-MM-DD HH:MM" */
+	html(b, "<time datetime=\"%s\" title=\"%s\">%s</time>", iso, shown, full ? shown : brief);
+}
+
+/* A folder name from a link or form: what the server's names can be. */
+static bool folder_ok(const char *f)
+{
+	if (!f || !*f || strlen(f) > 500)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)f; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static void hidden_ref(struct web_req *r, struct ers_buf *b, const char *folder, uint32_t uid)
+{
+	web_csrf_field(r, b);
+	html(b, "<input type=\"hidden\" name=\"folder\" value=\"%s\"><input type=\"hidden\" name=\"uid\" value=\"%ld\">",
+	     folder, (long)uid);
+}
+
+/* An attachment's (already safe) name with Unicode's invisible direction
+ * controls replaced by '_': "invoice<U+202E>fdp.exe" would show as
+ * "invoiceexe.pdf" (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069). */
+static void name_no_bidi(const char *name, struct ers_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	while (*p) {
+		if (p[0] == 0xD8 && p[1] == 0x9C) {
+			ers_buf_addch(out, '_');
+			p += 2;
+		} else if (p[0] == 0xE2 && ((p[1] == 0x80 && (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xAA && p[2] <= 0xAE))) ||
+					    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+			ers_buf_addch(out, '_');
+			p += 3;
+		} else
+			ers_buf_addch(out, (char)*p++);
+	}
+}
+
+/* --- the mailbox ------------------------------------------------------------------ */
+
+static const char *done_notice(const char *done)
+{
+	if (!done)
+		return NULL;
+	if (!strcmp(done, "unread"))
+		return "Marked as unread.";
+	if (!strcmp(done, "moved"))
+		return "The message was moved to Trash.";
+	if (!strcmp(done, "deleted"))
+		return "The message was deleted permanently.";
+	return NULL;
 }
 
 void page_mailbox(struct web_req *r, struct web_resp *w)
 {
 	struct ers_imap *im = NULL;
-	struct ers_imap_result res = { 0 };
+	struct ers_imap_result fl = { 0 }, res = { 0 };
 	struct ers_error err;
+	const char *folder = web_query(r, "folder");
+	if (!folder || !*folder)
+		folder = "INBOX";
+	if (!folder_ok(folder)) {
+		web_error_page(r, w, 400, "The folder name is not right: at most 500 characters, no control characters.");
+		return;
+	}
 	const char *page_s = web_query(r, "page");
 	long page = page_s ? strtol(page_s, NULL, 10) : 1;
 	if (page < 1 || page > 1000000)
 		page = 1;
-	if (imap_open(r, &im, &err) < 0 ||
-	    ers_imap_page(im, "INBOX", (size_t)page - 1, WEB_PER_PAGE, &res, &err) < 0) {
+	int rc = web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0 ? -1 : 0;
+	const struct ers_imap_folder *known = rc == 0 ? folder_named(&fl, folder) : NULL;
+	if (rc == 0 && (!known || known->noselect)) {
+		struct ers_buf msg = ERS_BUF_INIT;
+		ers_buf_adds(&msg, "There is no folder named \"");
+		ers_imap_utf7_decode(folder, &msg);
+		ers_buf_adds(&msg, "\" that can hold messages.");
+		web_error_page(r, w, 404, msg.data);
+		ers_buf_free(&msg);
+		ers_imap_result_free(&fl);
+		ers_imap_close(im);
+		return;
+	}
+	if (rc < 0 || ers_imap_page(im, folder, (size_t)page - 1, WEB_PER_PAGE, &res, &err) < 0) {
+		ers_imap_result_free(&fl);
 		ers_imap_result_free(&res);
 		ers_imap_close(im);
 		web_ers_error(r, w, &err);
 		return;
 	}
-	struct ers_buf c = ERS_BUF_INIT;
-	html(&c, "<section class=\"mailbox\"><div class=\"toolbar\"><h1>Inbox</h1>"
-		 "<span class=\"count\">%ld message(s)</span><a class=\"button\" href=\"/\">Refresh Inbox</a></div>",
-	     (long)res.exists);
+	ers_imap_close(im);
+	struct ers_buf label = ERS_BUF_INIT, c = ERS_BUF_INIT;
+	folder_label(&fl, folder, &label);
+	bool inbox = !strcmp(folder, "INBOX");
+	const struct ers_imap_folder *f = folder_named(&fl, folder);
+
+	html(&c, "<section class=\"mailbox\">");
+	const char *sent = web_query(r, "sent"), *done = done_notice(web_query(r, "done"));
+	if (sent && !strcmp(sent, "1"))
+		html(&c, "<p class=\"ok\" role=\"status\">Message sent.</p>");
+	if (done)
+		html(&c, "<p class=\"ok\" role=\"status\">%s</p>", done);
+	html(&c, "<div class=\"toolbar\"><h1>%s</h1><span class=\"count\">%ld message%r",
+	     label.data, (long)res.exists, res.exists == 1 ? "" : "s");
+	if (f && f->unseen > 0)
+		html(&c, ", %ld unread", f->unseen);
+	html(&c, "</span><div class=\"actions\"><a class=\"button\" href=\"/compose\" data-key=\"c\">Compose</a>"
+		 "<a class=\"button secondary\" href=\"/?folder=%u\">%r</a></div></div>",
+	     folder, inbox ? "Refresh Inbox" : "Refresh");
 	if (!res.nmsgs)
-		html(&c, "<p class=\"empty\">No messages.</p>");
+		html(&c, "<p class=\"empty\">%r</p>", res.exists ? "No messages on this page." : "No messages in this folder.");
 	else {
-		html(&c, "<table class=\"messages\"><thead><tr><th>From</th><th>Subject</th><th>Date</th>"
-			 "<th class=\"num\">Size</th></tr></thead><tbody>");
+		/* In Sent and Drafts the other party is the recipient. */
+		bool sent_like = f && (folder_kind(f) == ERS_IMAP_FOLDER_SENT || folder_kind(f) == ERS_IMAP_FOLDER_DRAFTS);
+		html(&c, "<table class=\"messages\"><thead><tr><th class=\"from\">%r</th><th>Subject</th>"
+			 "<th class=\"date\">Date</th><th class=\"num\">Size</th></tr></thead><tbody>",
+		     sent_like ? "To" : "From");
 		for (size_t i = 0; i < res.nmsgs; i++) {
 			const struct ers_imap_message *m = &res.msgs[i];
 			bool unread = !(m->flags & ERS_IMAP_SEEN);
 			const char *subject = m->envelope.subject && *m->envelope.subject ? m->envelope.subject : "(no subject)";
-			html(&c, "<tr class=\"%r\"><td class=\"from\">", unread ? "unread" : "read");
-			add_address(&c, &m->envelope.from);
-			html(&c, "</td><td class=\"subject\"><a href=\"/message?folder=INBOX&amp;uid=%ld\">%s</a>%r</td><td>",
-			     (long)m->uid, subject, m->has_attachments ? " <span class=\"clip\" title=\"attachments\">&#128206;</span>" : "");
-			add_date(&c, m->internaldate);
+			html(&c, "<tr class=\"msg %r\"><td class=\"from\">%r", unread ? "unread" : "read",
+			     unread ? "<span class=\"sr\">Unread: </span>" : "");
+			add_address(&c, sent_like ? &m->envelope.to : &m->envelope.from);
+			html(&c, "</td><td class=\"subject\"><a href=\"/message?folder=%u&amp;uid=%ld\">%s</a>%r</td>"
+				 "<td class=\"date\">",
+			     folder, (long)m->uid, subject,
+			     m->has_attachments ? "<span class=\"clip\" title=\"has attachments\">" PAPERCLIP
+						  "<span class=\"sr\">has attachments</span></span>" : "");
+			add_date(&c, m->internaldate, false);
 			html(&c, "</td><td class=\"num\">");
 			add_size(&c, m->size);
 			html(&c, "</td></tr>");
@@ -122,28 +336,33 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 	}
 	size_t pages = (res.exists + WEB_PER_PAGE - 1) / WEB_PER_PAGE;
 	if (pages > 1) {
-		html(&c, "<nav class=\"pages\">");
+		html(&c, "<nav class=\"pages\" aria-label=\"Pages\">");
 		if (page > 1)
-			html(&c, "<a href=\"/?page=%ld\">Newer</a>", page - 1);
+			html(&c, "<a href=\"/?folder=%u&amp;page=%ld\" rel=\"prev\">&larr; Newer</a>", folder, page - 1);
 		html(&c, "<span>Page %ld of %zu</span>", page, pages);
 		if ((size_t)page < pages)
-			html(&c, "<a href=\"/?page=%ld\">Older</a>", page + 1);
+			html(&c, "<a href=\"/?folder=%u&amp;page=%ld\" rel=\"next\">Older &rarr;</a>", folder, page + 1);
 		html(&c, "</nav>");
 	}
 	html(&c, "</section>");
+	mail_page(r, w, label.data, &fl, folder, c.data);
 	ers_imap_result_free(&res);
-	ers_imap_close(im);
-	web_page(r, w, "Inbox", c.data);
+	ers_imap_result_free(&fl);
+	ers_buf_free(&label);
 	ers_buf_free(&c);
 }
 
-/* The folder and UID of a message request; -1 with a 400 page if bad. */
-static int message_ref(struct web_req *r, struct web_resp *w, const char **folder_r, uint32_t *uid_r)
+/* --- one message ------------------------------------------------------------------- */
+
+/* The folder and UID of a message request (from the query, or for a POST
+ * the form); -1 with a 400 page if bad. */
+static int message_ref(struct web_req *r, struct web_resp *w, bool form, const char **folder_r, uint32_t *uid_r)
 {
-	const char *folder = web_query(r, "folder"), *uid_s = web_query(r, "uid");
+	const char *folder = form ? web_form(r, "folder") : web_query(r, "folder");
+	const char *uid_s = form ? web_form(r, "uid") : web_query(r, "uid");
 	char *end = NULL;
 	unsigned long uid = uid_s ? strtoul(uid_s, &end, 10) : 0;
-	if (!folder || !*folder || strlen(folder) > 500 || !uid_s || !*uid_s || *end || uid == 0 || uid > UINT32_MAX) {
+	if (!folder_ok(folder) || !uid_s || !*uid_s || *end || uid == 0 || uid > UINT32_MAX) {
 		web_error_page(r, w, 400, "The link is not right: it must name a folder and a message number.");
 		return -1;
 	}
@@ -152,57 +371,149 @@ static int message_ref(struct web_req *r, struct web_resp *w, const char **folde
 	return 0;
 }
 
-/* Fetches and parses a message; -1 with an error page. */
-static int load_message(struct web_req *r, struct web_resp *w, bool mark_seen, const char **folder_r,
-			uint32_t *uid_r, struct ers_message **msg_r)
+/* The image types shown inline (none can script: never SVG), as a constant
+ * string; NULL for any other type. */
+static const char *inline_image_type(const char *type)
 {
-	struct ers_imap *im = NULL;
-	struct ers_buf src = ERS_BUF_INIT;
+	static const char *const ok[] = { "image/png", "image/gif", "image/jpeg", "image/webp" };
+	for (size_t i = 0; type && i < sizeof ok / sizeof ok[0]; i++)
+		if (!strcmp(type, ok[i]))
+			return ok[i];
+	return NULL;
+}
+
+static void base64(struct ers_buf *out, const unsigned char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		ers_buf_addch(out, tab[v >> 18 & 63]);
+		ers_buf_addch(out, tab[v >> 12 & 63]);
+		ers_buf_addch(out, i + 1 < n ? tab[v >> 6 & 63] : '=');
+		ers_buf_addch(out, i + 2 < n ? tab[v & 63] : '=');
+	}
+}
+
+struct source {
+	const char *data;
+	size_t len;
+};
+
+/* ers_message_opts.attachment_url: an inline image as a data: URL, image
+ * types that cannot script only (never SVG). */
+static char *cid_data_url(size_t index, void *data)
+{
+	const struct source *s = data;
+	struct ers_buf bytes = ERS_BUF_INIT, url = ERS_BUF_INIT;
+	char *type = NULL;
 	struct ers_error err;
-	*msg_r = NULL;
-	if (message_ref(r, w, folder_r, uid_r) < 0)
+	if (ers_message_attachment(s->data, s->len, index, &bytes, NULL, &type, &err) == 0 &&
+	    inline_image_type(type) && bytes.len <= INLINE_IMAGE_MAX) {
+		ers_buf_addf(&url, "data:%s;base64,", type);
+		base64(&url, (const unsigned char *)bytes.data, bytes.len);
+	}
+	free(type);
+	ers_buf_free(&bytes);
+	if (!url.len) {
+		ers_buf_free(&url);
+		return NULL;
+	}
+	return url.data; /* the buffer's own malloc'd string */
+}
+
+/* The message's source; -1 with an error page. */
+static int fetch(struct web_req *r, struct web_resp *w, struct ers_imap *im, const char *folder, uint32_t uid,
+		 bool mark_seen, struct ers_buf *src)
+{
+	struct ers_error err;
+	if (ers_imap_fetch_source(im, folder, uid, mark_seen, src, &err) < 0) {
+		if (err.code == ERS_E_NOTFOUND)
+			web_error_page(r, w, 404, "This message is not there any more: it may have been moved or deleted.");
+		else
+			web_ers_error(r, w, &err);
 		return -1;
-	/* The user's own domain is internal; a sender elsewhere gets the warning. */
-	const char *at = strrchr(r->session.actor.name, '@');
-	const char *domains[1] = { at ? at + 1 : "" };
-	struct ers_message_opts opts = { .internal_domains = domains, .ninternal = 1 };
-	int rc = imap_open(r, &im, &err);
-	if (rc == 0)
-		rc = ers_imap_fetch_source(im, *folder_r, *uid_r, mark_seen, &src, &err);
-	ers_imap_close(im);
-	if (rc == 0)
-		rc = ers_message_parse(src.data, src.len, &opts, msg_r, &err);
-	ers_buf_free(&src);
-	if (rc < 0)
-		web_ers_error(r, w, &err);
-	return rc;
+	}
+	return 0;
 }
 
 void page_message(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
 	uint32_t uid;
-	struct ers_message *m;
-	if (load_message(r, w, true, &folder, &uid, &m) < 0)
+	struct ers_imap *im = NULL;
+	struct ers_imap_result fl = { 0 };
+	struct ers_buf src = ERS_BUF_INIT;
+	struct ers_message *m = NULL;
+	struct ers_error err;
+	char **domains = NULL;
+	size_t ndomains = 0;
+	if (message_ref(r, w, false, &folder, &uid) < 0)
 		return;
-	struct ers_buf c = ERS_BUF_INIT;
-	html(&c, "<section class=\"message\"><p><a href=\"/\">&larr; Back to Inbox</a></p><h1>%s</h1>",
-	     *m->subject ? m->subject : "(no subject)");
+	const char *images = web_query(r, "images");
+	bool show_images = images && !strcmp(images, "1");
+	/* Every domain of the tenant is internal; a sender elsewhere gets the warning. */
+	if (ers_tenant_domain_names(r->ctx, &r->session.actor, &domains, &ndomains, &err) < 0 ||
+	    web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0) {
+		web_ers_error(r, w, &err);
+		goto out;
+	}
+	if (fetch(r, w, im, folder, uid, true, &src) < 0)
+		goto out;
+	const char *at = strrchr(r->session.actor.name, '@');
+	const char **internal = ers_xcalloc(ndomains + 1, sizeof *internal);
+	for (size_t i = 0; i < ndomains; i++)
+		internal[i] = domains[i];
+	internal[ndomains] = at ? at + 1 : "";
+	struct ers_message_opts opts = { .internal_domains = internal, .ninternal = ndomains + 1 };
+	int rc = ers_message_parse(src.data, src.len, &opts, &m, &err);
+	free(internal);
+	if (rc < 0) {
+		web_ers_error(r, w, &err);
+		goto out;
+	}
+
+	struct ers_buf c = ERS_BUF_INIT, label = ERS_BUF_INIT;
+	folder_label(&fl, folder, &label);
+	const char *subject = *m->subject ? m->subject : "(no subject)";
+	const struct ers_imap_folder *f = folder_named(&fl, folder);
+	bool in_trash = f && folder_kind(f) == ERS_IMAP_FOLDER_TRASH;
+	html(&c, "<article class=\"message\"><div class=\"msg-actions\">"
+		 "<a class=\"button secondary\" href=\"/?folder=%u\" data-key=\"b\">&larr; Back to %s</a>"
+		 "<a class=\"button\" href=\"/compose?reply=%ld&amp;folder=%u\" data-key=\"r\">Reply</a>"
+		 "<a class=\"button\" href=\"/compose?forward=%ld&amp;folder=%u\" data-key=\"f\">Forward</a>"
+		 "<form method=\"post\" action=\"/message/unread\" class=\"inline\">",
+	     folder, label.data, (long)uid, folder, (long)uid, folder);
+	hidden_ref(r, &c, folder, uid);
+	html(&c, "<button type=\"submit\" class=\"secondary\" data-key=\"u\">Mark as Unread</button></form>"
+		 "<form method=\"post\" action=\"/message/delete\" class=\"inline\" data-confirm=\"%r\">",
+	     in_trash ? "Delete this message permanently?" : "Delete this message? It will be moved to Trash.");
+	hidden_ref(r, &c, folder, uid);
+	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form></div>"
+		 "<h1>%s</h1>", subject);
 	if (m->external_sender)
 		html(&c, "<p class=\"warning%r\" role=\"note\">%r</p>", m->nattachments ? " strong" : "",
-		     m->nattachments ? "This message comes from outside your organization and has attachments. "
+		     m->nattachments ? "&#9888; This message comes from outside your organization and has attachments. "
 				       "Be extra careful before opening them."
 				     : "This message comes from outside your organization.");
 	html(&c, "<dl class=\"headers\"><dt>From</dt><dd>%s</dd><dt>To</dt><dd>%s</dd>", m->from, m->to);
 	if (*m->cc)
 		html(&c, "<dt>Cc</dt><dd>%s</dd>", m->cc);
-	html(&c, "<dt>Date</dt><dd>");
-	add_date(&c, m->date);
-	html(&c, "</dd></dl>");
+	html(&c, "<dt>Subject</dt><dd>%s</dd>", subject);
+	if (m->date > 0) {
+		html(&c, "<dt>Date</dt><dd>");
+		add_date(&c, m->date, true);
+		html(&c, "</dd>");
+	}
+	html(&c, "</dl>");
 	if (m->nattachments) {
-		html(&c, "<ul class=\"attachments\">");
+		html(&c, "<h2 class=\"sr\">Attachments</h2><ul class=\"attachments\">");
 		for (size_t i = 0; i < m->nattachments; i++) {
-			html(&c, "<li>%s <span class=\"meta\">%s, ", m->attachments[i].filename, m->attachments[i].content_type);
+			struct ers_buf name = ERS_BUF_INIT;
+			name_no_bidi(m->attachments[i].filename, &name);
+			html(&c, "<li>" PAPERCLIP "<a href=\"/message/attachment?folder=%u&amp;uid=%ld&amp;part=%zu\" download>%s</a>"
+				 " <span class=\"meta\">%s, ",
+			     folder, (long)uid, i, name.data, m->attachments[i].content_type);
+			ers_buf_free(&name);
 			add_size(&c, (long long)m->attachments[i].size);
 			html(&c, "</span></li>");
 		}
@@ -210,30 +521,221 @@ void page_message(struct web_req *r, struct web_resp *w)
 	}
 	if (m->truncated)
 		html(&c, "<p class=\"notice\">This message has more parts than are shown.</p>");
-	if (m->blocked_images)
-		html(&c, "<p class=\"notice\">%zu remote image(s) were blocked.</p>", m->blocked_images);
+	if (m->blocked_images && !show_images)
+		html(&c, "<p class=\"notice images\">%zu remote image%r %r blocked. "
+			 "<a href=\"/message?folder=%u&amp;uid=%ld&amp;images=1\">Show images</a></p>",
+		     m->blocked_images, m->blocked_images == 1 ? "" : "s", m->blocked_images == 1 ? "was" : "were",
+		     folder, (long)uid);
 	html(&c, "<iframe class=\"body\" sandbox=\"allow-popups allow-popups-to-escape-sandbox\" referrerpolicy=\"no-referrer\" "
-		 "title=\"message body\" src=\"/message/body?folder=%u&amp;uid=%ld\"></iframe></section>",
-	     folder, (long)uid);
-	web_page(r, w, *m->subject ? m->subject : "(no subject)", c.data);
+		 "title=\"message body\" src=\"/message/body?folder=%u&amp;uid=%ld%r\"></iframe></article>",
+	     folder, (long)uid, show_images ? "&amp;images=1" : "");
+	mail_page(r, w, subject, &fl, folder, c.data);
 	ers_buf_free(&c);
+	ers_buf_free(&label);
+out:
 	ers_message_free(m);
+	ers_buf_free(&src);
+	ers_imap_result_free(&fl);
+	ers_imap_close(im);
+	ers_tenant_domain_names_free(domains, ndomains);
 }
 
 void page_message_body(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
 	uint32_t uid;
-	struct ers_message *m;
-	if (load_message(r, w, false, &folder, &uid, &m) < 0)
+	struct ers_imap *im = NULL;
+	struct ers_buf src = ERS_BUF_INIT;
+	struct ers_message *m = NULL;
+	struct ers_error err;
+	if (message_ref(r, w, false, &folder, &uid) < 0)
 		return;
+	const char *images = web_query(r, "images");
+	bool show_images = images && !strcmp(images, "1");
+	if (web_imap_open(r, &im, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return;
+	}
+	int rc = fetch(r, w, im, folder, uid, false, &src);
+	ers_imap_close(im);
+	if (rc < 0)
+		goto out;
+	struct source s = { src.data, src.len };
+	struct ers_message_opts opts = { .allow_remote_images = show_images, .attachment_url = cid_data_url, .data = &s };
+	if (ers_message_parse(src.data, src.len, &opts, &m, &err) < 0) {
+		web_ers_error(r, w, &err);
+		goto out;
+	}
 	w->status = 200;
-	w->csp = CSP_BODY;
+	w->csp = show_images ? CSP_BODY_IMAGES : CSP_BODY;
 	ers_buf_adds(&w->headers, "X-Frame-Options: SAMEORIGIN\r\n");
 	/* body_html is the sanitiser's output: safe markup by contract. */
 	html(&w->body, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><base target=\"_blank\">"
-		       "<style>body{font:15px/1.5 system-ui,sans-serif;margin:0;padding:12px;color:#1f2933;"
-		       "overflow-wrap:anywhere}img{max-width:100%%;height:auto}</style></head><body>%r</body></html>\n",
+		       "<meta name=\"color-scheme\" content=\"light\">"
+		       "<style>body{font:15px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
+		       "padding:16px 20px;color:#1f2933;background:#fff;overflow-wrap:anywhere}"
+		       "img{max-width:100%%;height:auto}a{color:#2f6fde}blockquote{margin:0 0 0 .5em;"
+		       "padding-left:1em;border-left:3px solid #d5dbe3;color:#52606d}"
+		       ".ers-blocked-image{display:inline-block;padding:0 .3em;border:1px dashed #cbd2d9;"
+		       "color:#7b8794;font-size:.85em}</style></head><body>%r</body></html>\n",
 	     m->body_html);
+out:
 	ers_message_free(m);
+	ers_buf_free(&src);
+}
+
+/* GET /message/attachment?folder=F&uid=U&part=N: the bytes, always as a
+ * download of an opaque type, so nothing a sender sends renders here.
+ * With inline=1, an image of a type that cannot script, for <img>. */
+void page_message_attachment(struct web_req *r, struct web_resp *w)
+{
+	const char *folder;
+	uint32_t uid;
+	struct ers_imap *im = NULL;
+	struct ers_buf src = ERS_BUF_INIT, data = ERS_BUF_INIT;
+	struct ers_error err;
+	char *name = NULL, *type = NULL;
+	if (message_ref(r, w, false, &folder, &uid) < 0)
+		return;
+	const char *part_s = web_query(r, "part"), *inl = web_query(r, "inline");
+	char *end = NULL;
+	unsigned long part = part_s && *part_s ? strtoul(part_s, &end, 10) : 0;
+	if (!part_s || !*part_s || *end || part >= ERS_MESSAGE_MAX_PARTS) {
+		web_error_page(r, w, 400, "The link is not right: part must be the number of an attachment.");
+		return;
+	}
+	bool as_inline = inl && !strcmp(inl, "1");
+	if (web_imap_open(r, &im, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return;
+	}
+	int rc = fetch(r, w, im, folder, uid, false, &src);
+	ers_imap_close(im);
+	if (rc < 0)
+		goto out;
+	if (ers_message_attachment(src.data, src.len, part, &data, &name, &type, &err) < 0) {
+		if (err.code == ERS_E_NOTFOUND)
+			web_error_page(r, w, 404, "This message has no such attachment.");
+		else
+			web_ers_error(r, w, &err);
+		goto out;
+	}
+	if (as_inline && !inline_image_type(type)) {
+		web_error_page(r, w, 404, "Only PNG, GIF, JPEG and WebP images are shown inline; download the attachment instead.");
+		goto out;
+	}
+	w->status = 200;
+	w->content_type = as_inline ? inline_image_type(type) : "application/octet-stream";
+	w->csp = CSP_DOWNLOAD;
+	/* The name is already safe (no path, no control characters); the
+	 * quoted form keeps plain ASCII only, filename* carries the rest. */
+	struct ers_buf ascii = ERS_BUF_INIT, clean = ERS_BUF_INIT;
+	name_no_bidi(name, &clean);
+	for (const unsigned char *p = (const unsigned char *)clean.data; *p; p++)
+		ers_buf_addch(&ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != ';' && *p != '%')
+				      ? (char)*p : '_');
+	ers_buf_addf(&w->headers, "Content-Disposition: %s; filename=\"%s\"; filename*=UTF-8''",
+		     as_inline ? "inline" : "attachment", ascii.data);
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)clean.data; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("!#$&+-.^_`|~", *p))
+			ers_buf_addch(&w->headers, (char)*p);
+		else
+			ers_buf_addf(&w->headers, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	ers_buf_adds(&w->headers, "\r\nCache-Control: private, no-store\r\n");
+	ers_buf_free(&ascii);
+	ers_buf_free(&clean);
+	ers_buf_add(&w->body, data.data, data.len);
+out:
+	free(type);
+	free(name);
+	ers_buf_free(&data);
+	ers_buf_free(&src);
+}
+
+/* --- actions (POST, CSRF checked by the router) ---------------------------------------- */
+
+void page_message_unread(struct web_req *r, struct web_resp *w)
+{
+	const char *folder;
+	uint32_t uid;
+	struct ers_imap *im = NULL;
+	struct ers_error err;
+	if (message_ref(r, w, true, &folder, &uid) < 0)
+		return;
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_set_seen(im, folder, uid, false, &err) < 0) {
+		ers_imap_close(im);
+		web_ers_error(r, w, &err);
+		return;
+	}
+	ers_imap_close(im);
+	struct ers_buf loc = ERS_BUF_INIT;
+	html(&loc, "/?folder=%u&done=unread", folder);
+	web_redirect(w, loc.data);
+	ers_buf_free(&loc);
+}
+
+static void delete_confirm_page(struct web_req *r, struct web_resp *w, const char *folder, uint32_t uid,
+				bool in_trash)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card narrow confirm\"><h1>Delete</h1><p>%r</p>"
+		 "<form method=\"post\" action=\"/message/delete\">",
+	     in_trash ? "Delete this message permanently?" : "Delete this message? It will be moved to Trash.");
+	hidden_ref(r, &c, folder, uid);
+	html(&c, "<input type=\"hidden\" name=\"confirm\" value=\"1\"><div class=\"actions\">"
+		 "<button type=\"submit\" class=\"danger\">%r</button>"
+		 "<a class=\"button secondary\" href=\"/message?folder=%u&amp;uid=%ld\">Cancel</a></div></form></section>",
+	     in_trash ? "Delete permanently" : "Delete", folder, (long)uid);
+	web_page(r, w, "Delete this message?", c.data);
+	ers_buf_free(&c);
+}
+
+/* Delete: first a confirmation page (no script needed); with confirm=1,
+ * to Trash (made when missing), or for good when it is in Trash. */
+void page_message_delete(struct web_req *r, struct web_resp *w)
+{
+	const char *folder;
+	uint32_t uid;
+	struct ers_imap *im = NULL;
+	struct ers_imap_result fl = { 0 }, created = { 0 };
+	struct ers_error err;
+	if (message_ref(r, w, true, &folder, &uid) < 0)
+		return;
+	const char *confirm = web_form(r, "confirm");
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
+		goto fail;
+	const char *trash = trash_name(&fl);
+	bool in_trash = trash && !strcmp(trash, folder);
+	if (!confirm || strcmp(confirm, "1")) {
+		delete_confirm_page(r, w, folder, uid, in_trash);
+		goto out;
+	}
+	if (in_trash) {
+		if (ers_imap_delete(im, folder, uid, &err) < 0)
+			goto fail;
+	} else {
+		if (!trash) {
+			/* No Trash yet (manual: "if configured"): make the usual one. */
+			trash = "Trash";
+			if (!folder_named(&fl, trash) &&
+			    ers_imap_command(im, "CREATE \"Trash\"", &created, &err) < 0)
+				goto fail;
+		}
+		if (ers_imap_move(im, folder, uid, trash, &err) < 0)
+			goto fail;
+	}
+	struct ers_buf loc = ERS_BUF_INIT;
+	html(&loc, "/?folder=%u&done=%r", folder, in_trash ? "deleted" : "moved");
+	web_redirect(w, loc.data);
+	ers_buf_free(&loc);
+	goto out;
+fail:
+	web_ers_error(r, w, &err);
+out:
+	ers_imap_result_free(&created);
+	ers_imap_result_free(&fl);
+	ers_imap_close(im);
 }

@@ -9,9 +9,19 @@
 
 #define WEB_BODY_MAX (64u << 10)  /* bytes of a form body */
 #define WEB_PER_PAGE 50           /* messages on a mailbox page */
+#define WEB_UPLOAD_MAX (25u << 20) /* bytes of a multipart/form-data body (compose with attachments) */
 
 struct web_param {
 	char *name, *value;
+};
+
+/* A file sent with a multipart/form-data form. */
+struct web_upload {
+	char *field;        /* the form field's name */
+	char *filename;     /* safe: no directories, no control characters, never empty */
+	char *content_type; /* "type/subtype" in lower case; application/octet-stream if none or bad */
+	const char *data;   /* points into the request body, freed after the page ran */
+	size_t len;
 };
 
 struct web_req {
@@ -22,6 +32,9 @@ struct web_req {
 	const char *cookie;      /* HTTP_COOKIE, "" when none */
 	struct web_param *query, *form;
 	size_t nquery, nform;
+	bool multipart;            /* the body was multipart/form-data */
+	struct web_upload *files;  /* its files (fields are in `form`) */
+	size_t nfiles;
 	struct ers_ctx *ctx;     /* NULL until a page needs the database */
 	const struct ers_config *cfg;
 	bool have_session;
@@ -56,6 +69,13 @@ void web_redirect(struct web_resp *w, const char *location);
 /* The hidden CSRF field for a form of this session (trusted markup). */
 void web_csrf_field(const struct web_req *r, struct ers_buf *out);
 
+/* Opens this request's user's mailbox on this node's Dovecot as
+ * USER*MASTER (web/mailconn.c). */
+int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err);
+/* SMTP submission to this node's Postfix as USER*MASTER; `user` holds the
+ * login name the params point to (free it after use). */
+int web_smtp_params(struct web_req *r, struct ers_smtp_params *p, struct ers_buf *user, struct ers_error *err);
+
 /* Pages. */
 void page_login_form(struct web_req *r, struct web_resp *w);
 void page_login_post(struct web_req *r, struct web_resp *w);
@@ -64,13 +84,20 @@ void page_logout(struct web_req *r, struct web_resp *w);
 void page_mailbox(struct web_req *r, struct web_resp *w);
 void page_message(struct web_req *r, struct web_resp *w);
 void page_message_body(struct web_req *r, struct web_resp *w);
+void page_message_attachment(struct web_req *r, struct web_resp *w);
+void page_message_unread(struct web_req *r, struct web_resp *w);
+void page_message_delete(struct web_req *r, struct web_resp *w);
 void page_mfa(struct web_req *r, struct web_resp *w);
 void page_mfa_setup(struct web_req *r, struct web_resp *w);
 void page_mfa_verify(struct web_req *r, struct web_resp *w);
 void page_password(struct web_req *r, struct web_resp *w);
 void page_password_post(struct web_req *r, struct web_resp *w);
+void page_compose(struct web_req *r, struct web_resp *w);
+void page_compose_post(struct web_req *r, struct web_resp *w);
 
 /* The stylesheet, embedded at build time (web/css.gen.c). */
 extern const char web_css[];
+/* The keyboard shortcuts' script, likewise (/static/ers.js). */
+extern const char web_js[];
 
 #endif

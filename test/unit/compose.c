@@ -69,6 +69,9 @@ static void refusals(void)
 		{ { .from = "not an address", .to = "a@b.example" }, "From: \"not an address\"" },
 		{ { .from = "ann@mailco.test", .to = "group: a@b.example;" }, "groups of addresses are not allowed" },
 		{ { .from = "ann@mailco.test", .to = "a@b.example", .subject = "bad \xff utf8" }, "Subject must be UTF-8" },
+		/* GMime alone would drop the unreadable piece and send to the rest. */
+		{ { .from = "ann@mailco.test", .to = "a@b.example, not an address" }, "To: \"not an address\" is not an e-mail address" },
+		{ { .from = "ann@mailco.test", .cc = "a@b.example; ; c d" }, "Cc: \"c d\" is not" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct ers_built_mail *m = (void *)1;
@@ -77,6 +80,13 @@ static void refusals(void)
 		ok(rc < 0 && m == NULL && err.code == ERS_E_INVALID, "refused: %s", cases[i].why);
 		like_str(err.message, cases[i].why, "... saying so");
 	}
+	/* Semicolons separate like commas; inside quotes they are a name's. */
+	struct ers_compose semi = { .from = "ann@mailco.test", .to = "a@b.example; \"x; y\" <c@b.example>" };
+	struct ers_built_mail *sm = NULL;
+	struct ers_error serr;
+	ok(ers_mail_build(&semi, &sm, &serr) == 0 && sm->nrcpt == 2 && !strcmp(sm->rcpt[1], "c@b.example"),
+	   "\"a; \\\"x; y\\\" <c>\": two recipients");
+	ers_built_mail_free(sm);
 	struct ers_compose_attachment bad[] = { { "a\r\n.txt", "text/plain", "x", 1 }, { "a.txt", "text/plain\r\nX: y", "x", 1 } };
 	struct ers_compose c = { .from = "ann@mailco.test", .to = "a@b.example", .attachments = bad, .nattachments = 1 };
 	struct ers_built_mail *m = NULL;

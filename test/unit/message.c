@@ -168,6 +168,9 @@ static void names(void)
 		{ "con:tr<o>l|?*\".txt", "con_tr_o_l____.txt" },
 		{ "trailing. . ", "trailing" },
 		{ "bad\xff\xfeutf8", "bad__utf8" },
+		{ "invoice\xe2\x80\xae" "fdp.exe", "invoice_fdp.exe" },      /* U+202E right-to-left override */
+		{ "a\xe2\x80\x8b\xe2\x81\xa6" "b\xc2\x85" "c.txt", "a__b_c.txt" }, /* zero-width space, isolate, C1 NEL */
+		{ "r\xc3\xa9sum\xc3\xa9.pdf", "r\xc3\xa9sum\xc3\xa9.pdf" },   /* letters stay */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct ers_buf b = ERS_BUF_INIT;

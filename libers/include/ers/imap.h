@@ -162,7 +162,8 @@ int ers_imap_page(struct ers_imap *im, const char *folder, size_t page, size_t p
 		  struct ers_imap_result *r, struct ers_error *err);
 
 /* Message `uid`'s full source (BODY.PEEK[]) appended to `out`; with
- * `mark_seen`, \Seen is then set.  ERS_E_NOTFOUND when it is not there. */
+ * `mark_seen`, fetched as BODY[], which sets \Seen in the same command.
+ * ERS_E_NOTFOUND when it is not there. */
 int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid, bool mark_seen,
 			  struct ers_buf *out, struct ers_error *err);
 /* Sets or clears \Seen. */

@@ -92,6 +92,14 @@ int ers_tenant_domain_set_primary(struct ers_ctx *ctx, const struct ers_actor *a
 int ers_tenant_domain_copy(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
 			   const char *domain, const char *to, struct ers_error *err);
 
+/* The domain names (punycode, lower case) of the actor's own tenant, for
+ * the webmail's external-sender warning: every user may know them, so no
+ * policy check; an actor without a tenant gets none.  Free with
+ * ers_tenant_domain_names_free(). */
+int ers_tenant_domain_names(struct ers_ctx *ctx, const struct ers_actor *actor, char ***names_r,
+			    size_t *n_r, struct ers_error *err);
+void ers_tenant_domain_names_free(char **names, size_t n);
+
 void ers_tenant_free(struct ers_tenant *t);
 void ers_tenant_list_free(struct ers_tenant_list *list);
 

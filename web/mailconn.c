@@ -1,0 +1,71 @@
+/* The webmail's connections to this mail node: IMAP to Dovecot and SMTP
+ * submission to Postfix, both logged in as USER*MASTER
+ * (mailstack.master_user, WEBMAIL_MASTER_PASSWORD), so that the user's own
+ * password is never kept.  Dovecot tells Postfix the login is USER, so
+ * smtpd_sender_login_maps lets the user send as their own addresses only.
+ * STARTTLS when the node has a certificate, verified against dns.ca_file
+ * (unset: the system's CAs). */
+#include <string.h>
+#include "web.h"
+
+static int master_login(struct web_req *r, struct ers_buf *user, struct ers_error *err)
+{
+	const struct ers_config *cfg = r->cfg;
+	if (!cfg->secrets.webmail_master_password) {
+		ers_error_set(err, ERS_E_CONFIG, "the webmail cannot open mailboxes: WEBMAIL_MASTER_PASSWORD is not set "
+			      "in the secrets file");
+		return -1;
+	}
+	ers_buf_reset(user);
+	ers_buf_addf(user, "%s*%s", r->session.actor.name, cfg->mailstack.master_user);
+	return 0;
+}
+
+/* Where this node's daemons listen. */
+static const char *node_host(const struct ers_config *cfg)
+{
+	const char *listen = cfg->mailstack.listen;
+	return listen && *listen && strcmp(listen, "*") ? listen : cfg->mailstack.hostname;
+}
+
+static bool node_tls(const struct ers_config *cfg)
+{
+	return cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert;
+}
+
+int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err)
+{
+	*im_r = NULL;
+	struct ers_buf user = ERS_BUF_INIT;
+	if (master_login(r, &user, err) < 0) {
+		ers_buf_free(&user);
+		return -1;
+	}
+	struct ers_imap_params p = {
+		.host = node_host(r->cfg),
+		.port = r->cfg->mailstack.imap_port,
+		.tls = node_tls(r->cfg) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN,
+		.ca_file = r->cfg->dns.ca_file,
+		.username = user.data,
+		.password = r->cfg->secrets.webmail_master_password,
+		.timeout_s = 20,
+	};
+	int rc = ers_imap_open(&p, im_r, err);
+	ers_buf_free(&user);
+	return rc;
+}
+
+int web_smtp_params(struct web_req *r, struct ers_smtp_params *p, struct ers_buf *user, struct ers_error *err)
+{
+	memset(p, 0, sizeof *p);
+	if (master_login(r, user, err) < 0)
+		return -1;
+	p->host = node_host(r->cfg);
+	p->port = r->cfg->mailstack.submission_port;
+	p->tls = node_tls(r->cfg) ? ERS_SMTP_STARTTLS : ERS_SMTP_PLAIN;
+	p->ca_file = r->cfg->dns.ca_file;
+	p->username = user->data;
+	p->password = r->cfg->secrets.webmail_master_password;
+	p->timeout_s = 60;
+	return 0;
+}
