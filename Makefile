@@ -39,6 +39,11 @@ ERSCTL       := cmd/ersctl/ersctl
 WEB_SRC      := $(sort $(wildcard web/*.c))
 WEB_OBJ      := $(filter-out web/css.gen.o,$(WEB_SRC:.c=.o)) web/css.gen.o
 WEBMAIL      := web/ers-webmail.cgi
+WEBMAIL_SO   := web/ers-webmail.so
+# The front (ers-webmail.cgi) links libc only; the module (ers-webmail.so)
+# everything else of web/ with libers.a and its libraries.
+FRONT_OBJ    := web/front.o web/core.o web/html.o web/css.gen.o libers/buf.o libers/mem.o
+MODULE_OBJ   := $(filter-out web/front.o,$(WEB_OBJ))
 UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
 UNIT_BIN     := $(UNIT_SRC:.c=.t)
 MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
@@ -53,7 +58,7 @@ $(BUILD_FLAGS): FORCE
 FORCE:
 
 .PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz
-all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL)
+all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL) $(WEBMAIL_SO)
 
 deps:
 	@test/deps
@@ -83,11 +88,21 @@ web/css.gen.c: web/static/ers.css web/static/ers.js
 	  FNR == 1 { if (NR > 1) print "\t\"\";"; print "const char " (FILENAME ~ /\.js$$/ ? "web_js" : "web_css") "[] =" } \
 	  { gsub(/\\/, "&&"); gsub(/"/, "\\\""); printf "\t\"%s\\n\"\n", $$0 } END { print "\t\"\";" }' $^ > $@.tmp && mv $@.tmp $@
 
-# Linked with libers.a: each request is a new process, and with
-# --as-needed only the shared libraries the webmail's code calls are loaded
-# (test/bench/RESULTS.md, section 6); installed as it is, no rpath.
-$(WEBMAIL): $(WEB_OBJ) $(LIB_A)
-	$(CC) -pie $(LDFLAGS_ALL) -o $@ $(WEB_OBJ) $(LIB_A) $(PKG_LIBS)
+# Each request is a new process, and loading the ~50 shared libraries of
+# the whole webmail costs ~7x a hello-world's start (test/bench/RESULTS.md,
+# section 6).  So ers-webmail.cgi is a front linked with libc only that
+# answers the stylesheet, the script and the login form itself and loads
+# ers-webmail.so, from beside its own executable, for every other request
+# (web/front.c).  The module is linked with libers.a and exports only its
+# entry (web/ers-webmail.map); -z defs finds a missing symbol here rather
+# than at dlopen.  dlopen is in libc since glibc 2.34 (-ldl: older ones).
+# Both are installed as they are, no rpath.
+$(WEBMAIL): $(FRONT_OBJ)
+	$(CC) -pie $(LDFLAGS_ALL) -o $@ $(FRONT_OBJ) -ldl
+
+$(WEBMAIL_SO): $(MODULE_OBJ) $(LIB_A) web/ers-webmail.map
+	$(CC) -shared $(LDFLAGS_ALL) $(if $(filter 1,$(SANITIZE)),,-Wl,-z,defs) -Wl,--version-script=web/ers-webmail.map \
+	  -o $@ $(MODULE_OBJ) $(LIB_A) $(PKG_LIBS)
 
 test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
@@ -157,6 +172,7 @@ install: all
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libers.a
 	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -Llibers -lers -ljansson
 	install -m 0755 $(WEBMAIL) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.cgi
+	install -m 0644 $(WEBMAIL_SO) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.so
 	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|; s|@PKGS@|$(PKGS)|' \
 	  libers/libers.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libers.pc
@@ -169,4 +185,4 @@ install: all
 	cp -r examples/. $(DESTDIR)$(DATADIR)/doc/ers/examples/
 
 clean:
-	rm -f libers/*.o libers/*.gen.c web/*.o web/*.gen.c $(WEBMAIL) libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)
+	rm -f libers/*.o libers/*.gen.c web/*.o web/*.gen.c $(WEBMAIL) $(WEBMAIL_SO) libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)

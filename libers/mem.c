@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include "ers/mem.h"
 
 static _Noreturn void out_of_memory(size_t n)
@@ -50,10 +49,14 @@ char *ers_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* explicit_bzero (glibc 2.25+, musl) gives what OPENSSL_cleanse did --
+ * a write the compiler may not drop -- and keeps buf.c and mem.c libc-only,
+ * so the webmail's front program (web/front.c) links these very files
+ * without libcrypto rather than a copy of them. */
 void ers_wipe(void *p, size_t n)
 {
 	if (p && n)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
 void ers_free_secret(char *s)

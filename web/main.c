@@ -1,4 +1,7 @@
-/* ers-webmail.cgi: the CGI entry.  Reads one request from the environment
+/* The webmail module's entry, ers_webmail_main(): ers-webmail.cgi (the
+ * front, web/front.c) answers the stylesheet, the script and the login form
+ * without a session itself and loads this module (ers-webmail.so) for
+ * every other request.  Reads one request from the environment
  * (REQUEST_METHOD, PATH_INFO, QUERY_STRING, HTTP_COOKIE, REMOTE_ADDR,
  * HTTP_USER_AGENT) and a form body from stdin (CONTENT_LENGTH bytes of
  * application/x-www-form-urlencoded, at most WEB_BODY_MAX, or of
@@ -14,92 +17,14 @@
 #include "multipart.h"
 #include "web.h"
 
-/* The pages' policy: only our own script file (no inline script), styles
- * and images from here only. */
-#define CSP_PAGES "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " \
-		  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes one x-www-form-urlencoded component of n bytes (malloc'd). */
-static char *form_decode(const char *s, size_t n)
-{
-	char *out = ers_xmalloc(n + 1), *o = out;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+')
-			*o++ = ' ';
-		else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-			 hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	/* A NUL typed into a form ends the value there. */
-	return out;
-}
-
-static void parse_params(const char *s, struct web_param **items_r, size_t *n_r)
-{
-	*items_r = NULL;
-	*n_r = 0;
-	if (!s)
-		return;
-	size_t cap = 0;
-	while (*s) {
-		const char *amp = strchr(s, '&');
-		size_t len = amp ? (size_t)(amp - s) : strlen(s);
-		const char *eq = memchr(s, '=', len);
-		if (len > 0 && *n_r < 200) {
-			if (*n_r == cap) {
-				cap = cap ? cap * 2 : 8;
-				*items_r = ers_xrealloc(*items_r, cap * sizeof **items_r);
-			}
-			struct web_param *p = &(*items_r)[(*n_r)++];
-			p->name = form_decode(s, eq ? (size_t)(eq - s) : len);
-			p->value = eq ? form_decode(eq + 1, len - (size_t)(eq - s) - 1) : ers_xstrdup("");
-		}
-		s += len;
-		if (*s == '&')
-			s++;
-	}
-}
-
-static void free_params(struct web_param *items, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(items[i].name);
-		ers_free_secret(items[i].value); /* passwords come in forms */
-	}
-	free(items);
-}
-
-static const char *param(const struct web_param *items, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(items[i].name, name))
-			return items[i].value;
-	return NULL;
-}
-
 const char *web_query(const struct web_req *r, const char *name)
 {
-	return param(r->query, r->nquery, name);
+	return web_param(r->query, r->nquery, name);
 }
 
 const char *web_form(const struct web_req *r, const char *name)
 {
-	return param(r->form, r->nform, name);
+	return web_param(r->form, r->nform, name);
 }
 
 /* Reads the form body; -1 when it is too large, not a form, or short;
@@ -140,38 +65,6 @@ static int read_body(struct web_req *r, char **body_r, struct ers_error *err)
 			return -2;
 	}
 	return 0;
-}
-
-static void emit(struct web_resp *w)
-{
-	const char *reason = "OK";
-	switch (w->status) {
-	case 303: reason = "See Other"; break;
-	case 400: reason = "Bad Request"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	case 405: reason = "Method Not Allowed"; break;
-	case 409: reason = "Conflict"; break;
-	case 413: reason = "Content Too Large"; break;
-	case 422: reason = "Unprocessable Content"; break;
-	case 429: reason = "Too Many Requests"; break;
-	case 500: reason = "Internal Server Error"; break;
-	case 502: reason = "Bad Gateway"; break;
-	case 503: reason = "Service Unavailable"; break;
-	}
-	printf("Status: %d %s\r\n", w->status, reason);
-	printf("Content-Type: %s\r\n", w->content_type ? w->content_type : "text/html; charset=utf-8");
-	printf("Content-Security-Policy: %s\r\n", w->csp ? w->csp : CSP_PAGES);
-	printf("X-Content-Type-Options: nosniff\r\n");
-	printf("Referrer-Policy: no-referrer\r\n");
-	if (!w->csp)
-		printf("X-Frame-Options: DENY\r\n");
-	if (!strstr(w->headers.data, "Cache-Control:"))
-		printf("Cache-Control: no-store\r\n");
-	fputs(w->headers.data, stdout);
-	printf("Content-Length: %zu\r\n\r\n", w->body.len);
-	fwrite(w->body.data, 1, w->body.len, stdout);
-	fflush(stdout);
 }
 
 /* Who the request's cookie says it is; false (and nothing open) if no one. */
@@ -237,18 +130,10 @@ static void route(struct web_req *r, struct web_resp *w)
 			       "Open the webmail's own page and try again.");
 		return;
 	}
-	if (!strcmp(r->path, "/static/ers.css")) {
-		w->content_type = "text/css; charset=utf-8";
-		ers_buf_adds(&w->headers, "Cache-Control: public, max-age=3600\r\n");
-		ers_buf_adds(&w->body, web_css);
+	/* The front answers GET and HEAD of these itself; any other method
+	 * comes here and is answered as it always was. */
+	if (web_static(r->path, w))
 		return;
-	}
-	if (!strcmp(r->path, "/static/ers.js")) {
-		w->content_type = "text/javascript; charset=utf-8";
-		ers_buf_adds(&w->headers, "Cache-Control: public, max-age=3600\r\n");
-		ers_buf_adds(&w->body, web_js);
-		return;
-	}
 	const struct route *rt = NULL;
 	bool path_known = false;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -297,7 +182,7 @@ static void route(struct web_req *r, struct web_resp *w)
 	rt->page(r, w);
 }
 
-int main(void)
+int ers_webmail_main(void)
 {
 	struct web_req r = { 0 };
 	struct web_resp w = { .status = 0, .headers = ERS_BUF_INIT, .body = ERS_BUF_INIT };
@@ -320,7 +205,7 @@ int main(void)
 		r.remote_addr = "";
 	if (!r.cookie)
 		r.cookie = "";
-	parse_params(getenv("QUERY_STRING"), &r.query, &r.nquery);
+	web_params_parse(getenv("QUERY_STRING"), &r.query, &r.nquery);
 
 	int body_rc = !strcmp(r.method, "POST") ? read_body(&r, &body, &err) : 0;
 	if (body_rc == -1) {
@@ -334,19 +219,19 @@ int main(void)
 	} else {
 		r.cfg = cfg;
 		if (!r.multipart)
-			parse_params(body, &r.form, &r.nform);
+			web_params_parse(body, &r.form, &r.nform);
 		route(&r, &w);
 	}
 	if (!w.status)
 		w.status = 200;
-	emit(&w);
+	web_emit(&w);
 
 	if (r.have_session)
 		ers_session_clear(&r.session);
 	ers_ctx_free(r.ctx);
 	ers_config_free(cfg);
-	free_params(r.query, r.nquery);
-	free_params(r.form, r.nform);
+	web_params_free(r.query, r.nquery);
+	web_params_free(r.form, r.nform);
 	web_uploads_free(r.files, r.nfiles);
 	ers_free_secret(body);
 	ers_buf_free(&w.headers);

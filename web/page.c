@@ -1,6 +1,8 @@
 /* The page frame (top bar: Inbox, MFA, the address as the account menu
  * with Change Password, Logout; an Admin placeholder for admins), error pages,
- * redirects and the CSRF field every form of a session carries. */
+ * redirects and the CSRF field every form of a session carries.  What
+ * needs no session (the frame's head and foot, the error card) is in
+ * core.c, which the front program links too. */
 #include <string.h>
 #include "html.h"
 #include "web.h"
@@ -21,35 +23,30 @@ bool web_csrf_ok(const struct web_req *r)
 void web_page(struct web_req *r, struct web_resp *w, const char *title, const char *content)
 {
 	struct ers_buf *b = &w->body;
+	if (!r->have_session) {
+		web_frame(w, title, content);
+		return;
+	}
 	if (!w->status)
 		w->status = 200;
-	html(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-		"<meta name=\"color-scheme\" content=\"light dark\">"
-		"<title>%s &middot; ERS Webmail</title><link rel=\"stylesheet\" href=\"/static/ers.css\"></head><body>\n",
-	     title);
-	html(b, "<a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"topbar\">"
-		"<a class=\"brand\" href=\"/\"><span class=\"logo\" aria-hidden=\"true\">&#9993;</span> ERS Webmail</a>");
-	if (r->have_session) {
-		enum ers_role role = r->session.actor.role;
-		html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a>");
-		/* The admin panel is a later issue: admins see where it will be. */
-		if (role == ERS_ROLE_TENANT_ADMIN || role == ERS_ROLE_SUPER_ADMIN)
-			html(b, "<span class=\"tab disabled\" aria-disabled=\"true\" title=\"Admin panel: coming in a later "
-				"release\">Admin <small>Admin panel: coming in a later release</small></span>");
-		html(b, "</nav>");
-		/* Manual 000: "Click on your email address or profile menu, Select
-		 * Change Password"; <details> opens without a script. */
-		html(b, "<details class=\"account\"><summary title=\"Account\">%s</summary><div class=\"menu\">"
-			"<a href=\"/password\">Change Password</a><a href=\"/mfa\">MFA settings</a>"
-			"<a href=\"#\" class=\"js-only\" data-help>Keyboard shortcuts</a></div></details>"
-			"<form method=\"post\" action=\"/logout\" class=\"inline\">",
-		     r->session.actor.name);
-		web_csrf_field(r, b);
-		html(b, "<button type=\"submit\" class=\"secondary small\">Logout</button></form>");
-	}
-	html(b, "</header>\n<main id=\"main\">\n%r\n</main>%r</body></html>\n", content,
-	     r->have_session ? "<script src=\"/static/ers.js\" defer></script>" : "");
+	web_frame_head(b, title);
+	enum ers_role role = r->session.actor.role;
+	html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a>");
+	/* The admin panel is a later issue: admins see where it will be. */
+	if (role == ERS_ROLE_TENANT_ADMIN || role == ERS_ROLE_SUPER_ADMIN)
+		html(b, "<span class=\"tab disabled\" aria-disabled=\"true\" title=\"Admin panel: coming in a later "
+			"release\">Admin <small>Admin panel: coming in a later release</small></span>");
+	html(b, "</nav>");
+	/* Manual 000: "Click on your email address or profile menu, Select
+	 * Change Password"; <details> opens without a script. */
+	html(b, "<details class=\"account\"><summary title=\"Account\">%s</summary><div class=\"menu\">"
+		"<a href=\"/password\">Change Password</a><a href=\"/mfa\">MFA settings</a>"
+		"<a href=\"#\" class=\"js-only\" data-help>Keyboard shortcuts</a></div></details>"
+		"<form method=\"post\" action=\"/logout\" class=\"inline\">",
+	     r->session.actor.name);
+	web_csrf_field(r, b);
+	html(b, "<button type=\"submit\" class=\"secondary small\">Logout</button></form>");
+	web_frame_foot(b, content, true);
 }
 
 int web_status_of(enum ers_error_code code)
@@ -72,11 +69,9 @@ int web_status_of(enum ers_error_code code)
 void web_error_page(struct web_req *r, struct web_resp *w, int status, const char *message)
 {
 	struct ers_buf c = ERS_BUF_INIT;
-	const char *title = status == 404 ? "Not found" : status == 403 ? "Not allowed"
-			  : status >= 500 ? "Something went wrong" : "That did not work";
+	const char *title = web_error_title(status);
 	w->status = status;
-	html(&c, "<section class=\"card\"><h1>%s</h1><p class=\"error\">%s</p><p><a href=\"/\">Back to Inbox</a></p></section>",
-	     title, message);
+	web_error_html(&c, title, message);
 	web_page(r, w, title, c.data);
 	ers_buf_free(&c);
 }

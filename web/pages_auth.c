@@ -4,21 +4,12 @@
 #include "html.h"
 #include "web.h"
 
-static void login_form(struct web_req *r, struct web_resp *w, const char *email, const char *error,
-		       const char *notice)
+/* The form again after a refusal (the GET without a session is
+ * web_login_page, core.c, which the front renders too). */
+static void login_form(struct web_req *r, struct web_resp *w, const char *email, const char *error)
 {
 	struct ers_buf c = ERS_BUF_INIT;
-	html(&c, "<section class=\"card narrow\"><h1>Login</h1>");
-	if (error)
-		html(&c, "<p class=\"error\" role=\"alert\">%s</p>", error);
-	if (notice)
-		html(&c, "<p class=\"notice\">%s</p>", notice);
-	html(&c, "<form method=\"post\" action=\"/login\">"
-		 "<label>Email address<input type=\"email\" name=\"email\" value=\"%s\" autocomplete=\"username\" required autofocus></label>"
-		 "<label>Password<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>"
-		 "<button type=\"submit\">Login</button></form>"
-		 "<p class=\"hint\">Forgot your password? Contact your administrator to reset it.</p></section>",
-	     email ? email : "");
+	web_login_html(&c, email, error, NULL);
 	web_page(r, w, "Login", c.data);
 	ers_buf_free(&c);
 }
@@ -45,8 +36,7 @@ void page_login_form(struct web_req *r, struct web_resp *w)
 		web_redirect(w, "/");
 		return;
 	}
-	const char *out = web_query(r, "out");
-	login_form(r, w, NULL, NULL, out ? "You have been logged out." : NULL);
+	web_login_page(w, web_query(r, "out") != NULL);
 }
 
 /* A refusal at login as a status: throttling is 429, the rest as mapped. */
@@ -71,7 +61,7 @@ void page_login_post(struct web_req *r, struct web_resp *w)
 	if (ers_login_password(r->ctx, email ? email : "", password ? password : "", r->remote_addr, r->user_agent,
 			       &s, &err) < 0) {
 		w->status = login_status(&err);
-		login_form(r, w, email, err.message, NULL);
+		login_form(r, w, email, err.message);
 		return;
 	}
 	set_cookie(w, &s);
@@ -92,7 +82,7 @@ void page_login_code(struct web_req *r, struct web_resp *w)
 	ers_session_cookie_token(r->cookie, pending);
 	if (!*pending) {
 		w->status = 403;
-		login_form(r, w, NULL, "The sign-in has expired or is unknown: log in again with your email and password.", NULL);
+		login_form(r, w, NULL, "The sign-in has expired or is unknown: log in again with your email and password.");
 		return;
 	}
 	int rc = ers_login_mfa(r->ctx, pending, code ? code : "", r->remote_addr, &s, &err);
@@ -101,7 +91,7 @@ void page_login_code(struct web_req *r, struct web_resp *w)
 		w->status = login_status(&err);
 		r->have_session = false;
 		if (strstr(err.message, "log in again"))
-			login_form(r, w, NULL, err.message, NULL);
+			login_form(r, w, NULL, err.message);
 		else
 			code_form(r, w, err.message);
 		return;

@@ -6,14 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "ers/ers.h"
+#include "core.h"
 
 #define WEB_BODY_MAX (64u << 10)  /* bytes of a form body */
 #define WEB_PER_PAGE 50           /* messages on a mailbox page */
 #define WEB_UPLOAD_MAX (25u << 20) /* bytes of a multipart/form-data body (compose with attachments) */
-
-struct web_param {
-	char *name, *value;
-};
 
 /* A file sent with a multipart/form-data form. */
 struct web_upload {
@@ -41,14 +38,6 @@ struct web_req {
 	struct ers_session session; /* when have_session */
 };
 
-struct web_resp {
-	int status;
-	const char *content_type;  /* default: text/html; charset=utf-8 */
-	const char *csp;           /* default: the pages' policy */
-	struct ers_buf headers;    /* extra header lines, each ending "\r\n" */
-	struct ers_buf body;
-};
-
 /* A parameter of the query string or the form body, or NULL. */
 const char *web_query(const struct web_req *r, const char *name);
 const char *web_form(const struct web_req *r, const char *name);
@@ -56,8 +45,9 @@ const char *web_form(const struct web_req *r, const char *name);
 /* Whether the form's "csrf" field is the session's CSRF token. */
 bool web_csrf_ok(const struct web_req *r);
 
-/* The page frame: header with the top bar (when logged in), then `content`
- * (trusted markup), footer.  Sets status 200 unless set. */
+/* The page frame (core.h's, with the session's tabs and account menu
+ * when logged in), then `content` (trusted markup), footer.  Sets status
+ * 200 unless set. */
 void web_page(struct web_req *r, struct web_resp *w, const char *title, const char *content);
 /* A page with one message for a status (a readable error page). */
 void web_error_page(struct web_req *r, struct web_resp *w, int status, const char *message);
@@ -94,10 +84,5 @@ void page_password(struct web_req *r, struct web_resp *w);
 void page_password_post(struct web_req *r, struct web_resp *w);
 void page_compose(struct web_req *r, struct web_resp *w);
 void page_compose_post(struct web_req *r, struct web_resp *w);
-
-/* The stylesheet, embedded at build time (web/css.gen.c). */
-extern const char web_css[];
-/* The keyboard shortcuts' script, likewise (/static/ers.js). */
-extern const char web_js[];
 
 #endif
