@@ -1,18 +1,26 @@
-/* The webmail's IMAP client (imap.h) on libcurl.  Every command is a
- * custom request on the server's root URL over ONE curl handle, so the
- * connection, TLS session and login are made once per CGI request, and we
- * SELECT ourselves.  libcurl hands every line the server sends --
- * literals included -- to the header callback; imap_parse.c reads that
- * transcript.  (Its write callback gets only untagged lines and drops a
- * literal's lines, which is why a custom `FETCH 1:* BODY[]` "lost" the
- * bodies: see NOTES-mailstack.md.)  Lines longer than half of libcurl's
- * buffer would be cut, so the buffer is at its maximum (512 KB); a cut
- * literal then fails to parse instead of passing silently. */
+/* The webmail's IMAP client (imap.h) on libcurl.  libcurl makes the
+ * connection -- TCP, STARTTLS or implicit TLS with certificate checks,
+ * the login -- with CURLOPT_CONNECT_ONLY, once per CGI request; then we
+ * speak IMAP ourselves over it with curl_easy_send/curl_easy_recv and
+ * read each answer up to its tagged line, literals counted by their
+ * {n}.  Why not libcurl's own IMAP commands: a CURLOPT_CUSTOMREQUEST
+ * answer goes through libcurl's response-line reader, which (Debian's
+ * 7.88.1 since the CVE-2023-38039 fix) refuses an answer over 300 KB
+ * ("Too large response headers") and clips any line over half its
+ * buffer; one message over 300 KB, or a page of summaries adding up to
+ * it, then failed.  Here an answer is bounded only by
+ * ERS_IMAP_MAX_LITERAL and ERS_IMAP_MAX_ANSWER, and a message's source
+ * or a 1 MB subject costs no extra round trip.  imap_parse.c reads the
+ * answer's transcript. */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <gmime/gmime.h>
 #include "ers/imap.h"
@@ -24,22 +32,25 @@ struct ers_imap {
 	char *where;        /* host:port, for errors */
 	char *user;         /* for errors; never the password */
 	char *password;
+	char *ca_file;      /* NULL: the system's CAs */
+	enum ers_imap_tls tls;
 	char *selected;     /* the folder SELECTed now, or NULL */
-	struct ers_buf lines;
+	struct ers_buf lines; /* the answer being read; bytes past it stay for the next */
+	size_t consumed;    /* bytes of `lines` that the last answer used */
+	curl_socket_t sock;
+	bool connected;     /* false: the next command connects (again) first */
+	unsigned long tag;
+	long timeout_ms;
+	unsigned long long too_big; /* the size of a literal refused, or 0 */
 	char curl_err[CURL_ERROR_SIZE];
-	bool has_move, has_uidplus, has_list_status;
+	bool has_move, has_uidplus, has_list_status, has_literal_plus;
 };
 
+/* libcurl hands the lines of its own exchange (greeting, STARTTLS, login)
+ * to the header callback: kept for the login's error and capabilities. */
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	ers_buf_add(userdata, data, size * n);
-	return size * n;
-}
-
-static size_t on_discard(char *data, size_t size, size_t n, void *userdata)
-{
-	(void)data;
-	(void)userdata;
 	return size * n;
 }
 
@@ -54,37 +65,295 @@ static void note_capabilities(struct ers_imap *im, const struct ers_imap_result 
 	im->has_move = strstr(padded.data, " MOVE ") != NULL;
 	im->has_uidplus = strstr(padded.data, " UIDPLUS ") != NULL;
 	im->has_list_status = strstr(padded.data, " LIST-STATUS ") != NULL;
+	im->has_literal_plus = strstr(padded.data, " LITERAL+ ") != NULL;
 	ers_buf_free(&padded);
 }
 
-/* Runs a curl transfer already set up and reads what the server said. */
-static int perform(struct ers_imap *im, const char *what, struct ers_imap_result *r, struct ers_error *err)
+static long long now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drops the connection after a failure: the stream may be mid-answer.
+ * The socket is shut so that libcurl's LOGOUT at cleanup fails at once
+ * instead of waiting on it. */
+static void drop(struct ers_imap *im)
+{
+	if (im->connected && im->sock != CURL_SOCKET_BAD)
+		shutdown(im->sock, SHUT_RDWR);
+	im->connected = false;
+	im->sock = CURL_SOCKET_BAD;
+	free(im->selected);
+	im->selected = NULL;
 	ers_buf_reset(&im->lines);
-	im->curl_err[0] = '\0';
-	CURLcode cc = curl_easy_perform(im->curl);
-	/* A new connection (libcurl closes one after a failed command) has
-	 * nothing selected; neither has one after any failure, to be safe. */
-	long connects = 0;
-	curl_easy_getinfo(im->curl, CURLINFO_NUM_CONNECTS, &connects);
-	if (connects > 0 || cc != CURLE_OK) {
-		free(im->selected);
-		im->selected = NULL;
+	im->consumed = 0;
+}
+
+static int io_error(struct ers_imap *im, const char *what, const char *why, struct ers_error *err)
+{
+	ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP %s at %s: %s", what, im->where, why);
+	drop(im);
+	return -1;
+}
+
+/* Waits until the socket is readable (POLLIN) or writable (POLLOUT). */
+static int wait_socket(struct ers_imap *im, short events, long long deadline, const char *what, struct ers_error *err)
+{
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return io_error(im, what, "the server did not answer in time", err);
+		struct pollfd pfd = { .fd = im->sock, .events = events };
+		int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return io_error(im, what, strerror(errno), err);
 	}
+}
+
+static int send_all(struct ers_imap *im, const char *data, size_t len, long long deadline, const char *what,
+		    struct ers_error *err)
+{
+	while (len > 0) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_send(im->curl, data, len, &n);
+		if (cc == CURLE_AGAIN) {
+			if (wait_socket(im, POLLOUT, deadline, what, err) < 0)
+				return -1;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return io_error(im, what, curl_easy_strerror(cc), err);
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The literal a line segment [s, e) announces at its end ("{n}" or
+ * "{n+}" before CRLF), or -1. */
+static long long literal_at_end(const char *s, const char *e)
+{
+	while (e > s && (e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	if (e == s || e[-1] != '}')
+		return -1;
+	const char *p = e - 1;
+	if (p > s && p[-1] == '+')
+		p--;
+	const char *digits_end = p;
+	while (p > s && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (p == digits_end || p == s || p[-1] != '{' || digits_end - p > 12)
+		return -1;
+	long long n = 0;
+	for (; p < digits_end; p++)
+		n = n * 10 + (*p - '0');
+	return n;
+}
+
+/* Reads one answer into im->lines: up to and including the line tagged
+ * `tag`, or with `want_plus` a continuation request ("+ ...") first.
+ * Literals are skipped by their announced size, so a line inside one is
+ * never taken for the end.  Returns 1 for the continuation, 0 for the
+ * tagged line, -1 on error (the connection is then dropped); *end is the
+ * length of the answer in im->lines. */
+static int read_answer(struct ers_imap *im, const char *tag, bool want_plus, long long deadline, const char *what,
+		       size_t *end, struct ers_error *err)
+{
+	size_t taglen = strlen(tag);
+	size_t pos = 0, seg = 0;  /* scanned up to; the line segment being read starts at */
+	unsigned long long lit = 0; /* literal bytes still to skip */
+	bool line_start = true;   /* the segment begins a response line (not after a literal) */
+	struct ers_buf *b = &im->lines;
+	for (;;) {
+		while (pos < b->len) {
+			if (lit > 0) {
+				size_t k = b->len - pos < lit ? b->len - pos : (size_t)lit;
+				pos += k;
+				lit -= k;
+				if (lit == 0)
+					seg = pos;
+				continue;
+			}
+			const char *nl = memchr(b->data + pos, '\n', b->len - pos);
+			if (!nl) {
+				pos = b->len;
+				break;
+			}
+			size_t eol = (size_t)(nl - b->data) + 1;
+			const char *s = b->data + seg;
+			if (line_start && eol - seg > taglen && memcmp(s, tag, taglen) == 0 && s[taglen] == ' ') {
+				*end = eol;
+				return 0;
+			}
+			if (line_start && want_plus && s[0] == '+') {
+				*end = eol;
+				return 1;
+			}
+			long long n = literal_at_end(s, b->data + eol);
+			if (n > (long long)ERS_IMAP_MAX_LITERAL) {
+				im->too_big = (unsigned long long)n;
+				char why[160];
+				snprintf(why, sizeof why, "the server sent a string of %lld bytes; the webmail reads at most %u MB in one",
+					 n, ERS_IMAP_MAX_LITERAL >> 20);
+				io_error(im, what, why, err);
+				err->code = ERS_E_INVALID;
+				return -1;
+			}
+			lit = n > 0 ? (unsigned long long)n : 0;
+			line_start = n < 0;
+			pos = seg = eol;
+		}
+		if (b->len >= ERS_IMAP_MAX_ANSWER) {
+			char why[160];
+			snprintf(why, sizeof why, "the answer is over %u MB, more than the webmail reads", ERS_IMAP_MAX_ANSWER >> 20);
+			io_error(im, what, why, err);
+			err->code = ERS_E_INVALID;
+			return -1;
+		}
+		/* Read a literal's rest in one go where it is large. */
+		size_t room = lit > 65536 ? (size_t)lit : 65536;
+		if (room > ERS_IMAP_MAX_ANSWER - b->len)
+			room = ERS_IMAP_MAX_ANSWER - b->len;
+		ers_buf_grow(b, room);
+		size_t n = 0;
+		CURLcode cc = curl_easy_recv(im->curl, b->data + b->len, room, &n);
+		if (cc == CURLE_AGAIN) {
+			/* Only now wait: TLS may hold decrypted bytes the socket no longer shows. */
+			if (wait_socket(im, POLLIN, deadline, what, err) < 0)
+				return -1;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return io_error(im, what, curl_easy_strerror(cc), err);
+		if (n == 0)
+			return io_error(im, what, "the server closed the connection", err);
+		b->len += n;
+		b->data[b->len] = '\0';
+	}
+}
+
+/* Connects and logs in through libcurl (CONNECT_ONLY) on a new handle:
+ * cleaning up the old one closes a dropped connection for good (a new
+ * CONNECT_ONLY transfer on the same handle would leave it behind). */
+static int connect_imap(struct ers_imap *im, struct ers_error *err)
+{
+	drop(im);
+	if (im->curl)
+		curl_easy_cleanup(im->curl);
+	CURL *c = im->curl = curl_easy_init();
+	if (!c)
+		ERS_BUG("curl_easy_init failed");
+	curl_easy_setopt(c, CURLOPT_URL, im->base);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
+	curl_easy_setopt(c, CURLOPT_USE_SSL, im->tls == ERS_IMAP_PLAIN ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+	if (im->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, im->ca_file);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &im->lines);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im->curl_err);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, im->timeout_ms / 1000);
+	im->curl_err[0] = '\0';
+	CURLcode cc = curl_easy_perform(c);
+	struct ers_imap_result r;
+	memset(&r, 0, sizeof r);
 	struct ers_error perr;
-	int prc = ers_imap_parse(im->lines.data, im->lines.len, r, &perr);
-	note_capabilities(im, r);
+	(void)ers_imap_parse(im->lines.data, im->lines.len, &r, &perr); /* libcurl's own tags: best effort */
+	ers_buf_reset(&im->lines);
+	int rc = 0;
 	if (cc == CURLE_LOGIN_DENIED) {
 		ers_error_set(err, ERS_E_PERMISSION, "IMAP login as %s at %s refused: %s", im->user, im->where,
-			      r->status_line[0] ? r->status_line : "authentication failed");
-		return -1;
-	}
-	if (cc != CURLE_OK && cc != CURLE_QUOTE_ERROR) {
-		ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP %s at %s: %s%s%s", what, im->where, curl_easy_strerror(cc),
+			      r.status_line[0] ? r.status_line : "authentication failed");
+		rc = -1;
+	} else if (cc != CURLE_OK) {
+		ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP connect to %s: %s%s%s", im->where, curl_easy_strerror(cc),
 			      im->curl_err[0] ? ": " : "", im->curl_err);
+		rc = -1;
+	} else if (curl_easy_getinfo(im->curl, CURLINFO_ACTIVESOCKET, &im->sock) != CURLE_OK ||
+		   im->sock == CURL_SOCKET_BAD) {
+		ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP connect to %s: libcurl kept no connection", im->where);
+		rc = -1;
+	} else {
+		/* The login's OK carries the post-login capabilities. */
+		note_capabilities(im, &r);
+		im->connected = true;
+	}
+	ers_imap_result_free(&r);
+	return rc;
+}
+
+/* Sends `tag command` (with `literal`, when not NULL, as its literal
+ * argument: the command then ends in " ") and parses the answer into r. */
+static int exchange(struct ers_imap *im, const char *command, const char *literal, size_t literal_len,
+		    const char *what, struct ers_imap_result *r, struct ers_error *err)
+{
+	memset(r, 0, sizeof *r);
+	im->too_big = 0;
+	if (!im->connected && connect_imap(im, err) < 0)
+		return -1;
+	/* What the last answer left (unsolicited lines) starts this one. */
+	if (im->consumed) {
+		memmove(im->lines.data, im->lines.data + im->consumed, im->lines.len - im->consumed);
+		im->lines.len -= im->consumed;
+		im->lines.data[im->lines.len] = '\0';
+		im->consumed = 0;
+	}
+	long long deadline = now_ms() + im->timeout_ms;
+	char tag[24];
+	snprintf(tag, sizeof tag, "E%lu", ++im->tag);
+	struct ers_buf out = ERS_BUF_INIT;
+	ers_buf_addf(&out, "%s %s", tag, command);
+	bool sync = literal && !im->has_literal_plus;
+	if (literal)
+		ers_buf_addf(&out, "{%zu%s}", literal_len, sync ? "" : "+");
+	ers_buf_adds(&out, "\r\n");
+	if (literal && !sync) {
+		ers_buf_add(&out, literal, literal_len);
+		ers_buf_adds(&out, "\r\n");
+	}
+	int rc = send_all(im, out.data, out.len, deadline, what, err);
+	ers_buf_free(&out);
+	size_t end = 0;
+	if (rc == 0 && sync) {
+		/* A NO here (before the continuation request) is the whole answer. */
+		rc = read_answer(im, tag, true, deadline, what, &end, err);
+		if (rc == 1) { /* the continuation request is not part of the answer */
+			memmove(im->lines.data, im->lines.data + end, im->lines.len - end);
+			im->lines.len -= end;
+			im->lines.data[im->lines.len] = '\0';
+			rc = send_all(im, literal, literal_len, deadline, what, err);
+			if (rc == 0)
+				rc = send_all(im, "\r\n", 2, deadline, what, err);
+			if (rc == 0)
+				rc = read_answer(im, tag, false, deadline, what, &end, err);
+		}
+	} else if (rc == 0) {
+		rc = read_answer(im, tag, false, deadline, what, &end, err);
+	}
+	if (rc < 0)
+		return -1;
+	im->consumed = end;
+	struct ers_error perr;
+	int prc = ers_imap_parse(im->lines.data, end, r, &perr);
+	note_capabilities(im, r);
+	if (r->bye[0] && strcmp(r->status, "OK") != 0)
+		drop(im);
+	if (prc < 0 && !r->status[0]) { /* unreadable before the tagged line */
+		ers_error_set(err, ERS_E_INTERNAL, "IMAP %s at %s: %s", what, im->where, perr.message);
 		return -1;
 	}
-	if (cc == CURLE_QUOTE_ERROR || strcmp(r->status, "OK") != 0) {
+	if (strcmp(r->status, "OK") != 0) {
 		/* A NO with [NONEXISTENT] or about a missing message is not found. */
 		bool missing = strstr(r->status_line, "[NONEXISTENT]") || strstr(r->status_line, "[TRYCREATE]");
 		ers_error_set(err, missing ? ERS_E_NOTFOUND : ERS_E_INVALID, "IMAP %s at %s: the server answered: %s",
@@ -105,14 +374,11 @@ int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_r
 		ers_error_set(err, ERS_E_INVALID, "an IMAP command may not contain a line break");
 		return -1;
 	}
-	curl_easy_setopt(im->curl, CURLOPT_URL, im->base);
-	curl_easy_setopt(im->curl, CURLOPT_UPLOAD, 0L);
-	curl_easy_setopt(im->curl, CURLOPT_CUSTOMREQUEST, command);
 	/* The command word(s) name it in errors, never its arguments'
 	 * contents beyond 60 bytes. */
 	char what[64];
 	snprintf(what, sizeof what, "%.60s", command);
-	return perform(im, what, r, err);
+	return exchange(im, command, NULL, 0, what, r, err);
 }
 
 int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err)
@@ -129,9 +395,7 @@ int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struc
 	}
 	struct ers_imap *im = ers_xcalloc(1, sizeof *im);
 	ers_buf_init(&im->lines);
-	im->curl = curl_easy_init();
-	if (!im->curl)
-		ERS_BUG("curl_easy_init failed");
+	im->sock = CURL_SOCKET_BAD;
 	struct ers_buf b = ERS_BUF_INIT;
 	ers_buf_addf(&b, "%s://%s:%d/", p->tls == ERS_IMAP_TLS ? "imaps" : "imap", p->host, port);
 	im->base = ers_buf_detach(&b);
@@ -139,39 +403,22 @@ int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struc
 	im->where = ers_buf_detach(&b);
 	im->user = ers_xstrdup(p->username);
 	im->password = ers_xstrdup(p->password);
-	CURL *c = im->curl;
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-	curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, p->tls == ERS_IMAP_PLAIN ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-	if (p->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &im->lines);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im->curl_err);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)CURL_MAX_READ_SIZE);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout_s > 0 ? p->timeout_s : 30L);
-	struct ers_imap_result r;
-	int rc = ers_imap_command(im, "NOOP", &r, err);
-	ers_imap_result_free(&r);
-	if (rc < 0) {
+	im->ca_file = p->ca_file ? ers_xstrdup(p->ca_file) : NULL;
+	im->tls = p->tls;
+	im->timeout_ms = (p->timeout_s > 0 ? p->timeout_s : 30L) * 1000;
+	if (connect_imap(im, err) < 0) {
 		ers_imap_close(im);
 		return -1;
 	}
-	/* The post-login capabilities come with the login's answer; a server
-	 * that sent none gets asked. */
+	/* A server that sent no capabilities with its login answer gets asked. */
 	if (!im->has_move && !im->has_uidplus) {
-		if (ers_imap_command(im, "CAPABILITY", &r, err) < 0) {
-			ers_imap_result_free(&r);
+		struct ers_imap_result r;
+		int rc = ers_imap_command(im, "CAPABILITY", &r, err);
+		ers_imap_result_free(&r);
+		if (rc < 0) {
 			ers_imap_close(im);
 			return -1;
 		}
-		ers_imap_result_free(&r);
 	}
 	*im_r = im;
 	return 0;
@@ -181,8 +428,11 @@ void ers_imap_close(struct ers_imap *im)
 {
 	if (!im)
 		return;
-	curl_easy_cleanup(im->curl); /* sends LOGOUT on a live connection */
+	/* libcurl sends LOGOUT on a live connection; a dropped one is shut. */
+	if (im->curl)
+		curl_easy_cleanup(im->curl);
 	free(im->base);
+	free(im->ca_file);
 	free(im->where);
 	free(im->user);
 	ers_free_secret(im->password);
@@ -293,9 +543,19 @@ static char *decode_header(char *s)
 	for (char *p = v; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	char *r = ers_xstrdup(v);
+	/* A hostile 1 MB subject is listed by its start, not in full. */
+	size_t len = strlen(v);
+	if (len > ERS_IMAP_MAX_FIELD) {
+		len = ERS_IMAP_MAX_FIELD;
+		while (len > 0 && ((unsigned char)v[len] & 0xc0) == 0x80)
+			len--;
+	}
+	struct ers_buf out = ERS_BUF_INIT;
+	ers_buf_add(&out, v, len);
+	if (v[len])
+		ers_buf_adds(&out, "\xe2\x80\xa6"); /* U+2026 ... */
 	g_free(v);
-	return r;
+	return ers_buf_detach(&out);
 }
 
 static void decode_addresses(struct ers_imap_addresses *a)
@@ -383,6 +643,9 @@ int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid,
 		}
 	}
 	ers_imap_result_free(&r);
+	if (rc < 0 && im->too_big)
+		ers_error_set(err, ERS_E_INVALID, "message UID %u in %s is %llu bytes; the webmail opens messages up to %u MB",
+			      uid, folder, im->too_big, ERS_IMAP_MAX_LITERAL >> 20);
 	return rc;
 }
 
@@ -425,48 +688,21 @@ int ers_imap_move(struct ers_imap *im, const char *folder, uint32_t uid, const c
 	return rc;
 }
 
-struct upload {
-	const char *data;
-	size_t len, pos;
-};
-
-static size_t on_read(char *dst, size_t size, size_t n, void *userdata)
-{
-	struct upload *u = userdata;
-	size_t k = size * n;
-	if (k > u->len - u->pos)
-		k = u->len - u->pos;
-	memcpy(dst, u->data + u->pos, k);
-	u->pos += k;
-	return k;
-}
-
 int ers_imap_append(struct ers_imap *im, const char *folder, const char *data, size_t len, struct ers_error *err)
 {
-	/* libcurl's APPEND: "APPEND folder (\Seen) {len}" to the URL's folder
-	 * (percent-encoded in the URL, quoted by libcurl). */
-	if (strpbrk(folder, "\r\n")) {
+	struct ers_buf cmd = ERS_BUF_INIT;
+	ers_buf_adds(&cmd, "APPEND ");
+	if (!ers_imap_quote(&cmd, folder)) {
+		ers_buf_free(&cmd);
 		ers_error_set(err, ERS_E_INVALID, "a folder name may not contain a line break");
 		return -1;
 	}
-	char *esc = curl_easy_escape(im->curl, folder, 0);
-	struct ers_buf url = ERS_BUF_INIT;
-	ers_buf_addf(&url, "%s%s", im->base, esc);
-	curl_free(esc);
-	struct upload u = { data, len, 0 };
-	curl_easy_setopt(im->curl, CURLOPT_URL, url.data);
-	curl_easy_setopt(im->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	curl_easy_setopt(im->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(im->curl, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(im->curl, CURLOPT_READDATA, &u);
-	curl_easy_setopt(im->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	struct ers_imap_result r;
-	memset(&r, 0, sizeof r);
+	ers_buf_adds(&cmd, " (\\Seen) ");
 	char what[200];
 	snprintf(what, sizeof what, "APPEND to %.150s", folder);
-	int rc = perform(im, what, &r, err);
+	struct ers_imap_result r;
+	int rc = exchange(im, cmd.data, data, len, what, &r, err);
 	ers_imap_result_free(&r);
-	curl_easy_setopt(im->curl, CURLOPT_UPLOAD, 0L);
-	ers_buf_free(&url);
+	ers_buf_free(&cmd);
 	return rc;
 }

@@ -98,13 +98,61 @@ static bool atom_char(int c, bool in_bracket)
 
 static bool parse_list(struct parser *p, struct tok *list, int close, int depth);
 
+/* Steps over a list nested deeper than MAX_NEST without recursing: its
+ * quoted strings and literals are skipped whole, so a ")" in them does not
+ * count.  A hostile message's BODYSTRUCTURE (MIME nested 50 deep) thus
+ * costs its deepest parts, not the whole answer. */
+static bool skip_list(struct parser *p)
+{
+	size_t depth = 0;
+	for (;;) {
+		int c = peek(p);
+		if (c == -1 || c == '\r' || c == '\n')
+			return fail(p, "a list does not end");
+		p->pos++;
+		if (c == '(' || c == '[') {
+			depth++;
+		} else if (c == ')' || c == ']') {
+			if (--depth == 0)
+				return true;
+		} else if (c == '"') {
+			while ((c = peek(p)) != '"') {
+				if (c == -1 || c == '\r' || c == '\n')
+					return fail(p, "a quoted string does not end");
+				p->pos += c == '\\' && p->pos + 1 < p->len ? 2 : 1;
+			}
+			p->pos++;
+		} else if (c == '{') {
+			size_t n = 0, digits = 0;
+			while (peek(p) >= '0' && peek(p) <= '9' && digits++ < 10)
+				n = n * 10 + (size_t)(peek(p) - '0'), p->pos++;
+			if (peek(p) == '+')
+				p->pos++;
+			if (peek(p) != '}')
+				continue; /* not a literal: text */
+			p->pos++;
+			if (peek(p) == '\r')
+				p->pos++;
+			if (peek(p) != '\n')
+				return fail(p, "a literal's length is not followed by a line end");
+			p->pos++;
+			if (n > p->len - p->pos)
+				return fail(p, "a literal is longer than the data");
+			p->pos += n;
+		}
+	}
+}
+
 /* One token at p->pos (spaces before it already skipped). */
 static bool parse_tok(struct parser *p, struct tok *t, bool in_bracket, int depth)
 {
 	int c = peek(p);
 	if (c == '(' || c == '[') {
-		if (depth >= MAX_NEST)
-			return fail(p, "lists nested too deep");
+		if (depth >= MAX_NEST) { /* read as an empty list */
+			t->type = T_LIST;
+			t->bracket = c == '[';
+			return skip_list(p);
+		}
 		p->pos++;
 		t->type = T_LIST;
 		t->bracket = c == '[';

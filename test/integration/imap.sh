@@ -2,7 +2,10 @@
 # The webmail's mail layer (libers imap.c, message.c, compose.c, send.c)
 # against the stack's real Dovecot and Postfix: three messages delivered
 # with swaks, then read, flagged, moved, deleted, sent and appended by
-# test/integration/imap_client.c through the master user.
+# test/integration/imap_client.c through the master user.  Then answers
+# over libcurl's 300 KB response-line limit (a 5 MB message, a 1 MB
+# subject, 500 parts, one over the 50 MB cap) in a second mailbox, by the
+# client and through the CGI.
 . "$(dirname "$0")/lib.sh"
 . "$ERS_STACK_DIR/stack.env"
 export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
@@ -55,6 +58,41 @@ done < <(IMAP_PORT=$IMAP_PORT SUBMISSION_PORT=$SUBMISSION_PORT TLS_CA=$TLS_CA \
     MASTER_LOGIN="reader@$dom*ers-webmail" MASTER_PASSWORD="$master" \
     USER_ADDR=reader@$dom USER_DOMAIN=$dom USER_PASSWORD=imap-password-123 PEER_ADDR=peer@$dom \
     timeout 60 "$prog" 2>&1)
+
+# --- answers over libcurl's 300 KB limit, in a mailbox of their own ----------
+expect 0 "setup: a mailbox for large messages" -q user add bulk@$dom --quota-mb 200 --password-file "$pw"
+while IFS= read -r line; do
+    case $line in
+        "ok - "*) ok 0 "large: ${line#ok - }" ;;
+        "not ok - "*) ok 1 "large: ${line#not ok - }" ;;
+        *) echo "$line" ;;
+    esac
+done < <(IMAP_PORT=$IMAP_PORT SUBMISSION_PORT=$SUBMISSION_PORT TLS_CA=$TLS_CA \
+    MASTER_LOGIN="bulk@$dom*ers-webmail" MASTER_PASSWORD="$master" \
+    USER_ADDR=bulk@$dom USER_DOMAIN=$dom USER_PASSWORD=imap-password-123 PEER_ADDR=peer@$dom \
+    timeout 120 "$prog" large 2>&1)
+
+# The same through the CGI: the inbox page holding them, and each opened.
+BASE=https://127.0.0.1:$WEB_PORT JAR=$T_DIR/jar
+web() { # PATH [curl args...]: sets CODE and SECS; the page in $T_DIR/page
+    local path=$1 out; shift
+    out=$(curl -s --max-time 60 --cacert "$TLS_CA" -b "$JAR" -c "$JAR" -o "$T_DIR/page" -w '%{http_code} %{time_total}' "$BASE$path" "$@")
+    CODE=${out% *} SECS=${out#* }
+}
+web /login --data-urlencode "email=bulk@$dom" --data-urlencode "password=imap-password-123"
+is "$CODE" 303 "web: bulk@ logs in"
+web /
+is "$CODE" 200 "web: GET / lists the page with the large messages (${SECS} s)"
+grep -q 'five megabytes' "$T_DIR/page" && grep -q 'five hundred parts' "$T_DIR/page" && grep -q 'SSSSSSSS' "$T_DIR/page"
+ok $? "web: ... the 5 MB, 500-part and 1 MB-subject messages are on it"
+is "$(grep -o 'uid=[0-9]*' "$T_DIR/page" | sort -u | wc -l)" 50 "web: ... with 50 messages"
+cp "$T_DIR/page" "$T_DIR/list"
+for what in 'five megabytes' 'five hundred parts' 'SSSSSSSS'; do
+    link=$(grep -o "href=\"/message?[^\"]*\">$what" "$T_DIR/list" | head -n 1 | sed 's/^href="\([^"]*\)".*/\1/; s/&amp;/\&/g')
+    web "${link:-/message?folder=0&uid=0}"
+    is "$CODE" 200 "web: GET ${link:-(no link)} ($what...) opens it (${SECS} s)"
+    [ "$what" = 'five megabytes' ] && { grep -q 'blob.bin' "$T_DIR/page"; ok $? "web: ... it lists its attachment"; }
+done
 
 expect 0 "cleanup: delete the tenant" -q tenant delete "Imap Co" --yes
 expect 0 "cleanup: withdraw the hosts" -q server host remove $host

@@ -2,6 +2,7 @@
  * Postfix (run by imap.sh, which delivers the messages first): folders,
  * a page newest first, reading a message (marked seen), unread again, move
  * to Trash, delete for good, send over submission and append to Sent.
+ * With the argument "large": answers over 300 KB instead (large()).
  * Prints "ok - ..." / "not ok - ..." lines; imap.sh numbers them.
  * Environment: IMAP_PORT, SUBMISSION_PORT, TLS_CA, MASTER_LOGIN (USER*MASTER),
  * MASTER_PASSWORD, USER_ADDR, USER_PASSWORD, USER_DOMAIN, PEER_ADDR. */
@@ -58,7 +59,162 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int main(void)
+/* A message with `subject` and a text body, or the given MIME body. */
+static void plain(struct ers_buf *b, const char *subject, const char *extra_headers, const char *body)
+{
+	ers_buf_reset(b);
+	ers_buf_addf(b, "From: Sender <sender@outside.example>\r\nTo: %s\r\nSubject: %s\r\n"
+		     "Date: Mon, 1 Dec 2025 10:00:00 +0000\r\nMIME-Version: 1.0\r\n%s\r\n%s",
+		     env("USER_ADDR"), subject, extra_headers ? extra_headers : "Content-Type: text/plain\r\n",
+		     body);
+}
+
+/* Answers over libcurl's 300 KB limit on response lines: a 5 MB message,
+ * one with a 1 MB subject, one of 500 parts among 60 plain ones; and one
+ * over ERS_IMAP_MAX_LITERAL.  Run on a mailbox of its own (empty). */
+static int large(struct ers_imap_params *p)
+{
+	struct ers_error err;
+	struct ers_imap *im = NULL;
+	if (ers_imap_open(p, &im, &err) < 0) {
+		check(0, "large: log in: %s", err.message);
+		return 1;
+	}
+	struct ers_buf m = ERS_BUF_INIT, big = ERS_BUF_INIT, subj = ERS_BUF_INIT, body = ERS_BUF_INIT;
+	int bad = 0;
+	char s[64];
+	for (int i = 0; i < 30; i++) {
+		snprintf(s, sizeof s, "plain %d", i);
+		plain(&m, s, NULL, "hello\r\n");
+		bad += ers_imap_append(im, "INBOX", m.data, m.len, &err) < 0;
+	}
+	/* 5 MB: base64 lines of a pseudo-random attachment. */
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t x = 2463534242u;
+	ers_buf_adds(&body, "--BB\r\nContent-Type: text/plain\r\n\r\nthe big one\r\n--BB\r\n"
+		     "Content-Type: application/octet-stream; name=blob.bin\r\n"
+		     "Content-Disposition: attachment; filename=blob.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	while (body.len < 5 * 1024 * 1024) {
+		char line[78];
+		for (int i = 0; i < 76; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			line[i] = b64[x & 63];
+		}
+		line[76] = '\r', line[77] = '\n';
+		ers_buf_add(&body, line, 78);
+	}
+	ers_buf_adds(&body, "--BB--\r\n");
+	plain(&big, "five megabytes", "Content-Type: multipart/mixed; boundary=BB\r\n", body.data);
+	double t = now_ms();
+	int rc = ers_imap_append(im, "INBOX", big.data, big.len, &err);
+	check(rc == 0, "append a message of %zu bytes (%.0f ms)%s%s", big.len, now_ms() - t, rc ? ": " : "", rc ? err.message : "");
+	/* A 1 MB subject on one line. */
+	ers_buf_reset(&body);
+	for (int i = 0; i < 1024 * 1024; i++)
+		ers_buf_addch(&body, 'S');
+	plain(&subj, body.data, NULL, "huge subject\r\n");
+	rc = ers_imap_append(im, "INBOX", subj.data, subj.len, &err);
+	check(rc == 0, "append a message with a 1 MB subject%s%s", rc ? ": " : "", rc ? err.message : "");
+	/* 500 parts: a BODYSTRUCTURE of about 100 KB. */
+	ers_buf_reset(&body);
+	for (int i = 0; i < 500; i++)
+		ers_buf_addf(&body, "--PP\r\nContent-Type: text/plain; name=p%d.txt\r\n"
+			     "Content-Disposition: attachment; filename=p%d.txt\r\n\r\npart %d\r\n", i, i, i);
+	ers_buf_adds(&body, "--PP--\r\n");
+	plain(&m, "five hundred parts", "Content-Type: multipart/mixed; boundary=PP\r\n", body.data);
+	rc = ers_imap_append(im, "INBOX", m.data, m.len, &err);
+	check(rc == 0, "append a message of 500 parts%s%s", rc ? ": " : "", rc ? err.message : "");
+	for (int i = 30; i < 60; i++) {
+		snprintf(s, sizeof s, "plain %d", i);
+		plain(&m, s, NULL, "hello\r\n");
+		bad += ers_imap_append(im, "INBOX", m.data, m.len, &err) < 0;
+	}
+	check(bad == 0, "append 60 plain messages around them");
+
+	/* Both pages list every message: seqs 63..14 and 13..1. */
+	struct ers_imap_result pg;
+	uint32_t uid_big = 0, uid_subj = 0, uid_parts = 0;
+	size_t listed = 0;
+	for (size_t page = 0; page < 2; page++) {
+		t = now_ms();
+		rc = ers_imap_page(im, "INBOX", page, 50, &pg, &err);
+		double ms = now_ms() - t;
+		size_t want = page == 0 ? 50 : 13;
+		check(rc == 0 && pg.exists == 63 && pg.nmsgs == want, "page %zu: %zu of 63 messages listed (%.1f ms)%s%s", page,
+		      pg.nmsgs, ms, rc ? ": " : "", rc ? err.message : "");
+		for (size_t i = 0; i < pg.nmsgs; i++) {
+			const struct ers_imap_message *mm = &pg.msgs[i];
+			const char *su = mm->envelope.subject ? mm->envelope.subject : "";
+			listed += mm->seq == 63 - (page * 50 + i) && mm->has_envelope;
+			if (!strcmp(su, "five megabytes")) {
+				uid_big = mm->uid;
+				check(mm->has_attachments && mm->size == (long long)big.len, "... the 5 MB one: size %lld, attachment mark",
+				      mm->size);
+			} else if (!strcmp(su, "five hundred parts")) {
+				uid_parts = mm->uid;
+				check(mm->has_attachments, "... the 500-part one, with its attachment mark");
+			} else if (su[0] == 'S') {
+				uid_subj = mm->uid;
+				check(strlen(su) <= ERS_IMAP_MAX_FIELD + 3 && strspn(su, "S") >= 990 &&
+				      !strcmp(su + strlen(su) - 3, "\xe2\x80\xa6"),
+				      "... the 1 MB subject, cut to %zu bytes with an ellipsis", strlen(su));
+			}
+		}
+		ers_imap_result_free(&pg);
+	}
+	check(listed == 63 && uid_big && uid_subj && uid_parts, "every message listed once, newest first (%zu)", listed);
+
+	struct ers_buf src = ERS_BUF_INIT;
+	t = now_ms();
+	rc = ers_imap_fetch_source(im, "INBOX", uid_big, false, &src, &err);
+	check(rc == 0 && src.len == big.len && !memcmp(src.data, big.data, big.len),
+	      "the 5 MB message's source, byte for byte (%zu bytes, %.0f ms)%s%s", src.len, now_ms() - t, rc ? ": " : "",
+	      rc ? err.message : "");
+	ers_buf_reset(&src);
+	rc = ers_imap_fetch_source(im, "INBOX", uid_subj, true, &src, &err);
+	check(rc == 0 && src.len == subj.len && !memcmp(src.data, subj.data, subj.len), "the 1 MB subject's source%s%s",
+	      rc ? ": " : "", rc ? err.message : "");
+	ers_buf_reset(&src);
+	struct ers_message *msg = NULL;
+	struct ers_message_opts mo = { 0 };
+	rc = ers_imap_fetch_source(im, "INBOX", uid_parts, false, &src, &err);
+	if (rc == 0)
+		rc = ers_message_parse(src.data, src.len, &mo, &msg, &err);
+	check(rc == 0 && msg && msg->nattachments > 100, "the 500-part message's source parses (%zu attachments)%s%s",
+	      msg ? msg->nattachments : 0, rc ? ": " : "", rc ? err.message : "");
+	ers_message_free(msg);
+
+	/* Over the limit: a clear error, and the next command works. */
+	ers_buf_reset(&body);
+	ers_buf_grow(&body, ERS_IMAP_MAX_LITERAL + 4096);
+	while (body.len < ERS_IMAP_MAX_LITERAL + 1024)
+		ers_buf_add(&body, big.data + 4096, 78 * 1024); /* whole base64 lines */
+	plain(&m, "too big", "Content-Type: text/plain\r\n", body.data);
+	rc = ers_imap_append(im, "Trash", m.data, m.len, &err);
+	check(rc == 0, "append a message of %zu bytes to Trash%s%s", m.len, rc ? ": " : "", rc ? err.message : "");
+	rc = ers_imap_page(im, "Trash", 0, 5, &pg, &err);
+	uint32_t uid_huge = rc == 0 && pg.nmsgs == 1 ? pg.msgs[0].uid : 0;
+	ers_imap_result_free(&pg);
+	ers_buf_reset(&src);
+	rc = ers_imap_fetch_source(im, "Trash", uid_huge, false, &src, &err);
+	check(rc < 0 && err.code == ERS_E_INVALID && strstr(err.message, "the webmail opens messages up to 50 MB") && src.len == 0,
+	      "a message over 50 MB: a clear error (%s)", rc < 0 ? err.message : "it was read");
+	rc = ers_imap_page(im, "INBOX", 0, 50, &pg, &err);
+	check(rc == 0 && pg.nmsgs == 50, "... and the next command works (connected again)%s%s", rc ? ": " : "",
+	      rc ? err.message : "");
+	ers_imap_result_free(&pg);
+	check(ers_imap_delete(im, "Trash", uid_huge, &err) == 0, "... delete it");
+	printf("# UIDs: 5 MB %u, 1 MB subject %u, 500 parts %u\n", uid_big, uid_subj, uid_parts);
+	ers_buf_free(&m);
+	ers_buf_free(&big);
+	ers_buf_free(&subj);
+	ers_buf_free(&body);
+	ers_buf_free(&src);
+	ers_imap_close(im);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct ers_error err;
 	struct ers_imap *im = NULL;
@@ -66,6 +222,8 @@ int main(void)
 		.host = "127.0.0.1", .port = atoi(env("IMAP_PORT")), .tls = ERS_IMAP_STARTTLS, .ca_file = env("TLS_CA"),
 		.username = env("MASTER_LOGIN"), .password = env("MASTER_PASSWORD"),
 	};
+	if (argc > 1 && !strcmp(argv[1], "large"))
+		return large(&p);
 	double t0 = now_ms();
 	if (ers_imap_open(&p, &im, &err) < 0) {
 		check(0, "the master user logs in over STARTTLS: %s", err.message);

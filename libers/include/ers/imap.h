@@ -98,8 +98,9 @@ struct ers_imap_result {
  * ({n} followed by n bytes) included, and the tagged answer -- adding what
  * they say to `r` (start from a zeroed struct).  Malformed input is an
  * ERS_E_INTERNAL error naming the byte offset; `r` then holds what came
- * before it.  Lists nest at most 64 deep; ESEARCH sets expand to at most
- * 1,000,000 numbers. */
+ * before it.  Lists nest at most 64 deep: a deeper one (a BODYSTRUCTURE
+ * of MIME nested 50 deep) reads as an empty list, the rest of the answer
+ * as usual.  ESEARCH sets expand to at most 1,000,000 numbers. */
 int ers_imap_parse(const char *data, size_t len, struct ers_imap_result *r, struct ers_error *err);
 void ers_imap_result_free(struct ers_imap_result *r);
 void ers_imap_message_free(struct ers_imap_message *m);
@@ -114,6 +115,16 @@ bool ers_imap_utf7_decode(const char *name, struct ers_buf *out);
 bool ers_imap_quote(struct ers_buf *out, const char *s);
 
 /* --- the client ---------------------------------------------------------- */
+
+/* What one answer may hold: a string (a message's source, a subject) of
+ * at most ERS_IMAP_MAX_LITERAL bytes, an answer of at most
+ * ERS_IMAP_MAX_ANSWER; beyond, the command fails with ERS_E_INVALID
+ * saying so (and the connection is made anew for the next command).
+ * Envelope fields listed by ers_imap_page are cut to ERS_IMAP_MAX_FIELD
+ * bytes (whole UTF-8 characters, then "\u2026"). */
+#define ERS_IMAP_MAX_LITERAL (50u << 20)
+#define ERS_IMAP_MAX_ANSWER (64u << 20)
+#define ERS_IMAP_MAX_FIELD 1000u
 
 enum ers_imap_tls {
 	ERS_IMAP_STARTTLS = 0, /* port 143: STARTTLS required */
@@ -133,7 +144,10 @@ struct ers_imap_params {
 
 struct ers_imap;
 
-/* Connects and logs in (one NOOP), so that a wrong password shows here. */
+/* Connects and logs in, so that a wrong password shows here.  libcurl
+ * makes the connection (TLS, certificate checks, login); the commands
+ * then go over it as written, with no limit on an answer's size but the
+ * ones above (libcurl's own IMAP commands refuse answers over 300 KB). */
 int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
 /* Logs out and frees; NULL is fine. */
 void ers_imap_close(struct ers_imap *im);
@@ -154,14 +168,18 @@ const struct ers_imap_folder *ers_imap_folder_find(const struct ers_imap_result 
 						   enum ers_imap_special special);
 
 /* Page `page` (0: newest) of `per_page` summaries of `folder`, newest
- * first: flags, size, internal date, envelope (RFC 2047 decoded), whether
- * it has attachments.  `r->exists` holds the folder's count, `r->uidvalidity`
- * its UIDVALIDITY.  Reads only that page (sequence numbers counted back
- * from EXISTS), whatever the size of the folder. */
+ * first: flags, size, internal date, envelope (RFC 2047 decoded, each
+ * field cut to ERS_IMAP_MAX_FIELD bytes), whether it has attachments.
+ * `r->exists` holds the folder's count, `r->uidvalidity` its UIDVALIDITY.
+ * Reads only that page (sequence numbers counted back from EXISTS),
+ * whatever the size of the folder, in one FETCH whatever the size of its
+ * messages' envelopes and structures (a 1 MB subject, 500 parts). */
 int ers_imap_page(struct ers_imap *im, const char *folder, size_t page, size_t per_page,
 		  struct ers_imap_result *r, struct ers_error *err);
 
-/* Message `uid`'s full source (BODY.PEEK[]) appended to `out`; with
+/* Message `uid`'s full source (BODY.PEEK[]) appended to `out`, byte for
+ * byte, in one command whatever its size up to ERS_IMAP_MAX_LITERAL (a
+ * larger one: ERS_E_INVALID naming its size and the limit); with
  * `mark_seen`, fetched as BODY[], which sets \Seen in the same command.
  * ERS_E_NOTFOUND when it is not there. */
 int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid, bool mark_seen,
@@ -175,7 +193,8 @@ int ers_imap_move(struct ers_imap *im, const char *folder, uint32_t uid, const c
 		  struct ers_error *err);
 /* Deletes a message for good (\Deleted and UID EXPUNGE): for Trash. */
 int ers_imap_delete(struct ers_imap *im, const char *folder, uint32_t uid, struct ers_error *err);
-/* Appends a message (e.g. to Sent) with \Seen set. */
+/* Appends a message (e.g. to Sent) with \Seen set (one round trip where
+ * the server has LITERAL+). */
 int ers_imap_append(struct ers_imap *im, const char *folder, const char *data, size_t len,
 		    struct ers_error *err);
 
