@@ -159,7 +159,10 @@ wa csrf "$T3" "$IP"
 ok "$([ "$OUT" != "$C1" ]; echo $?)" "another session has another CSRF token"
 wa csrf "$T3" "$IP" "$C1"
 is "$RC" 1 "... and refuses the first one's"
-wa csrf "$T1" "$IP" "${C1%?}A"
+# (the first character: the last one of 43 base64url characters carries
+# only 4 bits, so it is 'A' one time in 16)
+if [ "${C1:0:1}" = A ]; then C1X=B${C1:1}; else C1X=A${C1:1}; fi
+wa csrf "$T1" "$IP" "$C1X"
 is "$RC" 1 "a changed CSRF token is refused"
 wa csrf "$T1" "$IP" ""
 is "$RC" 1 "an empty one is refused"
