@@ -18,6 +18,8 @@ static void first_line(char *dst, size_t cap, const char *src)
 	dst[strcspn(dst, "\r\n")] = '\0';
 }
 
+static int schema_current(struct ers_ctx *ctx, int *current_r, struct ers_error *err);
+
 int ers_ctx_open(const struct ers_config *cfg, unsigned flags, struct ers_ctx **ctx_r,
 		 struct ers_error *err)
 {
@@ -51,24 +53,23 @@ int ers_ctx_open(const struct ers_config *cfg, unsigned flags, struct ers_ctx **
 	ctx->cfg = cfg;
 	ctx->conn = conn;
 	if (!(flags & ERS_CTX_NO_SCHEMA_CHECK)) {
-		struct ers_schema_status *st = NULL;
-		int rc = ers_schema_status(ctx, &st, err);
-		if (rc == 0 && st->current == 0) {
+		int current = 0, latest = ers_schema_latest();
+		int rc = schema_current(ctx, &current, err);
+		if (rc == 0 && current == 0) {
 			ers_error_set(err, ERS_E_UNAVAILABLE,
 				      "database %s has no ERS schema yet: run 'ersctl db migrate'", cfg->database.name);
 			rc = -1;
-		} else if (rc == 0 && st->current < st->latest) {
+		} else if (rc == 0 && current < latest) {
 			ers_error_set(err, ERS_E_UNAVAILABLE,
 				      "database schema is at version %d and this ersctl needs %d: run 'ersctl db migrate'",
-				      st->current, st->latest);
+				      current, latest);
 			rc = -1;
-		} else if (rc == 0 && st->current > st->latest) {
+		} else if (rc == 0 && current > latest) {
 			ers_error_set(err, ERS_E_UNAVAILABLE,
 				      "database schema version %d is newer than this ersctl knows (%d): upgrade ersctl",
-				      st->current, st->latest);
+				      current, latest);
 			rc = -1;
 		}
-		ers_schema_status_free(st);
 		if (rc < 0) {
 			ers_ctx_free(ctx);
 			return -1;
@@ -143,6 +144,26 @@ static PGresult *check_result(struct ers_ctx *ctx, PGresult *res, struct ers_err
 		ers_error_set(err, code, "database: %s", why);
 	PQclear(res);
 	return NULL;
+}
+
+/* The schema's version (0: none) in one round trip -- every ersctl run and
+ * every webmail request checks it, so not ers_schema_status()'s two
+ * queries.  A missing table (42P01) is "no schema yet"; other errors are
+ * reported as any query's. */
+static int schema_current(struct ers_ctx *ctx, int *current_r, struct ers_error *err)
+{
+	PGresult *res = PQexec(ctx->conn, "SELECT coalesce(max(version), 0) FROM ers.schema_migration");
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	*current_r = 0;
+	if (state && !strcmp(state, "42P01")) {
+		PQclear(res);
+		return 0;
+	}
+	if (!(res = check_result(ctx, res, err)))
+		return -1;
+	*current_r = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
 }
 
 PGresult *ers_db_exec(struct ers_ctx *ctx, const char *sql, int nparams,

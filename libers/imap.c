@@ -428,7 +428,15 @@ void ers_imap_close(struct ers_imap *im)
 {
 	if (!im)
 		return;
-	/* libcurl sends LOGOUT on a live connection; a dropped one is shut. */
+	/* LOGOUT is sent but its answer not awaited: the server ends the
+	 * session the same way when the connection closes, and waiting for
+	 * BYE would only delay the page (libcurl's own LOGOUT at cleanup
+	 * waits, so the socket is shut first and that one fails at once). */
+	if (im->connected && im->sock != CURL_SOCKET_BAD) {
+		size_t n = 0;
+		(void)curl_easy_send(im->curl, "Z LOGOUT\r\n", 10, &n);
+		drop(im);
+	}
 	if (im->curl)
 		curl_easy_cleanup(im->curl);
 	free(im->base);
