@@ -74,6 +74,34 @@ void ers_buf_addch(struct ers_buf *b, char c)
 	ers_buf_add(b, &c, 1);
 }
 
+void ers_buf_add_utf8(struct ers_buf *b, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	ers_buf_add(b, u, n);
+}
+
 void ers_buf_vaddf(struct ers_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -868,25 +868,6 @@ void ers_imap_result_free(struct ers_imap_result *r)
 
 /* --- names ------------------------------------------------------------------ */
 
-static void put_utf8(struct ers_buf *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		ers_buf_addch(out, (char)cp);
-	} else if (cp < 0x800) {
-		ers_buf_addch(out, (char)(0xc0 | (cp >> 6)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		ers_buf_addch(out, (char)(0xe0 | (cp >> 12)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		ers_buf_addch(out, (char)(0xf0 | (cp >> 18)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
 static int b64_value(int c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -930,14 +911,14 @@ bool ers_imap_utf7_decode(const char *name, struct ers_buf *out)
 			if (high) {
 				if (u < 0xdc00 || u > 0xdfff)
 					goto bad;
-				put_utf8(out, 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00));
+				ers_buf_add_utf8(out, 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00));
 				high = 0;
 			} else if (u >= 0xd800 && u <= 0xdbff) {
 				high = u;
 			} else if ((u >= 0xdc00 && u <= 0xdfff) || (u >= 0x20 && u < 0x7f)) {
 				goto bad; /* a lone low surrogate; ASCII must not be encoded */
 			} else {
-				put_utf8(out, u < 0x20 ? 0xfffd : u);
+				ers_buf_add_utf8(out, u < 0x20 ? 0xfffd : u);
 			}
 		}
 		if (*s != '-' || high || units == 0 || nbits >= 6 || (bits & ((1ul << nbits) - 1)))

@@ -49,27 +49,6 @@ static char *dup_or_empty(const char *s)
 
 /* --- the original's text, for quoting ------------------------------------ */
 
-static void add_utf8(struct ers_buf *out, unsigned long cp)
-{
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		ers_buf_addch(out, (char)cp);
-	} else if (cp < 0x800) {
-		ers_buf_addch(out, (char)(0xc0 | (cp >> 6)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		ers_buf_addch(out, (char)(0xe0 | (cp >> 12)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		ers_buf_addch(out, (char)(0xf0 | (cp >> 18)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ers_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
 static void trim_spaces(struct ers_buf *out)
 {
 	while (out->len && out->data[out->len - 1] == ' ')
@@ -118,7 +97,7 @@ static void html_to_text(const char *h, struct ers_buf *out)
 			if (n > 1 && n < 12) {
 				if (p[1] == '#') {
 					bool hex = p[2] == 'x' || p[2] == 'X';
-					add_utf8(out, strtoul(p + 2 + hex, NULL, hex ? 16 : 10));
+					ers_buf_add_utf8(out, strtoul(p + 2 + hex, NULL, hex ? 16 : 10));
 				} else if (!strncmp(p, "&amp;", 5))
 					ers_buf_addch(out, '&');
 				else if (!strncmp(p, "&lt;", 4))

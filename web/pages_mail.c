@@ -218,25 +218,6 @@ static void hidden_ref(struct web_req *r, struct ers_buf *b, const char *folder,
 	     folder, (long)uid);
 }
 
-/* An attachment's (already safe) name with Unicode's invisible direction
- * controls replaced by '_': "invoice<U+202E>fdp.exe" would show as
- * "invoiceexe.pdf" (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069). */
-static void name_no_bidi(const char *name, struct ers_buf *out)
-{
-	const unsigned char *p = (const unsigned char *)name;
-	while (*p) {
-		if (p[0] == 0xD8 && p[1] == 0x9C) {
-			ers_buf_addch(out, '_');
-			p += 2;
-		} else if (p[0] == 0xE2 && ((p[1] == 0x80 && (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xAA && p[2] <= 0xAE))) ||
-					    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
-			ers_buf_addch(out, '_');
-			p += 3;
-		} else
-			ers_buf_addch(out, (char)*p++);
-	}
-}
-
 /* --- the mailbox ------------------------------------------------------------------ */
 
 static const char *done_notice(const char *done)
@@ -436,6 +417,21 @@ static int fetch(struct web_req *r, struct web_resp *w, struct ers_imap *im, con
 	return 0;
 }
 
+/* Opens IMAP, fetches one message's source without marking it read and
+ * closes again: for the body frame and attachments.  -1 with the page. */
+static int fetch_alone(struct web_req *r, struct web_resp *w, const char *folder, uint32_t uid, struct ers_buf *src)
+{
+	struct ers_imap *im = NULL;
+	struct ers_error err;
+	if (web_imap_open(r, &im, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return -1;
+	}
+	int rc = fetch(r, w, im, folder, uid, false, src);
+	ers_imap_close(im);
+	return rc;
+}
+
 void page_message(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
@@ -508,12 +504,11 @@ void page_message(struct web_req *r, struct web_resp *w)
 	if (m->nattachments) {
 		html(&c, "<h2 class=\"sr\">Attachments</h2><ul class=\"attachments\">");
 		for (size_t i = 0; i < m->nattachments; i++) {
-			struct ers_buf name = ERS_BUF_INIT;
-			name_no_bidi(m->attachments[i].filename, &name);
+			/* ers_attachment_name_safe made the name safe to show, bidi
+			 * controls included. */
 			html(&c, "<li>" PAPERCLIP "<a href=\"/message/attachment?folder=%u&amp;uid=%ld&amp;part=%zu\" download>%s</a>"
 				 " <span class=\"meta\">%s, ",
-			     folder, (long)uid, i, name.data, m->attachments[i].content_type);
-			ers_buf_free(&name);
+			     folder, (long)uid, i, m->attachments[i].filename, m->attachments[i].content_type);
 			add_size(&c, (long long)m->attachments[i].size);
 			html(&c, "</span></li>");
 		}
@@ -544,7 +539,6 @@ void page_message_body(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
 	uint32_t uid;
-	struct ers_imap *im = NULL;
 	struct ers_buf src = ERS_BUF_INIT;
 	struct ers_message *m = NULL;
 	struct ers_error err;
@@ -552,13 +546,7 @@ void page_message_body(struct web_req *r, struct web_resp *w)
 		return;
 	const char *images = web_query(r, "images");
 	bool show_images = images && !strcmp(images, "1");
-	if (web_imap_open(r, &im, &err) < 0) {
-		web_ers_error(r, w, &err);
-		return;
-	}
-	int rc = fetch(r, w, im, folder, uid, false, &src);
-	ers_imap_close(im);
-	if (rc < 0)
+	if (fetch_alone(r, w, folder, uid, &src) < 0)
 		goto out;
 	struct source s = { src.data, src.len };
 	struct ers_message_opts opts = { .allow_remote_images = show_images, .attachment_url = cid_data_url, .data = &s };
@@ -591,7 +579,6 @@ void page_message_attachment(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
 	uint32_t uid;
-	struct ers_imap *im = NULL;
 	struct ers_buf src = ERS_BUF_INIT, data = ERS_BUF_INIT;
 	struct ers_error err;
 	char *name = NULL, *type = NULL;
@@ -605,13 +592,7 @@ void page_message_attachment(struct web_req *r, struct web_resp *w)
 		return;
 	}
 	bool as_inline = inl && !strcmp(inl, "1");
-	if (web_imap_open(r, &im, &err) < 0) {
-		web_ers_error(r, w, &err);
-		return;
-	}
-	int rc = fetch(r, w, im, folder, uid, false, &src);
-	ers_imap_close(im);
-	if (rc < 0)
+	if (fetch_alone(r, w, folder, uid, &src) < 0)
 		goto out;
 	if (ers_message_attachment(src.data, src.len, part, &data, &name, &type, &err) < 0) {
 		if (err.code == ERS_E_NOTFOUND)
@@ -627,17 +608,17 @@ void page_message_attachment(struct web_req *r, struct web_resp *w)
 	w->status = 200;
 	w->content_type = as_inline ? inline_image_type(type) : "application/octet-stream";
 	w->csp = CSP_DOWNLOAD;
-	/* The name is already safe (no path, no control characters); the
-	 * quoted form keeps plain ASCII only, filename* carries the rest. */
-	struct ers_buf ascii = ERS_BUF_INIT, clean = ERS_BUF_INIT;
-	name_no_bidi(name, &clean);
-	for (const unsigned char *p = (const unsigned char *)clean.data; *p; p++)
+	/* The name is already safe (no path, no control or bidi characters:
+	 * ers_attachment_name_safe); the quoted form keeps plain ASCII only,
+	 * filename* carries the rest. */
+	struct ers_buf ascii = ERS_BUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		ers_buf_addch(&ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != ';' && *p != '%')
 				      ? (char)*p : '_');
 	ers_buf_addf(&w->headers, "Content-Disposition: %s; filename=\"%s\"; filename*=UTF-8''",
 		     as_inline ? "inline" : "attachment", ascii.data);
 	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)clean.data; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("!#$&+-.^_`|~", *p))
 			ers_buf_addch(&w->headers, (char)*p);
@@ -646,7 +627,6 @@ void page_message_attachment(struct web_req *r, struct web_resp *w)
 	}
 	ers_buf_adds(&w->headers, "\r\nCache-Control: private, no-store\r\n");
 	ers_buf_free(&ascii);
-	ers_buf_free(&clean);
 	ers_buf_add(&w->body, data.data, data.len);
 out:
 	free(type);

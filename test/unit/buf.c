@@ -228,6 +228,20 @@ static void test_mem(void)
 	free(p);
 }
 
+static void test_utf8(void)
+{
+	static const struct { unsigned long cp; const char *want; } cases[] = {
+		{ 'A', "A" }, { 0xe9, "\xc3\xa9" }, { 0x20ac, "\xe2\x82\xac" }, { 0x1f600, "\xf0\x9f\x98\x80" },
+		{ 0, "\xef\xbf\xbd" }, { 0xd800, "\xef\xbf\xbd" }, { 0x110000, "\xef\xbf\xbd" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ers_buf b = ERS_BUF_INIT;
+		ers_buf_add_utf8(&b, cases[i].cp);
+		is_str(b.data, cases[i].want, "U+%04lX as UTF-8", cases[i].cp);
+		ers_buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	test_init();
@@ -236,5 +250,6 @@ int main(void)
 	test_detach();
 	test_secret();
 	test_mem();
+	test_utf8();
 	return done_testing();
 }

@@ -24,6 +24,9 @@ void ers_buf_grow(struct ers_buf *b, size_t extra);
 void ers_buf_add(struct ers_buf *b, const void *data, size_t n);
 void ers_buf_adds(struct ers_buf *b, const char *s);
 void ers_buf_addch(struct ers_buf *b, char c);
+/* Appends code point `cp` as UTF-8; NUL, surrogates and values beyond
+ * U+10FFFF become U+FFFD. */
+void ers_buf_add_utf8(struct ers_buf *b, unsigned long cp);
 void ers_buf_addf(struct ers_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ers_buf_vaddf(struct ers_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands the string to the caller (who frees it) and leaves `b` empty. */
