@@ -1,9 +1,12 @@
 /* The webmail's IMAP client (imap.h) on libcurl.  libcurl makes the
- * connection -- TCP, STARTTLS or implicit TLS with certificate checks,
- * the login -- with CURLOPT_CONNECT_ONLY, once per CGI request; then we
- * speak IMAP ourselves over it with curl_easy_send/curl_easy_recv and
- * read each answer up to its tagged line, literals counted by their
- * {n}.  Why not libcurl's own IMAP commands: a CURLOPT_CUSTOMREQUEST
+ * connection -- TCP, STARTTLS or implicit TLS with certificate checks --
+ * with CURLOPT_CONNECT_ONLY and no user name, so its connect phase ends
+ * before any login (ers_imap_connect); then we speak IMAP ourselves over
+ * it with curl_easy_send/curl_easy_recv, the login (ers_imap_login) first,
+ * and read each answer up to its tagged line, literals counted by their
+ * {n}.  The split lets the webmail make the connection while it checks
+ * the session, and log in only once the session is known good.  Why not
+ * libcurl's own IMAP commands: a CURLOPT_CUSTOMREQUEST
  * answer goes through libcurl's response-line reader, which (Debian's
  * 7.88.1 since the CVE-2023-38039 fix) refuses an answer over 300 KB
  * ("Too large response headers") and clips any line over half its
@@ -30,20 +33,22 @@ struct ers_imap {
 	CURL *curl;
 	char *base;         /* imap://host:port/ */
 	char *where;        /* host:port, for errors */
-	char *user;         /* for errors; never the password */
-	char *password;
+	char *user;         /* for errors; never the password; NULL before ers_imap_login */
+	char *password;     /* kept to log in again after a dropped connection */
 	char *ca_file;      /* NULL: the system's CAs */
 	enum ers_imap_tls tls;
 	char *selected;     /* the folder SELECTed now, or NULL */
 	struct ers_buf lines; /* the answer being read; bytes past it stay for the next */
 	size_t consumed;    /* bytes of `lines` that the last answer used */
 	curl_socket_t sock;
-	bool connected;     /* false: the next command connects (again) first */
+	bool connected;     /* the transport is up; false: the next command connects (again) first */
+	bool logged_in;     /* the login on this connection succeeded */
 	unsigned long tag;
 	long timeout_ms;
 	unsigned long long too_big; /* the size of a literal refused, or 0 */
 	char curl_err[CURL_ERROR_SIZE];
 	bool has_move, has_uidplus, has_list_status, has_literal_plus;
+	bool has_sasl_ir, has_auth_plain, login_disabled; /* from before login */
 };
 
 /* libcurl hands the lines of its own exchange (greeting, STARTTLS, login)
@@ -66,6 +71,9 @@ static void note_capabilities(struct ers_imap *im, const struct ers_imap_result 
 	im->has_uidplus = strstr(padded.data, " UIDPLUS ") != NULL;
 	im->has_list_status = strstr(padded.data, " LIST-STATUS ") != NULL;
 	im->has_literal_plus = strstr(padded.data, " LITERAL+ ") != NULL;
+	im->has_sasl_ir = strstr(padded.data, " SASL-IR ") != NULL;
+	im->has_auth_plain = strstr(padded.data, " AUTH=PLAIN ") != NULL;
+	im->login_disabled = strstr(padded.data, " LOGINDISABLED ") != NULL;
 	ers_buf_free(&padded);
 }
 
@@ -84,6 +92,7 @@ static void drop(struct ers_imap *im)
 	if (im->connected && im->sock != CURL_SOCKET_BAD)
 		shutdown(im->sock, SHUT_RDWR);
 	im->connected = false;
+	im->logged_in = false;
 	im->sock = CURL_SOCKET_BAD;
 	free(im->selected);
 	im->selected = NULL;
@@ -237,10 +246,12 @@ static int read_answer(struct ers_imap *im, const char *tag, bool want_plus, lon
 	}
 }
 
-/* Connects and logs in through libcurl (CONNECT_ONLY) on a new handle:
- * cleaning up the old one closes a dropped connection for good (a new
- * CONNECT_ONLY transfer on the same handle would leave it behind). */
-static int connect_imap(struct ers_imap *im, struct ers_error *err)
+/* Connects through libcurl (CONNECT_ONLY, no user name: libcurl's connect
+ * phase then stops after the greeting, CAPABILITY and STARTTLS, before any
+ * login) on a new handle: cleaning up the old one closes a dropped
+ * connection for good (a new CONNECT_ONLY transfer on the same handle
+ * would leave it behind). */
+static int connect_transport(struct ers_imap *im, struct ers_error *err)
 {
 	drop(im);
 	if (im->curl)
@@ -251,8 +262,6 @@ static int connect_imap(struct ers_imap *im, struct ers_error *err)
 	curl_easy_setopt(c, CURLOPT_URL, im->base);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
 	curl_easy_setopt(c, CURLOPT_USE_SSL, im->tls == ERS_IMAP_PLAIN ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
 	if (im->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, im->ca_file);
@@ -272,11 +281,7 @@ static int connect_imap(struct ers_imap *im, struct ers_error *err)
 	(void)ers_imap_parse(im->lines.data, im->lines.len, &r, &perr); /* libcurl's own tags: best effort */
 	ers_buf_reset(&im->lines);
 	int rc = 0;
-	if (cc == CURLE_LOGIN_DENIED) {
-		ers_error_set(err, ERS_E_PERMISSION, "IMAP login as %s at %s refused: %s", im->user, im->where,
-			      r.status_line[0] ? r.status_line : "authentication failed");
-		rc = -1;
-	} else if (cc != CURLE_OK) {
+	if (cc != CURLE_OK) {
 		ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP connect to %s: %s%s%s", im->where, curl_easy_strerror(cc),
 			      im->curl_err[0] ? ": " : "", im->curl_err);
 		rc = -1;
@@ -285,12 +290,122 @@ static int connect_imap(struct ers_imap *im, struct ers_error *err)
 		ers_error_set(err, ERS_E_UNAVAILABLE, "IMAP connect to %s: libcurl kept no connection", im->where);
 		rc = -1;
 	} else {
-		/* The login's OK carries the post-login capabilities. */
+		/* The capabilities after STARTTLS: how to log in. */
 		note_capabilities(im, &r);
 		im->connected = true;
 	}
 	ers_imap_result_free(&r);
 	return rc;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Appends base64 of n bytes; `out` must have room already (no realloc
+ * leaving a copy of a secret behind). */
+static void add_base64(struct ers_buf *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		ers_buf_addch(out, b64[v >> 18 & 63]);
+		ers_buf_addch(out, b64[v >> 12 & 63]);
+		ers_buf_addch(out, i + 1 < n ? b64[v >> 6 & 63] : '=');
+		ers_buf_addch(out, i + 2 < n ? b64[v & 63] : '=');
+	}
+}
+
+/* Logs in over the connection as im->user: AUTHENTICATE PLAIN with the
+ * credentials in the command (SASL-IR) where the server offers it, so any
+ * byte of the password goes through; else LOGIN with quoted strings.  The
+ * command is wiped after sending; errors never show it. */
+static int login(struct ers_imap *im, struct ers_error *err)
+{
+	size_t ulen = strlen(im->user), plen = strlen(im->password);
+	bool plain = im->has_sasl_ir && im->has_auth_plain;
+	if (!plain && im->login_disabled) {
+		ers_error_set(err, ERS_E_PERMISSION, "IMAP login as %s at %s refused: the server allows no login on "
+			      "this connection (LOGINDISABLED, and no AUTH=PLAIN with SASL-IR)", im->user, im->where);
+		return -1;
+	}
+	char tag[24];
+	snprintf(tag, sizeof tag, "E%lu", ++im->tag);
+	struct ers_buf cmd = ERS_BUF_INIT;
+	ers_buf_grow(&cmd, 64 + 2 * (ulen + plen) + (ulen + plen + 2) / 3 * 4 + 8);
+	ers_buf_addf(&cmd, "%s ", tag);
+	if (plain) {
+		ers_buf_adds(&cmd, "AUTHENTICATE PLAIN ");
+		/* authzid (empty) NUL authcid NUL password */
+		size_t n = ulen + plen + 2;
+		unsigned char *cred = ers_xmalloc(n);
+		cred[0] = '\0';
+		memcpy(cred + 1, im->user, ulen);
+		cred[1 + ulen] = '\0';
+		memcpy(cred + 2 + ulen, im->password, plen);
+		add_base64(&cmd, cred, n);
+		ers_wipe(cred, n);
+		free(cred);
+	} else {
+		ers_buf_adds(&cmd, "LOGIN ");
+		bool ok = ers_imap_quote(&cmd, im->user);
+		ers_buf_addch(&cmd, ' ');
+		ok = ok && ers_imap_quote(&cmd, im->password);
+		if (!ok) {
+			ers_buf_free_secret(&cmd);
+			ers_error_set(err, ERS_E_INVALID, "IMAP login as %s at %s: the user name or password holds a line "
+				      "break, which LOGIN cannot send (the server offers no AUTH=PLAIN with SASL-IR)",
+				      im->user, im->where);
+			return -1;
+		}
+	}
+	ers_buf_adds(&cmd, "\r\n");
+	long long deadline = now_ms() + im->timeout_ms;
+	const char *what = "login";
+	int rc = send_all(im, cmd.data, cmd.len, deadline, what, err);
+	ers_buf_free_secret(&cmd);
+	size_t end = 0;
+	if (rc == 0)
+		rc = read_answer(im, tag, true, deadline, what, &end, err);
+	if (rc == 1) {
+		/* The server asks for more than we sent: cancel (RFC 3501 6.2.2);
+		 * the tagged answer then says no. */
+		memmove(im->lines.data, im->lines.data + end, im->lines.len - end);
+		im->lines.len -= end;
+		im->lines.data[im->lines.len] = '\0';
+		rc = send_all(im, "*\r\n", 3, deadline, what, err);
+		if (rc == 0)
+			rc = read_answer(im, tag, false, deadline, what, &end, err);
+	}
+	if (rc < 0)
+		return -1;
+	im->consumed = end;
+	struct ers_imap_result r;
+	memset(&r, 0, sizeof r);
+	struct ers_error perr;
+	(void)ers_imap_parse(im->lines.data, end, &r, &perr);
+	if (strcmp(r.status, "OK") != 0) {
+		ers_error_set(err, ERS_E_PERMISSION, "IMAP login as %s at %s refused: %s", im->user, im->where,
+			      r.status_line[0] ? r.status_line : "authentication failed");
+		if (r.bye[0])
+			drop(im);
+		ers_imap_result_free(&r);
+		return -1;
+	}
+	/* The login's OK carries the post-login capabilities. */
+	note_capabilities(im, &r);
+	im->logged_in = true;
+	ers_imap_result_free(&r);
+	return 0;
+}
+
+/* Makes the connection anew and logs in again (after a drop). */
+static int reconnect(struct ers_imap *im, struct ers_error *err)
+{
+	if (!im->user) {
+		ers_error_set(err, ERS_E_INTERNAL, "IMAP at %s: a command before ers_imap_login", im->where);
+		return -1;
+	}
+	if (!im->connected && connect_transport(im, err) < 0)
+		return -1;
+	return login(im, err);
 }
 
 /* Sends `tag command` (with `literal`, when not NULL, as its literal
@@ -300,7 +415,7 @@ static int exchange(struct ers_imap *im, const char *command, const char *litera
 {
 	memset(r, 0, sizeof *r);
 	im->too_big = 0;
-	if (!im->connected && connect_imap(im, err) < 0)
+	if ((!im->connected || !im->logged_in) && reconnect(im, err) < 0)
 		return -1;
 	/* What the last answer left (unsolicited lines) starts this one. */
 	if (im->consumed) {
@@ -381,11 +496,19 @@ int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_r
 	return exchange(im, command, NULL, 0, what, r, err);
 }
 
-int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err)
+void ers_imap_global_init(void)
+{
+	static bool done;
+	if (!done)
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+	done = true;
+}
+
+int ers_imap_connect(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err)
 {
 	*im_r = NULL;
-	if (!p->host || !*p->host || strpbrk(p->host, "/@?#[] \r\n") || !p->username || !p->password) {
-		ers_error_set(err, ERS_E_INVALID, "IMAP needs a host name (no '/', '@' or spaces), a user name and a password");
+	if (!p->host || !*p->host || strpbrk(p->host, "/@?#[] \r\n")) {
+		ers_error_set(err, ERS_E_INVALID, "IMAP needs a host name (no '/', '@' or spaces)");
 		return -1;
 	}
 	int port = p->port ? p->port : p->tls == ERS_IMAP_TLS ? 993 : 143;
@@ -401,24 +524,57 @@ int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struc
 	im->base = ers_buf_detach(&b);
 	ers_buf_addf(&b, "%s:%d", p->host, port);
 	im->where = ers_buf_detach(&b);
-	im->user = ers_xstrdup(p->username);
-	im->password = ers_xstrdup(p->password);
 	im->ca_file = p->ca_file ? ers_xstrdup(p->ca_file) : NULL;
 	im->tls = p->tls;
 	im->timeout_ms = (p->timeout_s > 0 ? p->timeout_s : 30L) * 1000;
-	if (connect_imap(im, err) < 0) {
+	if (connect_transport(im, err) < 0) {
 		ers_imap_close(im);
 		return -1;
 	}
+	*im_r = im;
+	return 0;
+}
+
+int ers_imap_login(struct ers_imap *im, const char *username, const char *password, struct ers_error *err)
+{
+	if (!username || !*username || !password) {
+		ers_error_set(err, ERS_E_INVALID, "IMAP needs a user name and a password");
+		return -1;
+	}
+	if (im->logged_in) {
+		ers_error_set(err, ERS_E_INTERNAL, "IMAP at %s: logged in already", im->where);
+		return -1;
+	}
+	free(im->user);
+	ers_free_secret(im->password);
+	im->user = ers_xstrdup(username);
+	im->password = ers_xstrdup(password);
+	if (reconnect(im, err) < 0)
+		return -1;
 	/* A server that sent no capabilities with its login answer gets asked. */
 	if (!im->has_move && !im->has_uidplus) {
 		struct ers_imap_result r;
 		int rc = ers_imap_command(im, "CAPABILITY", &r, err);
 		ers_imap_result_free(&r);
-		if (rc < 0) {
-			ers_imap_close(im);
+		if (rc < 0)
 			return -1;
-		}
+	}
+	return 0;
+}
+
+int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err)
+{
+	*im_r = NULL;
+	if (!p->host || !*p->host || strpbrk(p->host, "/@?#[] \r\n") || !p->username || !p->password) {
+		ers_error_set(err, ERS_E_INVALID, "IMAP needs a host name (no '/', '@' or spaces), a user name and a password");
+		return -1;
+	}
+	struct ers_imap *im;
+	if (ers_imap_connect(p, &im, err) < 0)
+		return -1;
+	if (ers_imap_login(im, p->username, p->password, err) < 0) {
+		ers_imap_close(im);
+		return -1;
 	}
 	*im_r = im;
 	return 0;

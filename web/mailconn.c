@@ -33,6 +33,16 @@ static bool node_tls(const struct ers_config *cfg)
 	return cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert;
 }
 
+void web_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->host = node_host(cfg);
+	p->port = cfg->mailstack.imap_port;
+	p->tls = node_tls(cfg) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
+	p->ca_file = cfg->dns.ca_file;
+	p->timeout_s = 20;
+}
+
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err)
 {
 	*im_r = NULL;
@@ -41,16 +51,28 @@ int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *e
 		ers_buf_free(&user);
 		return -1;
 	}
-	struct ers_imap_params p = {
-		.host = node_host(r->cfg),
-		.port = r->cfg->mailstack.imap_port,
-		.tls = node_tls(r->cfg) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN,
-		.ca_file = r->cfg->dns.ca_file,
-		.username = user.data,
-		.password = r->cfg->secrets.webmail_master_password,
-		.timeout_s = 20,
-	};
-	int rc = ers_imap_open(&p, im_r, err);
+	struct ers_imap_params p;
+	web_imap_node_params(r->cfg, &p);
+	p.username = user.data;
+	p.password = r->cfg->secrets.webmail_master_password;
+	int rc;
+	struct ers_imap *pre = r->imap_pre;
+	r->imap_pre = NULL;
+	if (pre) {
+		/* Made while the session was checked; only now, the session
+		 * known good, is there a login. */
+		rc = ers_imap_login(pre, p.username, p.password, err);
+		if (rc == 0)
+			*im_r = pre;
+		else
+			ers_imap_close(pre);
+		/* The connection lost meanwhile (not a refusal): once more anew. */
+		if (rc < 0 && err->code == ERS_E_UNAVAILABLE)
+			rc = ers_imap_open(&p, im_r, err);
+	} else {
+		/* None made, or making it failed: this open says why as always. */
+		rc = ers_imap_open(&p, im_r, err);
+	}
 	ers_buf_free(&user);
 	return rc;
 }

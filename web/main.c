@@ -8,6 +8,7 @@
  * multipart/form-data with files, at most WEB_UPLOAD_MAX), routes it to a
  * page and writes the response with its security headers.  ERS_CONFIG
  * names the configuration (default /etc/ers/ers.yaml). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,26 +86,27 @@ struct route {
 	void (*page)(struct web_req *, struct web_resp *);
 	bool need_session; /* without one: to the login page */
 	bool post_csrf;    /* a POST of a session: its CSRF token is checked */
+	bool imap;         /* opens the mailbox: its IMAP connection is made while the session is checked */
 };
 
 static const struct route routes[] = {
-	{ "GET", "/login", page_login_form, false, false },
-	{ "POST", "/login", page_login_post, false, false },
-	{ "POST", "/login/code", page_login_code, false, false },
-	{ "POST", "/logout", page_logout, true, true },
-	{ "GET", "/", page_mailbox, true, false },
-	{ "GET", "/message", page_message, true, false },
-	{ "GET", "/message/body", page_message_body, true, false },
-	{ "GET", "/message/attachment", page_message_attachment, true, false },
-	{ "POST", "/message/unread", page_message_unread, true, true },
-	{ "POST", "/message/delete", page_message_delete, true, true },
-	{ "GET", "/mfa", page_mfa, true, false },
-	{ "POST", "/mfa/setup", page_mfa_setup, true, true },
-	{ "POST", "/mfa/verify", page_mfa_verify, true, true },
-	{ "GET", "/password", page_password, true, false },
-	{ "POST", "/password", page_password_post, true, true },
-	{ "GET", "/compose", page_compose, true, false },
-	{ "POST", "/compose", page_compose_post, true, true },
+	{ "GET", "/login", page_login_form, false, false, false },
+	{ "POST", "/login", page_login_post, false, false, false },
+	{ "POST", "/login/code", page_login_code, false, false, false },
+	{ "POST", "/logout", page_logout, true, true, false },
+	{ "GET", "/", page_mailbox, true, false, true },
+	{ "GET", "/message", page_message, true, false, true },
+	{ "GET", "/message/body", page_message_body, true, false, true },
+	{ "GET", "/message/attachment", page_message_attachment, true, false, true },
+	{ "POST", "/message/unread", page_message_unread, true, true, true },
+	{ "POST", "/message/delete", page_message_delete, true, true, true },
+	{ "GET", "/mfa", page_mfa, true, false, false },
+	{ "POST", "/mfa/setup", page_mfa_setup, true, true, false },
+	{ "POST", "/mfa/verify", page_mfa_verify, true, true, false },
+	{ "GET", "/password", page_password, true, false, false },
+	{ "POST", "/password", page_password_post, true, true, false },
+	{ "GET", "/compose", page_compose, true, false, true },
+	{ "POST", "/compose", page_compose_post, true, true, true },
 };
 
 /* Whether a POST comes from one of this site's own pages.  Browsers send
@@ -121,6 +123,57 @@ static bool same_origin_post(void)
 	if (!origin || !*origin)
 		return true;
 	return host && !strncmp(origin, "https://", 8) && !strcmp(origin + 8, host);
+}
+
+/* The IMAP connection (TCP, greeting, STARTTLS: ~8 ms, Dovecot forking
+ * its login process) needs nothing from the session, so it is made in a
+ * thread while the main one opens the database and checks the session.
+ * The login waits for the session: it is the user's mailbox that opens.
+ * Only the configuration's host, port, TLS and CA go to the thread. */
+struct preconnect {
+	pthread_t thread;
+	struct ers_imap_params p;
+	struct ers_imap *im; /* NULL: failed (web_imap_open then opens anew and says why) */
+};
+
+static void *preconnect_run(void *arg)
+{
+	struct preconnect *pc = arg;
+	struct ers_error err;
+	if (ers_imap_connect(&pc->p, &pc->im, &err) < 0)
+		pc->im = NULL;
+	return NULL;
+}
+
+static bool preconnect_start(const struct web_req *r, struct preconnect *pc)
+{
+	memset(pc, 0, sizeof *pc);
+	web_imap_node_params(r->cfg, &pc->p);
+	ers_imap_global_init(); /* not thread-safe: here, before the thread */
+	return pthread_create(&pc->thread, NULL, preconnect_run, pc) == 0;
+}
+
+/* Waits for the connection; hands it to the request when its session is
+ * good, else closes it (never logged in). */
+static void preconnect_finish(struct web_req *r, struct preconnect *pc)
+{
+	pthread_join(pc->thread, NULL);
+	if (r->have_session)
+		r->imap_pre = pc->im;
+	else
+		ers_imap_close(pc->im);
+}
+
+/* Whether the page will open the mailbox: a new message's Compose form does not. */
+static bool opens_imap(const struct web_req *r, const struct route *rt)
+{
+	if (!rt->imap)
+		return false;
+	if (!strcmp(rt->path, "/compose") && strcmp(rt->method, "POST") != 0) {
+		const char *reply = web_query(r, "reply"), *forward = web_query(r, "forward");
+		return (reply && *reply) || (forward && *forward);
+	}
+	return true;
 }
 
 static void route(struct web_req *r, struct web_resp *w)
@@ -163,12 +216,18 @@ static void route(struct web_req *r, struct web_resp *w)
 		rt->page(r, w);
 		return;
 	}
+	struct preconnect pc;
+	bool pre = cookie_token && opens_imap(r, rt) && preconnect_start(r, &pc);
 	struct ers_error err;
 	if (ers_ctx_open(r->cfg, 0, &r->ctx, &err) < 0) {
+		if (pre)
+			preconnect_finish(r, &pc);
 		web_ers_error(r, w, &err);
 		return;
 	}
 	find_session(r);
+	if (pre)
+		preconnect_finish(r, &pc);
 	if (rt->need_session && !r->have_session) {
 		web_redirect(w, "/login");
 		return;
@@ -226,6 +285,7 @@ int ers_webmail_main(void)
 		w.status = 200;
 	web_emit(&w);
 
+	ers_imap_close(r.imap_pre); /* made, but the page did not use it */
 	if (r.have_session)
 		ers_session_clear(&r.session);
 	ers_ctx_free(r.ctx);

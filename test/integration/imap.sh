@@ -59,6 +59,24 @@ done < <(IMAP_PORT=$IMAP_PORT SUBMISSION_PORT=$SUBMISSION_PORT TLS_CA=$TLS_CA \
     USER_ADDR=reader@$dom USER_DOMAIN=$dom USER_PASSWORD=imap-password-123 PEER_ADDR=peer@$dom \
     timeout 60 "$prog" 2>&1)
 
+# --- connect, then log in (the webmail connects while it checks the session) --
+# The peer's own password set to one with quotes, a backslash and a
+# non-ASCII character: AUTHENTICATE PLAIN carries any byte.
+special='q"uo\te-é-'"'"'x-pass-1'
+printf '%s\n' "$special" >"$T_DIR/special"
+expect 0 "setup: the peer's password with quotes, a backslash and é" -q user passwd peer@$dom --password-file "$T_DIR/special"
+while IFS= read -r line; do
+    case $line in
+        "ok - "*) ok 0 "login: ${line#ok - }" ;;
+        "not ok - "*) ok 1 "login: ${line#not ok - }" ;;
+        *) echo "$line" ;;
+    esac
+done < <(IMAP_PORT=$IMAP_PORT TLS_CA=$TLS_CA MASTER_LOGIN="reader@$dom*ers-webmail" MASTER_PASSWORD="$master" \
+    USER_ADDR=peer@$dom SPECIAL_PASSWORD="$special" timeout 60 "$prog" login 2>&1)
+# Our own AUTHENTICATE PLAIN (libcurl, given no user name, logs in no one).
+grep -q "user=<peer@$dom>, method=PLAIN" "$ERS_STACK_DIR/dovecot/log/dovecot.log"
+ok $? "login: Dovecot logged the peer's login by AUTHENTICATE PLAIN"
+
 # --- answers over libcurl's 300 KB limit, in a mailbox of their own ----------
 expect 0 "setup: a mailbox for large messages" -q user add bulk@$dom --quota-mb 200 --password-file "$pw"
 while IFS= read -r line; do

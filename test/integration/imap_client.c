@@ -2,7 +2,9 @@
  * Postfix (run by imap.sh, which delivers the messages first): folders,
  * a page newest first, reading a message (marked seen), unread again, move
  * to Trash, delete for good, send over submission and append to Sent.
- * With the argument "large": answers over 300 KB instead (large()).
+ * With the argument "large": answers over 300 KB instead (large()); with
+ * "login": ers_imap_connect and ers_imap_login apart (split_login(),
+ * SPECIAL_PASSWORD: the user's own password).
  * Prints "ok - ..." / "not ok - ..." lines; imap.sh numbers them.
  * Environment: IMAP_PORT, SUBMISSION_PORT, TLS_CA, MASTER_LOGIN (USER*MASTER),
  * MASTER_PASSWORD, USER_ADDR, USER_PASSWORD, USER_DOMAIN, PEER_ADDR. */
@@ -214,6 +216,57 @@ static int large(struct ers_imap_params *p)
 	return failures ? 1 : 0;
 }
 
+/* ers_imap_connect, then ers_imap_login: no command before the login; the
+ * master login; a wrong password refused at the login, not shown; the
+ * user's own password, SPECIAL_PASSWORD (quotes, a backslash, non-ASCII),
+ * through AUTHENTICATE PLAIN. */
+static int split_login(struct ers_imap_params *p)
+{
+	struct ers_error err;
+	struct ers_imap *im = NULL;
+	struct ers_imap_result r;
+	struct ers_imap_params np = *p;
+	np.username = np.password = NULL;
+	if (ers_imap_connect(&np, &im, &err) < 0) {
+		check(0, "connect without logging in: %s", err.message);
+		return 1;
+	}
+	check(1, "connect without logging in (TCP, STARTTLS, certificate checked)");
+	check(ers_imap_command(im, "NOOP", &r, &err) < 0 && err.code == ERS_E_INTERNAL,
+	      "... a command before the login is refused (%s)", err.message);
+	ers_imap_result_free(&r);
+	int rc = ers_imap_login(im, p->username, p->password, &err);
+	check(rc == 0, "... then the master user logs in over it%s%s", rc ? ": " : "", rc ? err.message : "");
+	check(ers_imap_command(im, "SELECT INBOX", &r, &err) == 0 && r.have_exists, "... and SELECT INBOX works");
+	ers_imap_result_free(&r);
+	ers_imap_close(im);
+
+	/* Closed without a login: nothing was logged in. */
+	im = NULL;
+	check(ers_imap_connect(&np, &im, &err) == 0, "connect, then close without a login");
+	ers_imap_close(im);
+
+	const char *special = env("SPECIAL_PASSWORD");
+	im = NULL;
+	rc = ers_imap_connect(&np, &im, &err);
+	if (rc == 0)
+		rc = ers_imap_login(im, env("USER_ADDR"), special, &err);
+	check(rc == 0, "the user's own password with quotes, a backslash and a non-ASCII character logs in%s%s",
+	      rc ? ": " : "", rc ? err.message : "");
+	check(im && ers_imap_command(im, "SELECT INBOX", &r, &err) == 0, "... and SELECT INBOX works");
+	ers_imap_result_free(&r);
+	ers_imap_close(im);
+
+	im = NULL;
+	check(ers_imap_connect(&np, &im, &err) == 0, "connect for a wrong password");
+	rc = im ? ers_imap_login(im, p->username, "wrong\"pass\\word-\xc3\xa9", &err) : -1;
+	check(rc < 0 && err.code == ERS_E_PERMISSION && strstr(err.message, "refused") && strstr(err.message, p->username),
+	      "... a wrong password is refused at the login, naming the user (%s)", err.message);
+	check(!strstr(err.message, "pass\\word"), "... and the error does not show it");
+	ers_imap_close(im);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ers_error err;
@@ -224,6 +277,8 @@ int main(int argc, char **argv)
 	};
 	if (argc > 1 && !strcmp(argv[1], "large"))
 		return large(&p);
+	if (argc > 1 && !strcmp(argv[1], "login"))
+		return split_login(&p);
 	double t0 = now_ms();
 	if (ers_imap_open(&p, &im, &err) < 0) {
 		check(0, "the master user logs in over STARTTLS: %s", err.message);

@@ -144,11 +144,26 @@ struct ers_imap_params {
 
 struct ers_imap;
 
-/* Connects and logs in, so that a wrong password shows here.  libcurl
- * makes the connection (TLS, certificate checks, login); the commands
- * then go over it as written, with no limit on an answer's size but the
- * ones above (libcurl's own IMAP commands refuse answers over 300 KB). */
+/* Connects and logs in (ers_imap_connect, then ers_imap_login), so that a
+ * wrong password shows here. */
 int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
+/* Connects without logging in: TCP, the greeting, STARTTLS or implicit
+ * TLS with the certificate checked (p->username and p->password are not
+ * used).  libcurl makes the connection; the commands then go over it as
+ * written, with no limit on an answer's size but the ones above (libcurl's
+ * own IMAP commands refuse answers over 300 KB).  Safe to run in another
+ * thread than the one that logs in, once curl_global_init has run. */
+int ers_imap_connect(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
+/* Readies libcurl (curl_global_init): call it in the main thread before
+ * another thread runs ers_imap_connect; more calls do nothing. */
+void ers_imap_global_init(void);
+/* Logs in over a connection from ers_imap_connect: AUTHENTICATE PLAIN with
+ * an initial response where the server offers it (any password), else
+ * LOGIN.  A refusal is ERS_E_PERMISSION naming the user and the server's
+ * answer, never the password.  The credentials are kept (the password
+ * wiped on close) to log in again when a later command finds the
+ * connection dropped.  On error the handle is still the caller's to close. */
+int ers_imap_login(struct ers_imap *im, const char *username, const char *password, struct ers_error *err);
 /* Logs out and frees; NULL is fine. */
 void ers_imap_close(struct ers_imap *im);
 
