@@ -74,6 +74,19 @@ void ers_buf_addch(struct ers_buf *b, char c)
 	ers_buf_add(b, &c, 1);
 }
 
+void ers_buf_add_base64(struct ers_buf *b, const void *data, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	ers_buf_grow(b, (n + 2) / 3 * 4);
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		char q[4] = { tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=',
+			      i + 2 < n ? tab[v & 63] : '=' };
+		ers_buf_add(b, q, 4);
+	}
+}
+
 void ers_buf_add_utf8(struct ers_buf *b, unsigned long cp)
 {
 	char u[4];

@@ -298,21 +298,6 @@ static int connect_transport(struct ers_imap *im, struct ers_error *err)
 	return rc;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Appends base64 of n bytes; `out` must have room already (no realloc
- * leaving a copy of a secret behind). */
-static void add_base64(struct ers_buf *out, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-		ers_buf_addch(out, b64[v >> 18 & 63]);
-		ers_buf_addch(out, b64[v >> 12 & 63]);
-		ers_buf_addch(out, i + 1 < n ? b64[v >> 6 & 63] : '=');
-		ers_buf_addch(out, i + 2 < n ? b64[v & 63] : '=');
-	}
-}
-
 /* Logs in over the connection as im->user: AUTHENTICATE PLAIN with the
  * credentials in the command (SASL-IR) where the server offers it, so any
  * byte of the password goes through; else LOGIN with quoted strings.  The
@@ -340,7 +325,7 @@ static int login(struct ers_imap *im, struct ers_error *err)
 		memcpy(cred + 1, im->user, ulen);
 		cred[1 + ulen] = '\0';
 		memcpy(cred + 2 + ulen, im->password, plen);
-		add_base64(&cmd, cred, n);
+		ers_buf_add_base64(&cmd, cred, n);
 		ers_wipe(cred, n);
 		free(cred);
 	} else {
@@ -651,6 +636,29 @@ static int in_folder(struct ers_imap *im, const char *folder, struct ers_imap_re
 	return rc;
 }
 
+/* Servers without SPECIAL-USE (or folders made by hand) name the roles
+ * by convention: a role no folder is flagged with is given to the first
+ * folder with one of its usual names. */
+static void guess_special_uses(struct ers_imap_result *r)
+{
+	static const struct { const char *name; enum ers_imap_special special; } names[] = {
+		{ "Sent", ERS_IMAP_FOLDER_SENT }, { "Sent Messages", ERS_IMAP_FOLDER_SENT },
+		{ "Drafts", ERS_IMAP_FOLDER_DRAFTS }, { "Trash", ERS_IMAP_FOLDER_TRASH },
+		{ "Deleted Messages", ERS_IMAP_FOLDER_TRASH }, { "Junk", ERS_IMAP_FOLDER_JUNK },
+		{ "Spam", ERS_IMAP_FOLDER_JUNK },
+	};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		bool taken = false;
+		for (size_t i = 0; i < r->nfolders && !taken; i++)
+			taken = r->folders[i].special == names[k].special;
+		for (size_t i = 0; i < r->nfolders && !taken; i++)
+			if (r->folders[i].special == ERS_IMAP_FOLDER_NORMAL && !strcasecmp(r->folders[i].name, names[k].name)) {
+				r->folders[i].special = names[k].special;
+				taken = true;
+			}
+	}
+}
+
 static int folder_order(const void *a, const void *b)
 {
 	const struct ers_imap_folder *x = a, *y = b;
@@ -683,8 +691,10 @@ int ers_imap_folders(struct ers_imap *im, struct ers_imap_result *r, struct ers_
 			ers_imap_result_free(&s);
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		guess_special_uses(r);
 		qsort(r->folders, r->nfolders, sizeof *r->folders, folder_order);
+	}
 	return rc;
 }
 
@@ -694,6 +704,36 @@ const struct ers_imap_folder *ers_imap_folder_find(const struct ers_imap_result 
 		if (r->folders[i].special == special && !r->folders[i].noselect)
 			return &r->folders[i];
 	return NULL;
+}
+
+int ers_imap_special_folder(struct ers_imap *im, const struct ers_imap_result *folders, enum ers_imap_special special,
+			    const char *name, char **name_r, struct ers_error *err)
+{
+	*name_r = NULL;
+	const struct ers_imap_folder *f = ers_imap_folder_find(folders, special);
+	if (f) {
+		*name_r = ers_xstrdup(f->name);
+		return 0;
+	}
+	bool exists = false;
+	for (size_t i = 0; i < folders->nfolders && !exists; i++)
+		exists = !strcmp(folders->folders[i].name, name);
+	if (!exists) {
+		struct ers_buf cmd = ERS_BUF_INIT;
+		struct ers_imap_result r = { 0 };
+		ers_buf_adds(&cmd, "CREATE ");
+		int rc = -1;
+		if (ers_imap_quote(&cmd, name))
+			rc = ers_imap_command(im, cmd.data, &r, err);
+		else
+			ers_error_set(err, ERS_E_INVALID, "a folder name may not contain a line break");
+		ers_buf_free(&cmd);
+		ers_imap_result_free(&r);
+		if (rc < 0)
+			return -1;
+	}
+	*name_r = ers_xstrdup(name);
+	return 0;
 }
 
 static char *decode_header(char *s)

@@ -345,27 +345,15 @@ static char *unix_newlines(const char *s)
 }
 
 /* Appends the sent message to the user's Sent folder (special use \Sent,
- * else one called "Sent", else "Sent" made now). */
+ * else one called "Sent", made when missing). */
 static int save_sent(struct ers_imap *im, const struct ers_built_mail *m, struct ers_error *err)
 {
 	struct ers_imap_result fr = { 0 };
-	if (ers_imap_folders(im, &fr, err) < 0) {
-		ers_imap_result_free(&fr);
-		return -1;
-	}
-	const struct ers_imap_folder *f = ers_imap_folder_find(&fr, ERS_IMAP_FOLDER_SENT);
-	for (size_t i = 0; !f && i < fr.nfolders; i++)
-		if (!strcasecmp(fr.folders[i].name, "Sent") && !fr.folders[i].noselect)
-			f = &fr.folders[i];
-	char *name = f ? ers_xstrdup(f->name) : NULL;
+	char *name = NULL;
+	int rc = ers_imap_folders(im, &fr, err);
+	if (rc == 0)
+		rc = ers_imap_special_folder(im, &fr, ERS_IMAP_FOLDER_SENT, "Sent", &name, err);
 	ers_imap_result_free(&fr);
-	int rc = 0;
-	if (!name) {
-		struct ers_imap_result cr = { 0 };
-		rc = ers_imap_command(im, "CREATE \"Sent\"", &cr, err);
-		ers_imap_result_free(&cr);
-		name = ers_xstrdup("Sent");
-	}
 	if (rc == 0)
 		rc = ers_imap_append(im, name, m->data, m->len, err);
 	free(name);

@@ -38,23 +38,6 @@
 
 /* --- folders --------------------------------------------------------------- */
 
-/* A folder's role: the server's special-use flag, else its conventional name. */
-static enum ers_imap_special folder_kind(const struct ers_imap_folder *f)
-{
-	static const struct { const char *name; enum ers_imap_special kind; } names[] = {
-		{ "INBOX", ERS_IMAP_FOLDER_INBOX }, { "Sent", ERS_IMAP_FOLDER_SENT },
-		{ "Sent Messages", ERS_IMAP_FOLDER_SENT }, { "Drafts", ERS_IMAP_FOLDER_DRAFTS },
-		{ "Trash", ERS_IMAP_FOLDER_TRASH }, { "Deleted Messages", ERS_IMAP_FOLDER_TRASH },
-		{ "Junk", ERS_IMAP_FOLDER_JUNK }, { "Spam", ERS_IMAP_FOLDER_JUNK },
-	};
-	if (f->special != ERS_IMAP_FOLDER_NORMAL)
-		return f->special;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcasecmp(f->name, names[i].name))
-			return names[i].kind;
-	return ERS_IMAP_FOLDER_NORMAL;
-}
-
 static const char *kind_label(enum ers_imap_special k)
 {
 	switch (k) {
@@ -75,20 +58,11 @@ static const struct ers_imap_folder *folder_named(const struct ers_imap_result *
 	return NULL;
 }
 
-/* The Trash folder's name: by special use, else by name; NULL: none. */
-static const char *trash_name(const struct ers_imap_result *fl)
-{
-	for (size_t i = 0; i < fl->nfolders; i++)
-		if (!fl->folders[i].noselect && folder_kind(&fl->folders[i]) == ERS_IMAP_FOLDER_TRASH)
-			return fl->folders[i].name;
-	return NULL;
-}
-
 /* What people see for folder `name` (plain text into `out`). */
 static void folder_label(const struct ers_imap_result *fl, const char *name, struct ers_buf *out)
 {
 	const struct ers_imap_folder *f = folder_named(fl, name);
-	const char *label = f ? kind_label(folder_kind(f)) : !strcasecmp(name, "INBOX") ? "Inbox" : NULL;
+	const char *label = f ? kind_label(f->special) : !strcasecmp(name, "INBOX") ? "Inbox" : NULL;
 	if (label)
 		ers_buf_adds(out, label);
 	else if (f && f->display)
@@ -100,7 +74,7 @@ static void folder_label(const struct ers_imap_result *fl, const char *name, str
 static void sidebar_item(struct ers_buf *b, const struct ers_imap_folder *f, const char *current)
 {
 	struct ers_buf label = ERS_BUF_INIT;
-	const char *kl = kind_label(folder_kind(f));
+	const char *kl = kind_label(f->special);
 	ers_buf_adds(&label, kl ? kl : f->display ? f->display : f->name);
 	if (f->noselect) {
 		html(b, "<li><span class=\"folder noselect\">%s</span></li>", label.data);
@@ -127,7 +101,7 @@ static void add_sidebar(struct ers_buf *b, const struct ers_imap_result *fl, con
 	html(b, "<nav class=\"folders\" aria-label=\"Folders\"><h2 class=\"sr\">Folders</h2><ul>");
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (size_t i = 0; i < fl->nfolders; i++)
-			if (!shown[i] && folder_kind(&fl->folders[i]) == order[k]) {
+			if (!shown[i] && fl->folders[i].special == order[k]) {
 				shown[i] = true;
 				sidebar_item(b, &fl->folders[i], current);
 				break;
@@ -292,7 +266,7 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 		html(&c, "<p class=\"empty\">%r</p>", res.exists ? "No messages on this page." : "No messages in this folder.");
 	else {
 		/* In Sent and Drafts the other party is the recipient. */
-		bool sent_like = f && (folder_kind(f) == ERS_IMAP_FOLDER_SENT || folder_kind(f) == ERS_IMAP_FOLDER_DRAFTS);
+		bool sent_like = f && (f->special == ERS_IMAP_FOLDER_SENT || f->special == ERS_IMAP_FOLDER_DRAFTS);
 		html(&c, "<table class=\"messages\"><thead><tr><th class=\"from\">%r</th><th>Subject</th>"
 			 "<th class=\"date\">Date</th><th class=\"num\">Size</th></tr></thead><tbody>",
 		     sent_like ? "To" : "From");
@@ -363,18 +337,6 @@ static const char *inline_image_type(const char *type)
 	return NULL;
 }
 
-static void base64(struct ers_buf *out, const unsigned char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-		ers_buf_addch(out, tab[v >> 18 & 63]);
-		ers_buf_addch(out, tab[v >> 12 & 63]);
-		ers_buf_addch(out, i + 1 < n ? tab[v >> 6 & 63] : '=');
-		ers_buf_addch(out, i + 2 < n ? tab[v & 63] : '=');
-	}
-}
-
 struct source {
 	const char *data;
 	size_t len;
@@ -391,7 +353,7 @@ static char *cid_data_url(size_t index, void *data)
 	if (ers_message_attachment(s->data, s->len, index, &bytes, NULL, &type, &err) == 0 &&
 	    inline_image_type(type) && bytes.len <= INLINE_IMAGE_MAX) {
 		ers_buf_addf(&url, "data:%s;base64,", type);
-		base64(&url, (const unsigned char *)bytes.data, bytes.len);
+		ers_buf_add_base64(&url, bytes.data, bytes.len);
 	}
 	free(type);
 	ers_buf_free(&bytes);
@@ -472,7 +434,7 @@ void page_message(struct web_req *r, struct web_resp *w)
 	folder_label(&fl, folder, &label);
 	const char *subject = *m->subject ? m->subject : "(no subject)";
 	const struct ers_imap_folder *f = folder_named(&fl, folder);
-	bool in_trash = f && folder_kind(f) == ERS_IMAP_FOLDER_TRASH;
+	bool in_trash = f && f->special == ERS_IMAP_FOLDER_TRASH;
 	html(&c, "<article class=\"message\"><div class=\"msg-actions\">"
 		 "<a class=\"button secondary\" href=\"/?folder=%u\" data-key=\"b\">&larr; Back to %s</a>"
 		 "<a class=\"button\" href=\"/compose?reply=%ld&amp;folder=%u\" data-key=\"r\">Reply</a>"
@@ -680,15 +642,15 @@ void page_message_delete(struct web_req *r, struct web_resp *w)
 	const char *folder;
 	uint32_t uid;
 	struct ers_imap *im = NULL;
-	struct ers_imap_result fl = { 0 }, created = { 0 };
+	struct ers_imap_result fl = { 0 };
 	struct ers_error err;
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
 	const char *confirm = web_form(r, "confirm");
 	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
 		goto fail;
-	const char *trash = trash_name(&fl);
-	bool in_trash = trash && !strcmp(trash, folder);
+	const struct ers_imap_folder *trash = ers_imap_folder_find(&fl, ERS_IMAP_FOLDER_TRASH);
+	bool in_trash = trash && !strcmp(trash->name, folder);
 	if (!confirm || strcmp(confirm, "1")) {
 		delete_confirm_page(r, w, folder, uid, in_trash);
 		goto out;
@@ -697,14 +659,13 @@ void page_message_delete(struct web_req *r, struct web_resp *w)
 		if (ers_imap_delete(im, folder, uid, &err) < 0)
 			goto fail;
 	} else {
-		if (!trash) {
-			/* No Trash yet (manual: "if configured"): make the usual one. */
-			trash = "Trash";
-			if (!folder_named(&fl, trash) &&
-			    ers_imap_command(im, "CREATE \"Trash\"", &created, &err) < 0)
-				goto fail;
-		}
-		if (ers_imap_move(im, folder, uid, trash, &err) < 0)
+		/* No Trash yet (manual: "if configured"): the usual one is made. */
+		char *to = NULL;
+		int rc = ers_imap_special_folder(im, &fl, ERS_IMAP_FOLDER_TRASH, "Trash", &to, &err);
+		if (rc == 0)
+			rc = ers_imap_move(im, folder, uid, to, &err);
+		free(to);
+		if (rc < 0)
 			goto fail;
 	}
 	struct ers_buf loc = ERS_BUF_INIT;
@@ -715,7 +676,6 @@ void page_message_delete(struct web_req *r, struct web_resp *w)
 fail:
 	web_ers_error(r, w, &err);
 out:
-	ers_imap_result_free(&created);
 	ers_imap_result_free(&fl);
 	ers_imap_close(im);
 }

@@ -242,6 +242,26 @@ static void test_utf8(void)
 	}
 }
 
+static void test_base64(void)
+{
+	/* RFC 4648 section 10's vectors. */
+	static const char *const cases[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ers_buf b = ERS_BUF_INIT;
+		ers_buf_adds(&b, ">");
+		ers_buf_add_base64(&b, cases[i][0], strlen(cases[i][0]));
+		is_str(b.data + 1, cases[i][1], "base64 of \"%s\"", cases[i][0]);
+		ers_buf_free(&b);
+	}
+	struct ers_buf b = ERS_BUF_INIT;
+	ers_buf_add_base64(&b, "\0user\0p\xc3\xa4ss", 11);
+	is_str(b.data, "AHVzZXIAcMOkc3M=", "base64 of bytes with NULs (AUTHENTICATE PLAIN)");
+	ers_buf_free(&b);
+}
+
 int main(void)
 {
 	test_init();
@@ -251,5 +271,6 @@ int main(void)
 	test_secret();
 	test_mem();
 	test_utf8();
+	test_base64();
 	return done_testing();
 }

@@ -27,6 +27,9 @@ void ers_buf_addch(struct ers_buf *b, char c);
 /* Appends code point `cp` as UTF-8; NUL, surrogates and values beyond
  * U+10FFFF become U+FFFD. */
 void ers_buf_add_utf8(struct ers_buf *b, unsigned long cp);
+/* Appends base64 (RFC 4648, padded) of `n` bytes.  Grows `b` once, before
+ * writing, so no reallocation leaves a copy of secret bytes behind. */
+void ers_buf_add_base64(struct ers_buf *b, const void *data, size_t n);
 void ers_buf_addf(struct ers_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ers_buf_vaddf(struct ers_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands the string to the caller (who frees it) and leaves `b` empty. */

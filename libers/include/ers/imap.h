@@ -177,10 +177,16 @@ int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_r
 /* Every folder with its special use and counts (LIST-STATUS where the
  * server has it, else STATUS per folder), INBOX first, then by name. */
 int ers_imap_folders(struct ers_imap *im, struct ers_imap_result *r_folders, struct ers_error *err);
-/* The folder of special use `special` in a list from ers_imap_folders(),
- * or NULL (then fall back to a conventional name yourself). */
+/* The folder of special use `special` in a list from ers_imap_folders()
+ * (which gives a role no folder is flagged with to the first folder with a
+ * conventional name: Sent, Sent Messages, Drafts, Trash, Deleted Messages,
+ * Junk, Spam), or NULL. */
 const struct ers_imap_folder *ers_imap_folder_find(const struct ers_imap_result *r,
 						   enum ers_imap_special special);
+/* The name (malloc'd) of the folder of special use `special` in `folders`;
+ * when there is none, folder `name`, made with CREATE unless it exists. */
+int ers_imap_special_folder(struct ers_imap *im, const struct ers_imap_result *folders, enum ers_imap_special special,
+			    const char *name, char **name_r, struct ers_error *err);
 
 /* Page `page` (0: newest) of `per_page` summaries of `folder`, newest
  * first: flags, size, internal date, envelope (RFC 2047 decoded, each
