@@ -16,6 +16,8 @@ CC           ?= cc
 PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt libcurl ldns gmime-3.0 gumbo libqrencode
 PKG_CFLAGS   := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked only when something is compiled (recursive =): the modules missing.
+PKG_MISSING   = $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
 
 WARN         := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter
 HARDEN       := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
@@ -53,11 +55,14 @@ MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
 # Rebuild everything when the flags change (SANITIZE=1 and back), as git does.
 BUILD_FLAGS  := .build-flags
 FLAGS_NOW    := $(subst ',,$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL))
+# Every object depends on this file, so a build on a machine without the
+# -dev packages stops here with one line, not with a compiler error.
 $(BUILD_FLAGS): FORCE
+	@missing='$(PKG_MISSING)'; [ -z "$$missing" ] || { echo "make: missing pkg-config modules: $$missing; run 'make deps' as root first" >&2; exit 1; }
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || { echo '  FLAGS (changed: rebuilding)'; echo '$(FLAGS_NOW)' > $@; }
 FORCE:
 
-.PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz
+.PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz fuzz-run
 all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL) $(WEBMAIL_SO)
 
 deps:
@@ -132,7 +137,9 @@ else
 	$(CC) $(FUZZ_CFLAGS) -fsanitize=address,undefined -o $@ $< test/fuzz/driver.c $(FUZZ_LIB_SRC) $(LIB_A) $(PKG_LIBS) -lssl
 endif
 
-fuzz: $(FUZZ_BIN)
+fuzz: deps
+	$(SUBMAKE) fuzz-run
+fuzz-run: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f .fuzz); mkdir -p test/fuzz/corpus/$$n; \
 	  [ "$(FUZZ_SECONDS)" = 0 ] && continue; echo "  FUZZ  $$n ($(FUZZ_SECONDS) s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
@@ -148,17 +155,25 @@ completions: $(ERSCTL)
 man: $(ERSCTL)
 	test/gen-man-synopsis $(ERSCTL) man/*.1
 
+# Targets that install packages and then build do the build in a second make,
+# started after `deps`: this make read pkg-config's flags before the packages
+# were there.  So such a target's only prerequisite is deps (test/integration/
+# generated.sh checks that no rule names deps beside anything else).
+SUBMAKE      := $(MAKE) --no-print-directory
+
 check: deps
-	$(MAKE) all unit
+	$(SUBMAKE) all unit
 	test/run-all
 
-demo: deps all
+demo: deps
+	$(SUBMAKE) all
 	test/demo start
 
 demo-stop:
 	test/demo stop
 
-bench: deps all
+bench: deps
+	$(SUBMAKE) all
 	test/bench/run
 
 install: all

@@ -659,11 +659,22 @@ int ers_user_actor(struct ers_ctx *ctx, const char *input, struct ers_actor *act
 		return -1;
 	}
 	ers_buf_free(&address);
+	char via[sizeof actor_r->via];
+	snprintf(via, sizeof via, "%s", actor_r->via);
 	memset(actor_r, 0, sizeof *actor_r);
+	snprintf(actor_r->via, sizeof actor_r->via, "%s", via);
 	actor_r->role = u->role;
 	actor_r->tenant_id = u->tenant_id;
 	actor_r->user_id = u->id;
 	snprintf(actor_r->name, sizeof actor_r->name, "%s", u->address);
+	/* A disabled account acts nowhere: not in the webmail (ers_login), not
+	 * through an operator's --as.  The same words as the login's refusal. */
+	int rc = 0;
+	if (u->status != ERS_USER_ACTIVE) {
+		ers_error_set(err, ERS_E_PERMISSION, "this account is disabled; contact your administrator");
+		ers_audit_denied(ctx, actor_r, "actor.as", u->address, u->tenant_id, err->message);
+		rc = -1;
+	}
 	ers_user_free(u);
-	return 0;
+	return rc;
 }

@@ -633,7 +633,8 @@ static int run(struct cli *c, const char *what)
 	if (c->as) {
 		/* An operator sees and does what that user may: the policy decides,
 		 * and the audit log names both. */
-		struct ers_actor as;
+		struct ers_actor as = { 0 };
+		snprintf(as.via, sizeof as.via, "%s", c->actor.name);
 		if (!c->ctx) {
 			ers_error_set(&c->err, ERS_E_USAGE, "--as applies only to commands that use the database");
 			return report(c->json, what, &c->err);
@@ -642,7 +643,6 @@ static int run(struct cli *c, const char *what)
 			ers_error_prefix(&c->err, "--as");
 			return report(c->json, what, &c->err);
 		}
-		snprintf(as.via, sizeof as.via, "%s", c->actor.name);
 		c->actor = as;
 	}
 	int rc = c->cmd->run(c);

@@ -15,8 +15,8 @@ bench_dns_check() {
     dns=$dir/dnsbench https_pid=
     say "dns check: $n domains in their own database, one NSD, one HTTPS server"
     mkdir -p "$dns/zones" "$dns/www/.well-known" "$dns/pki"
-    runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres \
-        -c "CREATE DATABASE dnsbench OWNER ers" >/dev/null
+    (cd / && runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres \
+        -c "CREATE DATABASE dnsbench OWNER ers") >/dev/null
     sed 's/^  name: ers$/  name: dnsbench/' "$ERS_CONFIG" >"$dns/ers.yaml"
     local ERS_CONFIG=$dns/ers.yaml
     export ERS_CONFIG

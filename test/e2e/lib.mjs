@@ -119,7 +119,7 @@ export async function isUnread(page, subject) {
 export function psql(sql) {
 	return execFileSync('runuser', ['-u', 'postgres', '--', `${process.env.PGBIN}/psql`, '-qXAt', '-h', process.env.PG_SOCKET,
 		'-p', process.env.PG_PORT, '-U', 'postgres', '-d', 'ers', '-v', 'ON_ERROR_STOP=1', '-c', sql],
-	{ encoding: 'utf8' }).trim();
+	{ encoding: 'utf8', cwd: '/' }).trim();	// from /: the clone may be 0700
 }
 // The session row's key: the SHA-256 of the token, as a bytea literal.
 export function tokenHashSql(token) {

@@ -7,9 +7,14 @@ T_NAME=$(basename "$0" .sh)
 T_DIR=$(mktemp -d "$ERS_STACK_DIR/t-$T_NAME.XXXXXX")
 chmod 755 "$T_DIR"
 
+as_user() { # USER COMMAND...: COMMAND as USER, from / (the clone may lie where USER cannot enter)
+    local user=$1; shift
+    (cd / && runuser -u "$user" -- "$@")
+}
+
 pg() { # psql as the superuser against DB ($1), the rest are psql args
     local db=$1; shift
-    runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+    as_user postgres "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
 }
 
 # new_db [--bare]: a fresh database for this test; ERS_CONFIG points at it;

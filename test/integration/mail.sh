@@ -217,7 +217,7 @@ ok $? "a user of the same tenant may still write to it"
 is "$(wait_count bob@mailco.test $P1 "from inside to internal" 1)" 1 "... and the message arrives"
 
 # The mail role reads the views and nothing else.
-ers_mail_psql() { runuser -u postgres -- "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U ers_mail -d ers -c "$1" 2>&1; }
+ers_mail_psql() { as_user postgres "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U ers_mail -d ers -c "$1" 2>&1; }
 like "$(ers_mail_psql "SELECT count(*) FROM ers_mail.mailboxes")" '^[0-9]+$' "the mail role reads the ers_mail views"
 like "$(ers_mail_psql "SELECT password_hash FROM ers.mailbox LIMIT 1")" 'permission denied for schema ers' \
     "... but not the ers tables"

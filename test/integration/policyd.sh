@@ -268,7 +268,7 @@ rcpt bob@acme.example; answer_is "$INTERNAL" "a restarted policyd decides"
 is "$(sql "SELECT count(*) FROM ers.send_count WHERE hour < date_trunc('hour', now(), 'UTC')")" 0 \
     "counters of past hours are purged (at start, then every 5 minutes)"
 db_sql() { # SQL [DB]: a command line for ask.pl's "!" that runs SQL on this test's database (or DB)
-    printf '!runuser -u postgres -- %q -qXAt -h %q -p %q -U postgres -d %q -c %q >/dev/null' \
+    printf '!cd / && runuser -u postgres -- %q -qXAt -h %q -p %q -U postgres -d %q -c %q >/dev/null' \
         "$PGBIN/psql" "$PG_SOCKET" "$PG_PORT" "${2:-$T_DB}" "$1"
 }
 END_ERS_SESSIONS="SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$T_DB' AND usename = 'ers'"

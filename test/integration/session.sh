@@ -19,7 +19,7 @@ wa() { OUT=$("$W" "$@" 2>"$T_DIR/err" </dev/null); RC=$?; ERR=$(cat "$T_DIR/err"
 # token: the token of the last login's output.
 token() { printf '%s\n' "$OUT" | sed -n 's/^\(session\|pending\) //p'; }
 field() { printf '%s\n' "$OUT" | sed -n "s/^$1 //p"; }
-pg_dump_all() { runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --no-owner "$T_DB" 2>&1; }
+pg_dump_all() { as_user postgres "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --no-owner "$T_DB" 2>&1; }
 # sql_token TOKEN: the bytea SHA-256 of a base64url token, in SQL.
 sql_hash() { echo "sha256(decode(translate('$1', '-_', '+/') || '=', 'base64'))"; }
 last_audit() { sql "SELECT concat_ws(' | ', actor, action, target, outcome, detail) FROM ers.audit_log ORDER BY id DESC LIMIT 1"; }

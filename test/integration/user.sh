@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 # The whole database as pg_dump sees it, to look for secrets in it.
 pg_dump_all() {
-    runuser -u postgres -- "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --no-owner "$T_DB" 2>&1
+    as_user postgres "$PGBIN/pg_dump" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres --no-owner "$T_DB" 2>&1
 }
 new_db
 # json FIELD: the value of a top-level key of $OUT (a JSON object) as text.
@@ -266,16 +266,26 @@ is "$(printf '%s' "$OUT" | grep -o '"address": "[^"]*"')" '"address": "anna@acme
 audit0=$(sql "SELECT max(id) FROM ers.audit_log")
 expect 0 "disabling it again changes nothing" user disable anna@acme.example
 is "$(sql "SELECT count(*) FROM ers.audit_log WHERE id > $audit0")" 0 "... and writes no audit row"
-denied 'an administrator disabled anna@acme.example: only an administrator can enable it' \
-    "a user cannot enable itself after an admin disabled it" --as anna@acme.example user enable anna@acme.example
+# A disabled account acts nowhere, not even through an operator's --as:
+# the webmail login's words, audited as a denial naming both.
+denied 'this account is disabled; contact your administrator' \
+    "a disabled user cannot enable itself" --as anna@acme.example user enable anna@acme.example
 is "$(col status anna@acme.example)" disabled "... it stays disabled"
+is "$(sql "SELECT concat_ws(' ', actor, via, action, target) FROM ers.audit_log ORDER BY id DESC LIMIT 1")" \
+    "anna@acme.example operator:$(id -un) actor.as anna@acme.example" "... audited as a denial of the --as, naming the operator"
+denied 'this account is disabled; contact your administrator' "a disabled user cannot show itself" --as anna@acme.example user show anna@acme.example
+denied 'this account is disabled; contact your administrator' "a disabled user cannot list users" --as anna@acme.example user list
+denied 'this account is disabled; contact your administrator' "a disabled user cannot change its password" \
+    --as anna@acme.example user passwd anna@acme.example --current-password-file "$P/pw" --password-file "$P/pw"
 expect 0 "an admin enables it" user enable anna@acme.example
 is "$(col "status || ' ' || coalesce(disabled_by, '-')" anna@acme.example)" "active -" "enabled"
 expect 0 "a user disables itself" --as anna@acme.example user disable anna@acme.example
 is "$(col "status || ' ' || disabled_by" anna@acme.example)" "disabled self" "disabled by itself"
 expect 0 "show says by the user" user show anna@acme.example
 like "$OUT" "status: +disabled \(by user\)" "disabled (by user)"
-expect 0 "... and enables itself again" --as anna@acme.example user enable anna@acme.example
+denied 'this account is disabled; contact your administrator' \
+    "... and then cannot enable itself either: a disabled account acts nowhere" --as anna@acme.example user enable anna@acme.example
+expect 0 "an admin enables it" user enable anna@acme.example
 is "$(col status anna@acme.example)" active "active again"
 
 # --- stored IMAP credentials -------------------------------------------------------------------

@@ -92,7 +92,8 @@ int ers_user_set_enabled(struct ers_ctx *ctx, const struct ers_actor *actor, con
 			 bool enabled, struct ers_error *err);
 int ers_user_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 		    struct ers_error *err);
-/* The actor a user is, for `ersctl --as` and the webmail. */
+/* The actor a user is, for `ersctl --as`; actor_r->via (who asks) is kept.
+ * A disabled account is refused (ERS_E_PERMISSION) and the refusal audited. */
 int ers_user_actor(struct ers_ctx *ctx, const char *address, struct ers_actor *actor_r,
 		   struct ers_error *err);
 
