@@ -22,7 +22,9 @@ PKG_MISSING   = $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p
 WARN         := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter
 HARDEN       := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT          ?= -O2 -g
-CFLAGS_ALL   := -std=gnu17 $(OPT) $(WARN) $(HARDEN) -Ilibers/include -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+# Private headers of an area are included as "AREA/x.h" (-Ilibers), public
+# ones as "ers/x.h"; test/layers checks that includes point down only.
+CFLAGS_ALL   := -std=gnu17 $(OPT) $(WARN) $(HARDEN) -Ilibers/include -Ilibers -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 LDFLAGS_ALL  := -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 CFLAGS_ALL   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -31,33 +33,40 @@ endif
 CFLAGS_ALL   += $(CFLAGS)
 LDFLAGS_ALL  += $(LDFLAGS)
 
-LIB_SRC      := $(filter-out libers/migrations.gen.c,$(sort $(wildcard libers/*.c)))
-LIB_OBJ      := $(LIB_SRC:.c=.o) libers/migrations.gen.o
-LIB_SO       := libers/libers.so.$(SOVERSION)
-LIB_A        := libers/libers.a
+# Everything the build makes -- objects, generated sources, the library,
+# ersctl, the webmail, test programs -- goes under $(O), never beside the
+# sources: `git status` and a folder listing show only code.
+O            ?= build
+# libers is cut in areas (libers/AREA/*.c; see libers/LAYERS and README.md).
+LIB_SRC      := $(sort $(wildcard libers/*/*.c))
+LIB_OBJ      := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/libers/migrations.gen.o
+LIB_SO       := $(O)/libers.so.$(SOVERSION)
+LIB_A        := $(O)/libers.a
 CLI_SRC      := $(sort $(wildcard cmd/ersctl/*.c))
-CLI_OBJ      := $(CLI_SRC:.c=.o)
-ERSCTL       := cmd/ersctl/ersctl
+CLI_OBJ      := $(patsubst %.c,$(O)/%.o,$(CLI_SRC))
+ERSCTL       := $(O)/ersctl
 WEB_SRC      := $(sort $(wildcard web/*.c))
-WEB_OBJ      := $(filter-out web/css.gen.o,$(WEB_SRC:.c=.o)) web/css.gen.o
-WEBMAIL      := web/ers-webmail.cgi
-WEBMAIL_SO   := web/ers-webmail.so
+WEB_OBJ      := $(patsubst %.c,$(O)/%.o,$(WEB_SRC)) $(O)/web/css.gen.o
+WEBMAIL      := $(O)/ers-webmail.cgi
+WEBMAIL_SO   := $(O)/ers-webmail.so
 # The front (ers-webmail.cgi) links libc only; the module (ers-webmail.so)
 # everything else of web/ with libers.a and its libraries.
-FRONT_OBJ    := web/front.o web/core.o web/html.o web/css.gen.o libers/buf.o libers/mem.o
-MODULE_OBJ   := $(filter-out web/front.o,$(WEB_OBJ))
+FRONT_OBJ    := $(O)/web/front.o $(O)/web/core.o $(O)/web/html.o $(O)/web/css.gen.o $(O)/libers/core/buf.o $(O)/libers/core/mem.o
+MODULE_OBJ   := $(filter-out $(O)/web/front.o,$(WEB_OBJ))
 UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
-UNIT_BIN     := $(UNIT_SRC:.c=.t)
-MIGRATIONS   := $(sort $(wildcard libers/sql/*.sql))
+UNIT_BIN     := $(patsubst %.c,$(O)/%.t,$(UNIT_SRC))
+MIGRATIONS   := $(sort $(wildcard libers/core/sql/*.sql))
+HEADERS      := $(wildcard libers/include/ers/*.h) $(wildcard libers/*.h libers/*/*.h) $(wildcard cmd/ersctl/*.h) $(wildcard web/*.h)
 
 .DEFAULT_GOAL := all
 
 # Rebuild everything when the flags change (SANITIZE=1 and back), as git does.
-BUILD_FLAGS  := .build-flags
+BUILD_FLAGS  := $(O)/.build-flags
 FLAGS_NOW    := $(subst ',,$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL))
 # Every object depends on this file, so a build on a machine without the
 # -dev packages stops here with one line, not with a compiler error.
 $(BUILD_FLAGS): FORCE
+	@mkdir -p $(O)
 	@missing='$(PKG_MISSING)'; [ -z "$$missing" ] || { echo "make: missing pkg-config modules: $$missing; run 'make deps' as root first" >&2; exit 1; }
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || { echo '  FLAGS (changed: rebuilding)'; echo '$(FLAGS_NOW)' > $@; }
 FORCE:
@@ -68,27 +77,35 @@ all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL) $(WEBMAIL_SO)
 deps:
 	@test/deps
 
-%.o: %.c $(BUILD_FLAGS) $(wildcard libers/include/ers/*.h) $(wildcard libers/*.h) $(wildcard cmd/ersctl/*.h) $(wildcard web/*.h)
+$(O)/%.o: %.c $(BUILD_FLAGS) $(HEADERS)
+	@mkdir -p $(@D)
 	@echo '  CC    $@'
 	@$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
-libers/migrations.gen.c: $(MIGRATIONS) libers/sql/embed.awk
-	awk -f libers/sql/embed.awk $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+# Generated sources live in $(O) too; they include headers of the tree.
+$(O)/%.gen.o: $(O)/%.gen.c $(BUILD_FLAGS) $(HEADERS)
+	@echo '  CC    $@'
+	@$(CC) $(CFLAGS_ALL) -Ilibers/core -fPIC -c -o $@ $<
+
+$(O)/libers/migrations.gen.c: $(MIGRATIONS) libers/core/sql/embed.awk
+	@mkdir -p $(@D)
+	awk -f libers/core/sql/embed.awk $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(LIB_SO): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libers.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $(LIB_OBJ) $(PKG_LIBS)
-	ln -sf libers.so.$(SOVERSION) libers/libers.so
+	ln -sf libers.so.$(SOVERSION) $(O)/libers.so
 
 $(LIB_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
-# In-tree ersctl finds the in-tree library; `make install` relinks it.
+# In-tree ersctl finds the in-tree library beside it; `make install` relinks it.
 $(ERSCTL): $(CLI_OBJ) $(LIB_SO)
-	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN/../../libers' -o $@ $(CLI_OBJ) -Llibers -lers -ljansson
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@ $(CLI_OBJ) -L$(O) -lers -ljansson
 
 # The webmail CGI; its stylesheet and script are compiled in (served at
 # /static/ers.css as web_css and /static/ers.js as web_js).
-web/css.gen.c: web/static/ers.css web/static/ers.js
+$(O)/web/css.gen.c: web/static/ers.css web/static/ers.js
+	@mkdir -p $(@D)
 	awk 'BEGIN { print "/* generated from web/static/ers.css and ers.js: do not edit */" } \
 	  FNR == 1 { if (NR > 1) print "\t\"\";"; print "const char " (FILENAME ~ /\.js$$/ ? "web_js" : "web_css") "[] =" } \
 	  { gsub(/\\/, "&&"); gsub(/"/, "\\\""); printf "\t\"%s\\n\"\n", $$0 } END { print "\t\"\";" }' $^ > $@.tmp && mv $@.tmp $@
@@ -109,11 +126,12 @@ $(WEBMAIL_SO): $(MODULE_OBJ) $(LIB_A) web/ers-webmail.map
 	$(CC) -shared $(LDFLAGS_ALL) $(if $(filter 1,$(SANITIZE)),,-Wl,-z,defs) -Wl,--version-script=web/ers-webmail.map \
 	  -o $@ $(MODULE_OBJ) $(LIB_A) $(PKG_LIBS)
 
-test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
+$(O)/test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -pie $(LDFLAGS_ALL) -o $@ $< $(LIB_A) $(PKG_LIBS)
 
 # The multipart test compiles the CGI's parser in (#include of web/multipart.c).
-test/unit/multipart.t: web/multipart.c web/multipart.h web/web.h
+$(O)/test/unit/multipart.t: web/multipart.c web/multipart.h web/web.h
 
 unit: $(UNIT_BIN)
 
@@ -121,16 +139,18 @@ unit: $(UNIT_BIN)
 # clang, libFuzzer + ASan over the library's sources; without it, gcc + ASan
 # and test/fuzz/driver.c, which runs each input of a corpus once.  Each
 # target then runs for FUZZ_SECONDS (default 10; 0 only builds), from the
-# committed seeds in test/fuzz/seeds/NAME, growing test/fuzz/corpus/NAME.
+# committed seeds in test/fuzz/seeds/NAME, growing $(O)/fuzz/corpus/NAME.
 FUZZ_SRC     := $(filter-out test/fuzz/driver.c,$(sort $(wildcard test/fuzz/*.c)))
-FUZZ_BIN     := $(FUZZ_SRC:.c=.fuzz)
+FUZZ_BIN     := $(patsubst test/fuzz/%.c,$(O)/fuzz/%.fuzz,$(FUZZ_SRC))
+FUZZ_CORPUS  := $(O)/fuzz/corpus
 FUZZ_SECONDS ?= 10
 CLANG        := $(shell command -v clang 2>/dev/null)
-FUZZ_CFLAGS  := -std=gnu17 -g -O1 -Ilibers/include -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+FUZZ_CFLAGS  := -std=gnu17 -g -O1 -Ilibers/include -Ilibers -DERS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 # The modules fuzzed get clang's coverage instrumentation; the rest of the
 # library comes from libers.a.
-FUZZ_LIB_SRC := libers/buf.c libers/mem.c libers/error.c $(wildcard libers/sanitize.c libers/imap_parse.c libers/message.c)
-test/fuzz/%.fuzz: test/fuzz/%.c test/fuzz/driver.c $(FUZZ_LIB_SRC) $(LIB_A)
+FUZZ_LIB_SRC := libers/core/buf.c libers/core/mem.c libers/core/error.c libers/mail/sanitize.c libers/mail/imap_parse.c libers/mail/message.c
+$(O)/fuzz/%.fuzz: test/fuzz/%.c test/fuzz/driver.c $(FUZZ_LIB_SRC) $(LIB_A)
+	@mkdir -p $(@D)
 ifneq ($(CLANG),)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_SRC) $(LIB_A) $(PKG_LIBS) -lssl
 else
@@ -140,11 +160,11 @@ endif
 fuzz: deps
 	$(SUBMAKE) fuzz-run
 fuzz-run: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f .fuzz); mkdir -p test/fuzz/corpus/$$n; \
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f .fuzz); c=$(FUZZ_CORPUS)/$$n; mkdir -p $$c; \
 	  [ "$(FUZZ_SECONDS)" = 0 ] && continue; echo "  FUZZ  $$n ($(FUZZ_SECONDS) s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-	    test/fuzz/corpus/$$n test/fuzz/seeds/$$n >test/fuzz/corpus/$$n.log 2>&1 \
-	    || { tail -n 30 test/fuzz/corpus/$$n.log; exit 1; }; grep -E '^Done|inputs run' test/fuzz/corpus/$$n.log; done
+	    $$c test/fuzz/seeds/$$n >$$c.log 2>&1 \
+	    || { tail -n 30 $$c.log; exit 1; }; grep -E '^Done|inputs run' $$c.log; done
 
 # The completions and the man pages' synopses are generated from the command
 # table; the committed copies must match (test/integration checks too).
@@ -185,7 +205,7 @@ install: all
 	ln -sf libers.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libers.so.$(SOVERSION)
 	ln -sf libers.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libers.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libers.a
-	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -Llibers -lers -ljansson
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -L$(O) -lers -ljansson
 	install -m 0755 $(WEBMAIL) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.cgi
 	install -m 0644 $(WEBMAIL_SO) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.so
 	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/
@@ -200,4 +220,4 @@ install: all
 	cp -r examples/. $(DESTDIR)$(DATADIR)/doc/ers/examples/
 
 clean:
-	rm -f libers/*.o libers/*.gen.c web/*.o web/*.gen.c $(WEBMAIL) $(WEBMAIL_SO) libers/libers.so* $(LIB_A) cmd/ersctl/*.o $(ERSCTL) test/unit/*.t test/fuzz/*.fuzz $(BUILD_FLAGS)
+	rm -rf $(O)

@@ -1,4 +1,4 @@
-# Sourced by test/bench/run: the webmail CGI (web/ers-webmail.cgi) run as
+# Sourced by test/bench/run: the webmail CGI (build/ers-webmail.cgi) run as
 # a process with the CGI environment set -- a cold CGI request without the
 # web server's own overhead -- side by side with its floors, in the same
 # run, against the stack's Dovecot:
@@ -94,7 +94,7 @@ PY
     mkdir -p "$dir/build/web"
     # The front (libc only) loads the module beside it for the pages of a
     # session.
-    cp "$top/web/ers-webmail.cgi" "$top/web/ers-webmail.so" "$dir/build/web/"
+    cp "$top/build/ers-webmail.cgi" "$top/build/ers-webmail.so" "$dir/build/web/"
     local cgi=$dir/build/web/ers-webmail.cgi module=$dir/build/web/ers-webmail.so
     cc -O2 -std=gnu17 -Wall -Wextra -Werror -fPIE -pie -Wl,-z,relro,-z,now -o "$wm/hello" test/bench/hello.c
     # What loading the module's libraries alone costs: an empty program that
@@ -200,7 +200,7 @@ PY
         echo "## 6. The webmail CGI: a 10,000-message INBOX"
         echo
         echo "Run $started (load average $load0 at its start, $(cut -d' ' -f1-3 /proc/loadavg) at its end)."
-        echo "Method: \`web/ers-webmail.cgi\` is run as a process with the CGI environment set"
+        echo "Method: \`build/ers-webmail.cgi\` is run as a process with the CGI environment set"
         echo "(REQUEST_METHOD, PATH_INFO, QUERY_STRING, HTTP_COOKIE with a session made by the"
         echo "CGI's own POST /login, REMOTE_ADDR, ERS_CONFIG): a cold CGI request without the"
         echo "web server's own overhead, from exec to exit.  Its floors are fresh processes"

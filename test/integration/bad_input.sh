@@ -147,12 +147,12 @@ bad 77 'db migrate: database: permission denied' "db migrate by a role without r
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
     real=$ERSCTL
     # A copy nobody can reach (the clone may lie under root's 0700 home),
-    # laid out as in the tree so that ersctl's rpath finds its library.
-    mkdir -p "$T_DIR/nobody/cmd/ersctl" "$T_DIR/nobody/libers"
-    cp "$real" "$T_DIR/nobody/cmd/ersctl/ersctl"
-    cp -L "$(dirname "$real")/../../libers/libers.so.0" "$T_DIR/nobody/libers/"
+    # with its library beside it, where ersctl's rpath ($ORIGIN) looks.
+    mkdir -p "$T_DIR/nobody"
+    cp "$real" "$T_DIR/nobody/ersctl"
+    cp -L "$(dirname "$real")/libers.so.0" "$T_DIR/nobody/"
     chmod -R a+rX "$T_DIR/nobody"
-    printf '#!/bin/sh\ncd / && exec runuser -u nobody -- \047%s\047 "$@"\n' "$T_DIR/nobody/cmd/ersctl/ersctl" >"$T_DIR/as-nobody"
+    printf '#!/bin/sh\ncd / && exec runuser -u nobody -- \047%s\047 "$@"\n' "$T_DIR/nobody/ersctl" >"$T_DIR/as-nobody"
     chmod 755 "$T_DIR/as-nobody"
     ERSCTL=$T_DIR/as-nobody
     for cmd in "tenant list" "server host add evil.example --kind imap" "db migrate" "audit list" "config check"; do

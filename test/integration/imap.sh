@@ -13,7 +13,7 @@ T_DB=ers
 
 prog=$T_DIR/imap_client
 cc -std=gnu17 -O1 -Wall -Wextra -Werror -I"$ERS_TOP/libers/include" -o "$prog" "$ERS_TOP/test/integration/imap_client.c" \
-    "$ERS_TOP/libers/libers.a" $(cd "$ERS_TOP" && pkg-config --libs libpq yaml-0.1 jansson libidn2 libcrypto libssl libcrypt libcurl ldns gmime-3.0 gumbo libqrencode) 2>"$T_DIR/cc.log"
+    "$ERS_TOP/build/libers.a" $(cd "$ERS_TOP" && pkg-config --libs libpq yaml-0.1 jansson libidn2 libcrypto libssl libcrypt libcurl ldns gmime-3.0 gumbo libqrencode) 2>"$T_DIR/cc.log"
 ok $? "the client program builds" || { diag "$(head -n 20 "$T_DIR/cc.log")"; done_testing; exit 0; }
 
 dom=imap$RANDOM.test  # a domain of its own: reruns on one stack start empty
