@@ -85,7 +85,7 @@ $(O)/%.o: %.c $(BUILD_FLAGS) $(HEADERS)
 # Generated sources live in $(O) too; they include headers of the tree.
 $(O)/%.gen.o: $(O)/%.gen.c $(BUILD_FLAGS) $(HEADERS)
 	@echo '  CC    $@'
-	@$(CC) $(CFLAGS_ALL) -Ilibers/core -fPIC -c -o $@ $<
+	@$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
 $(O)/libers/migrations.gen.c: $(MIGRATIONS) libers/core/sql/embed.awk
 	@mkdir -p $(@D)
@@ -183,6 +183,7 @@ SUBMAKE      := $(MAKE) --no-print-directory
 
 check: deps
 	$(SUBMAKE) all unit
+	test/layers
 	test/run-all
 
 demo: deps

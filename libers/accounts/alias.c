@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 #define ALIAS_COLUMNS \
 	"a.id, a.address, split_part(a.address, '@', 2), t.name, a.tenant_id, m.address, a.internal_only, " \

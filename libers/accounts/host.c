@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 const char *ers_host_kind_name(enum ers_host_kind kind)
 {

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "internal.h"
+#include "accounts/internal.h"
 #include "ers/import.h"
 
 /* --- formats and profiles ------------------------------------------------ */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 /* The columns of ERS_LIMIT_RAW_COLUMNS, in order: which level and key each
  * holds. */

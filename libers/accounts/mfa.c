@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 /* ---- the pure parts ----------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 /* libxcrypt's crypt_rn() refuses a phrase of CRYPT_MAX_PASSPHRASE_SIZE (512)
  * bytes or more, and Dovecot's {CRYPT} verifies through the same crypt():

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <qrencode.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 enum { QUIET_ZONE = 4, PIXELS_PER_MODULE = 4 };
 

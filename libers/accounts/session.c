@@ -9,7 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 enum { TOKEN_BYTES = 32, TOKEN_CHARS = 43 };
 
@@ -120,23 +120,6 @@ static void user_actor(struct ers_actor *a, long long id, long long tenant_id, c
 	a->user_id = id;
 	a->tenant_id = tenant_id;
 	snprintf(a->name, sizeof a->name, "%s", address);
-}
-
-int ers_login_failure_record(struct ers_ctx *ctx, const char *kind, const char *address,
-			     const char *client_ip, long long *count_r, struct ers_error *err)
-{
-	const char *params[] = { kind, address, client_ip };
-	PGresult *res = ers_db_exec(ctx,
-		"WITH sweep AS (DELETE FROM ers.login_failure WHERE at < now() - interval '1 day'),"
-		" f AS (INSERT INTO ers.login_failure (kind, address, client_ip) VALUES ($1, $2, $3::inet))"
-		" SELECT count(*) + 1 FROM ers.login_failure"
-		" WHERE kind = $1 AND address = $2 AND at > now() - interval '15 minutes'", 3, params, err);
-	if (!res)
-		return -1;
-	if (count_r)
-		*count_r = ers_db_ll(res, 0, 0);
-	PQclear(res);
-	return 0;
 }
 
 /* The wait after n failures when the first `free` ones cost nothing:

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "accounts/internal.h"
 
 /* Sealed, not hashed: crypt()'s 511-byte limit does not apply. */
 #define IMAP_PASSWORD_MAX 1024
@@ -16,66 +16,10 @@
 #define USER_FROM " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id" \
 	" LEFT JOIN ers_quota.usage q ON q.username = m.address"
 
-int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err)
-{
-	static const enum ers_role roles[] = { ERS_ROLE_USER, ERS_ROLE_TENANT_ADMIN, ERS_ROLE_SUPER_ADMIN };
-	for (size_t i = 0; i < 3; i++) {
-		if (s && !strcmp(s, ers_role_name(roles[i]))) {
-			*role_r = roles[i];
-			return 0;
-		}
-	}
-	ers_error_set(err, ERS_E_INVALID, "role must be user, tenant_admin or super_admin, got \"%.40s\"",
-		      s ? s : "");
-	return -1;
-}
-
 static enum ers_role role_from_db(const char *s)
 {
 	return !strcmp(s, "super_admin") ? ERS_ROLE_SUPER_ADMIN :
 	       !strcmp(s, "tenant_admin") ? ERS_ROLE_TENANT_ADMIN : ERS_ROLE_USER;
-}
-
-int ers_address_normalize(const char *input, struct ers_buf *out, struct ers_error *err)
-{
-	ers_buf_reset(out);
-	const char *at = input ? strrchr(input, '@') : NULL;
-	if (!at || at == input) {
-		ers_error_set(err, ERS_E_INVALID, "address \"%.200s\" must look like name@domain",
-			      input ? input : "");
-		return -1;
-	}
-	size_t n = (size_t)(at - input);
-	if (n > 64) {
-		ers_error_set(err, ERS_E_INVALID, "the name before @ in \"%.200s\" must be at most 64 characters", input);
-		return -1;
-	}
-	char local[65];
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)tolower((unsigned char)input[i]);
-		if (!(islower(c) || isdigit(c) || c == '-' || c == '.')) {
-			ers_error_set(err, ERS_E_INVALID,
-				      "address \"%.200s\": the name before @ may hold only Latin letters, digits, hyphens and periods",
-				      input);
-			return -1;
-		}
-		local[i] = (char)c;
-	}
-	local[n] = '\0';
-	if (local[0] == '.' || local[n - 1] == '.' || strstr(local, "..")) {
-		ers_error_set(err, ERS_E_INVALID,
-			      "address \"%.200s\": the name before @ must not start or end with a period or hold two in a row",
-			      input);
-		return -1;
-	}
-	struct ers_buf domain = ERS_BUF_INIT;
-	if (ers_domain_normalize(at + 1, &domain, err) < 0) {
-		ers_buf_free(&domain);
-		return -1;
-	}
-	ers_buf_addf(out, "%s@%s", local, domain.data);
-	ers_buf_free(&domain);
-	return 0;
 }
 
 static void fill_user(struct ers_user *u, const PGresult *res, int r)
@@ -263,30 +207,6 @@ static int seal_imap_password(struct ers_ctx *ctx, const char *address, const ch
 	char context[400];
 	snprintf(context, sizeof context, "imap-password:%s", address);
 	return ers_seal(&ctx->cfg->secrets, context, password, strlen(password), sealed, err);
-}
-
-int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant_id,
-		      long long domain_id, const char *kind, struct ers_error *err)
-{
-	struct ers_num tid = ers_num(tenant_id), did = ers_num(domain_id);
-	const char *params[] = { address, tid.s, did.s, kind };
-	PGresult *res = ers_db_exec(ctx,
-		"INSERT INTO ers.address_claim (address, tenant_id, domain_id, kind) VALUES ($1, $2::bigint, $3::bigint, $4)"
-		" ON CONFLICT (address) DO NOTHING RETURNING 1", 4, params, err);
-	if (!res)
-		return -1;
-	bool claimed = PQntuples(res) == 1;
-	PQclear(res);
-	if (claimed)
-		return 0;
-	res = ers_db_exec(ctx, "SELECT kind FROM ers.address_claim WHERE address = $1", 1, params, err);
-	if (!res)
-		return -1;
-	ers_error_set(err, ERS_E_CONFLICT, "address %s is already used by %s %s", address,
-		      PQntuples(res) && !strcmp(ers_db_str(res, 0, 0), "alias") ? "an" : "a",
-		      PQntuples(res) ? ers_db_str(res, 0, 0) : "another address");
-	PQclear(res);
-	return -1;
 }
 
 int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_spec *spec,

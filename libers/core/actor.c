@@ -31,3 +31,17 @@ const char *ers_version(void)
 {
 	return ERS_VERSION;
 }
+
+int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err)
+{
+	static const enum ers_role roles[] = { ERS_ROLE_USER, ERS_ROLE_TENANT_ADMIN, ERS_ROLE_SUPER_ADMIN };
+	for (size_t i = 0; i < 3; i++) {
+		if (s && !strcmp(s, ers_role_name(roles[i]))) {
+			*role_r = roles[i];
+			return 0;
+		}
+	}
+	ers_error_set(err, ERS_E_INVALID, "role must be user, tenant_admin or super_admin, got \"%.40s\"",
+		      s ? s : "");
+	return -1;
+}

@@ -17,7 +17,7 @@
  *   super admins, and tenant admins for their regular users, see it and
  *   reset it (a lost phone). */
 #include <stdio.h>
-#include "internal.h"
+#include "core/internal.h"
 
 const char *ers_action_name(enum ers_action action)
 {

@@ -11,7 +11,7 @@
 #include "ers/config.h"
 #include "ers/mem.h"
 #include "ers/names.h"
-#include "internal.h"
+#include "core/internal.h"
 
 struct yaml_walk {
 	const char *file;

@@ -1,4 +1,4 @@
-/* The table generated from libers/sql/ by embed.awk. */
+/* The table generated from libers/core/sql/ by embed.awk. */
 #ifndef ERS_MIGRATIONS_H
 #define ERS_MIGRATIONS_H
 #include <stddef.h>

@@ -223,3 +223,45 @@ int ers_text_check(const char *input, const char *what, size_t max_chars, struct
 	}
 	return 0;
 }
+
+int ers_address_normalize(const char *input, struct ers_buf *out, struct ers_error *err)
+{
+	ers_buf_reset(out);
+	const char *at = input ? strrchr(input, '@') : NULL;
+	if (!at || at == input) {
+		ers_error_set(err, ERS_E_INVALID, "address \"%.200s\" must look like name@domain",
+			      input ? input : "");
+		return -1;
+	}
+	size_t n = (size_t)(at - input);
+	if (n > 64) {
+		ers_error_set(err, ERS_E_INVALID, "the name before @ in \"%.200s\" must be at most 64 characters", input);
+		return -1;
+	}
+	char local[65];
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)input[i]);
+		if (!(islower(c) || isdigit(c) || c == '-' || c == '.')) {
+			ers_error_set(err, ERS_E_INVALID,
+				      "address \"%.200s\": the name before @ may hold only Latin letters, digits, hyphens and periods",
+				      input);
+			return -1;
+		}
+		local[i] = (char)c;
+	}
+	local[n] = '\0';
+	if (local[0] == '.' || local[n - 1] == '.' || strstr(local, "..")) {
+		ers_error_set(err, ERS_E_INVALID,
+			      "address \"%.200s\": the name before @ must not start or end with a period or hold two in a row",
+			      input);
+		return -1;
+	}
+	struct ers_buf domain = ERS_BUF_INIT;
+	if (ers_domain_normalize(at + 1, &domain, err) < 0) {
+		ers_buf_free(&domain);
+		return -1;
+	}
+	ers_buf_addf(out, "%s@%s", local, domain.data);
+	ers_buf_free(&domain);
+	return 0;
+}

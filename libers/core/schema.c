@@ -1,17 +1,12 @@
-/* Applies the numbered migrations compiled in from libers/sql/. */
+/* Applies the numbered migrations compiled in from libers/core/sql/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
-#include "migrations.h"
+#include "core/internal.h"
+#include "core/migrations.h"
 
 /* Any fixed number: serialises concurrent `ersctl db migrate` runs. */
 #define MIGRATE_LOCK_KEY "4711001"
-
-int ers_schema_latest(void)
-{
-	return ers_migration_count ? ers_migrations[ers_migration_count - 1].version : 0;
-}
 
 int ers_schema_status(struct ers_ctx *ctx, struct ers_schema_status **status_r,
 		      struct ers_error *err)

@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include "internal.h"
+#include "core/internal.h"
 
 enum { KEY_LEN = 32, NONCE_LEN = 12, TAG_LEN = 16 };
 

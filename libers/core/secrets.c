@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
-#include "internal.h"
+#include "core/internal.h"
 
 static const char *const secret_names[] = { "SMIME_MASTER_KEY", "ERS_DATABASE_PASSWORD",
 					     "DOVEADM_API_KEY", "WEBMAIL_MASTER_PASSWORD", NULL };

@@ -6,7 +6,7 @@
 #include "ers/golive.h"
 #include "ers/mem.h"
 #include "ers/names.h"
-#include "internal.h"
+#include "dns/internal.h"
 
 int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *domain,
 			    struct ers_client_settings **settings_r, struct ers_error *err)

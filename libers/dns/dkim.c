@@ -16,7 +16,7 @@
 #include "ers/dkim.h"
 #include "ers/seal.h"
 #include "dkim_internal.h"
-#include "internal.h"
+#include "dns/internal.h"
 
 static const char *const algorithm_names[] = { "rsa-2048", "rsa-4096", "ed25519" };
 static const char *const state_names[] = { "published", "active", "retiring", "retired" };

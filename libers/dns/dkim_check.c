@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <ldns/ldns.h>
 #include "dkim_internal.h"
-#include "internal.h"
+#include "dns/internal.h"
 
 /* "HOST", "HOST:PORT", "[V6]:PORT" or "V6" into a nameserver address and a
  * port; a host name is looked up once. */

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <curl/curl.h>
 #include <ldns/ldns.h>
-#include "internal.h"
+#include "dns/internal.h"
 
 #define POLICY_MAX (64 * 1024) /* RFC 8461 3.3: senders may stop at 64 KB */
 

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include "internal.h"
+#include "dns/internal.h"
 
 #define MTA_STS_MAX_AGE 604800 /* one week, RFC 8461's advice for a policy */
 #define NEW_DOMAIN_DAYS "30"

@@ -12,7 +12,7 @@
 #include "ers/dns.h"
 #include "ers/golive.h"
 #include "ers/mem.h"
-#include "internal.h"
+#include "dns/internal.h"
 
 /* An address no mailbox can have (.invalid is reserved, RFC 2606). */
 #define PROBE_USER "ers-golive-probe@invalid"

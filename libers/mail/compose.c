@@ -7,7 +7,7 @@
 #include <gmime/gmime.h>
 #include "ers/compose.h"
 #include "ers/names.h"
-#include "internal.h"
+#include "mail/internal.h"
 
 static bool has_break(const char *s)
 {

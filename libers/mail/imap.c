@@ -27,7 +27,7 @@
 #include <curl/curl.h>
 #include <gmime/gmime.h>
 #include "ers/imap.h"
-#include "internal.h"
+#include "mail/internal.h"
 
 struct ers_imap {
 	CURL *curl;

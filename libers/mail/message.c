@@ -11,7 +11,7 @@
 #include <gmime/gmime.h>
 #include "ers/message.h"
 #include "ers/sanitize.h"
-#include "internal.h"
+#include "mail/internal.h"
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 static void gmime_init_once(void)

@@ -16,7 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include "ers/mem.h"
-#include "internal.h"
+#include "mail/internal.h"
 
 #define PROBE_TIMEOUT_MS 5000
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "ers/compose.h"
-#include "internal.h"
+#include "mail/internal.h"
 
 struct upload {
 	const char *data;

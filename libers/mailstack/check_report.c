@@ -6,7 +6,7 @@
 #include <string.h>
 #include "ers/mailstack.h"
 #include "ers/mem.h"
-#include "internal.h"
+#include "mailstack/internal.h"
 
 void ers_check_add(struct ers_check_report *r, const char *component, const char *what, bool ok,
 		   const char *fmt, ...)

@@ -8,7 +8,7 @@
 #include <libpq-fe.h>
 #include "ers/mailstack.h"
 #include "ers/mem.h"
-#include "internal.h"
+#include "mailstack/internal.h"
 
 static const struct {
 	const char *what, *query;

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "mailstack/internal.h"
 
 #define DEFER "DEFER_IF_PERMIT 4.3.0 the send policy service cannot decide now; try again later"
 

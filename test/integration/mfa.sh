@@ -11,7 +11,7 @@ command -v oathtool >/dev/null || { echo "Bail out! oathtool is not installed (m
 
 W=$T_DIR/webauth
 cc -std=gnu17 -O2 -Wall -Wextra -Wshadow -Werror -I"$ERS_TOP/libers/include" -o "$W" \
-    "$ERS_TOP/test/integration/webauth.c" -L"$ERS_TOP/libers" -lers -Wl,-rpath,"$ERS_TOP/libers" \
+    "$ERS_TOP/test/integration/webauth.c" -L"$ERS_TOP/build" -lers -Wl,-rpath,"$ERS_TOP/build" \
     2>"$T_DIR/cc.log" || { echo "Bail out! cannot build webauth.c: $(head -c 300 "$T_DIR/cc.log")"; exit 1; }
 wa() { OUT=$("$W" "$@" 2>"$T_DIR/err" </dev/null); RC=$?; ERR=$(cat "$T_DIR/err"); }
 token() { printf '%s\n' "$OUT" | sed -n 's/^\(session\|pending\) //p'; }

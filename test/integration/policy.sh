@@ -152,7 +152,14 @@ for actor in "${ACTORS[@]}"; do
         # enable after an allowed disable changes it back; otherwise it is
         # already enabled and an allowed enable changes nothing
         m=0; [ "$(r disable)" = allow ] && m=1
-        check "$(r enable)" "$actor" "$m" "$d: user enable" user enable "$target"
+        if [ "$self" = 1 ] && [ "$m" = 1 ]; then
+            # A disabled account acts nowhere, not even to enable itself.
+            DENY_RE='--as: this account is disabled; contact your administrator' \
+            check deny "$actor" 0 "$d: user enable after disabling itself" user enable "$target"
+            op user enable "$target"; snap
+        else
+            check "$(r enable)" "$actor" "$m" "$d: user enable" user enable "$target"
+        fi
         check "$(r delete)" "$actor" 1 "$d: user delete" user delete "$target"
         if [ "$(r delete)" = allow ]; then mkuser "$target"; snap; fi
     done
@@ -191,11 +198,14 @@ is "$(printf '%s' "$OUT" | grep -c '@')" 0 "tenant_admin: user list --role tenan
 # --- a user cannot undo an administrator's disable ------------------------
 op user disable u2@alpha.example
 snap
-DENY_RE='an administrator disabled u2@alpha.example: only an administrator can enable it' \
+# --as refuses a disabled account before the policy is asked.
+DENY_RE='--as: this account is disabled; contact your administrator' \
     check deny u2@alpha.example 0 "user: enable itself after an administrator disabled it" user enable u2@alpha.example
 check allow ta@alpha.example 1 "tenant_admin: enable the user it may reach" user enable u2@alpha.example
 check allow u2@alpha.example 1 "user: disable itself" user disable u2@alpha.example
-check allow u2@alpha.example 1 "user: enable itself after disabling itself" user enable u2@alpha.example
+DENY_RE='--as: this account is disabled; contact your administrator' \
+    check deny u2@alpha.example 0 "user: enable itself after disabling itself: a disabled account acts nowhere" user enable u2@alpha.example
+check allow ta@alpha.example 1 "tenant_admin: enable it again" user enable u2@alpha.example
 
 # --- tenants, hosts, audit log, schema ------------------------------------
 for actor in "${ACTORS[@]}"; do

@@ -3,6 +3,8 @@
 #ifndef ERS_ACTOR_H
 #define ERS_ACTOR_H
 
+#include "error.h"
+
 enum ers_role {
 	ERS_ROLE_OPERATOR,     /* ersctl run by root or the `ers` group */
 	ERS_ROLE_SUPER_ADMIN,
@@ -21,5 +23,7 @@ struct ers_actor {
 /* Fills `a` as the operator running this process (login name from the uid). */
 void ers_actor_operator(struct ers_actor *a);
 const char *ers_role_name(enum ers_role role);
+/* "user", "tenant_admin" or "super_admin"; ERS_E_INVALID otherwise. */
+int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err);
 
 #endif

@@ -23,6 +23,7 @@
 #include "limits.h"
 #include "policy.h"
 #include "mailstack.h"
+#include "dovecot.h"
 #include "dkim.h"
 #include "dns.h"
 #include "golive.h"

@@ -41,16 +41,4 @@ int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r
 			struct ers_error *err);
 void ers_check_report_free(struct ers_check_report *r);
 
-/* Removes the mail of deleted mailboxes and tenants under MAIL_ROOT that
- * the database lists as pending, marking each done.  `removed_r` counts
- * directories removed. */
-int ers_mailstack_purge(struct ers_ctx *ctx, const struct ers_actor *actor, long *removed_r,
-			struct ers_error *err);
-
-/* Tells every Dovecot in mailstack.doveadm_urls to forget what its auth
- * cache holds for `address`, so a password change, disable or delete takes
- * effect at once (NULL: flush everything).  A no-op when none is configured. */
-int ers_mailstack_flush_auth(const struct ers_config *cfg, const char *address,
-			     struct ers_error *err);
-
 #endif

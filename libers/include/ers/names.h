@@ -23,4 +23,9 @@ int ers_int_parse(const char *input, const char *what, long long min, long long 
  * control characters, no leading or trailing space. */
 int ers_text_check(const char *input, const char *what, size_t max_chars, struct ers_error *err);
 
+/* Validates an address against manual 003's rules: local part of lower-case
+ * Latin letters, digits, hyphens and periods, not starting or ending with a
+ * period and without two in a row, at most 64 characters. */
+int ers_address_normalize(const char *input, struct ers_buf *out, struct ers_error *err);
+
 #endif

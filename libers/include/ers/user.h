@@ -67,12 +67,6 @@ struct ers_user_filter {
 	int limit;                /* 0: 100; at most 10000 */
 };
 
-/* Validates an address against manual 003's rules: local part of lower-case
- * Latin letters, digits, hyphens and periods, not starting or ending with a
- * period and without two in a row, at most 64 characters. */
-int ers_address_normalize(const char *input, struct ers_buf *out, struct ers_error *err);
-int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err);
-
 /* Creates the user; with generate_password, the temporary password is put
  * in `password_r` (wipe it with ers_buf_free_secret) and shown only once. */
 int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_spec *spec,

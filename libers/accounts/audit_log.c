@@ -1,26 +1,10 @@
-/* Reading the audit log, and recording refusals (successful changes record
- * themselves through ers_db_commit_audited). */
+/* Reading the audit log: an operation above the policy and the writer
+ * (core/audit_write.c), which do not ask each other. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
-
-void ers_audit_denied(struct ers_ctx *ctx, const struct ers_actor *actor, const char *action,
-		      const char *target, long long tenant_id, const char *why)
-{
-	if (ctx->in_tx)
-		ERS_BUG("a refusal is recorded outside the refused transaction");
-	struct ers_num tid = ers_num(tenant_id);
-	const char *params[] = { actor->name, actor->via[0] ? actor->via : NULL,
-				 action, target ? target : "", tenant_id > 0 ? tid.s : NULL, why };
-	struct ers_error ignored;
-	/* Best effort: a refusal must not turn into a different error. */
-	ers_db_run(ctx,
-		   "INSERT INTO ers.audit_log (actor, via, action, target, tenant_id, tenant_name, outcome, detail)"
-		   " VALUES ($1, $2, $3, $4, $5::bigint, (SELECT name FROM ers.tenant WHERE id = $5::bigint), 'denied', $6)",
-		   6, params, &ignored);
-}
+#include "accounts/internal.h"
 
 /* "30m", "12h", "7d", "2w" become a PostgreSQL interval; NULL otherwise. */
 static bool span_to_interval(const char *s, char *out, size_t cap)
