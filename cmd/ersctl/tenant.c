@@ -30,6 +30,9 @@ static json_t *tenant_json(const struct ers_tenant *t)
 	json_object_set_new(o, "user_count", json_integer(t->user_count));
 	json_object_set_new(o, "alias_count", json_integer(t->alias_count));
 	json_object_set_new(o, "forward_count", json_integer(t->forward_count));
+	json_object_set_new(o, "quota_mb_total", json_integer(t->quota_mb_total));
+	json_object_set_new(o, "over_max_users", json_boolean(t->over_max_users));
+	json_object_set_new(o, "over_max_storage", json_boolean(t->over_max_storage));
 	json_object_set_new(o, "created_at", json_string(t->created_at));
 	return o;
 }
@@ -44,9 +47,15 @@ static void limit_text(char *dst, size_t cap, long long v, const char *unit)
 
 static void print_tenant(const struct ers_tenant *t)
 {
-	char users[32], storage[40];
+	char users[80], storage[100];
 	limit_text(users, sizeof users, t->max_users, "");
 	limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
+	/* A limit lowered below the use (see ers_tenant_edit). */
+	if (t->over_max_users)
+		snprintf(users + strlen(users), sizeof users - strlen(users), " (over: %lld users)", t->user_count);
+	if (t->over_max_storage)
+		snprintf(storage + strlen(storage), sizeof storage - strlen(storage), " (over: %lld MB given in quotas)",
+			 t->quota_mb_total);
 	printf("name:            %s\n", t->name);
 	printf("primary domain:  %s\n", t->primary_domain);
 	printf("domains:        ");
@@ -57,6 +66,7 @@ static void print_tenant(const struct ers_tenant *t)
 	printf("max users:       %s\n", users);
 	printf("max storage:     %s\n", storage);
 	printf("users:           %lld\n", t->user_count);
+	printf("quotas given:    %lld MB\n", t->quota_mb_total);
 	printf("aliases:         %lld\n", t->alias_count);
 	printf("forwards:        %lld\n", t->forward_count);
 	for (size_t i = 0; i < t->domain_count; i++)
@@ -113,11 +123,16 @@ static int spec_from_opts(struct cli *c, struct ers_tenant_spec *s, bool edit)
 	return 0;
 }
 
-static int show_result(struct cli *c, struct ers_tenant *t, const char *verb)
+static int show_result(struct cli *c, struct ers_tenant *t, const char *verb, bool with_warning)
 {
-	if (c->json)
-		out_json(c, tenant_json(t));
-	else if (!c->quiet) {
+	if (c->json) {
+		json_t *o = tenant_json(t);
+		/* Like tenant domain copy's: the warning in the answer as well as
+		 * on stderr (a limit set below the use, ers_tenant_edit). */
+		if (with_warning)
+			json_object_set_new(o, "warning", json_str_or_null(ers_ctx_warning(c->ctx)));
+		out_json(c, o);
+	} else if (!c->quiet) {
 		printf("%s tenant \"%s\"\n", verb, t->name);
 		print_tenant(t);
 	}
@@ -131,7 +146,7 @@ int cmd_tenant_add(struct cli *c)
 	struct ers_tenant *t;
 	if (spec_from_opts(c, &spec, false) < 0 || ers_tenant_add(c->ctx, &c->actor, &spec, &t, &c->err) < 0)
 		return -1;
-	return show_result(c, t, "created");
+	return show_result(c, t, "created", false);
 }
 
 int cmd_tenant_edit(struct cli *c)
@@ -141,7 +156,7 @@ int cmd_tenant_edit(struct cli *c)
 	if (spec_from_opts(c, &spec, true) < 0 ||
 	    ers_tenant_edit(c->ctx, &c->actor, c->args[0], &spec, &t, &c->err) < 0)
 		return -1;
-	return show_result(c, t, "changed");
+	return show_result(c, t, "changed", true);
 }
 
 int cmd_tenant_show(struct cli *c)
@@ -179,8 +194,8 @@ int cmd_tenant_list(struct cli *c)
 			snprintf(nusers, sizeof nusers, "%lld", t->user_count);
 			snprintf(imap, sizeof imap, "%s:%d", t->imap_host, t->imap_port);
 			snprintf(smtp, sizeof smtp, "%s:%d", t->smtp_host, t->smtp_port);
-			limit_text(users, sizeof users, t->max_users, "");
-			limit_text(storage, sizeof storage, t->max_storage_mb, " MB");
+			limit_text(users, sizeof users, t->max_users, t->over_max_users ? " (over)" : "");
+			limit_text(storage, sizeof storage, t->max_storage_mb, t->over_max_storage ? " MB (over)" : " MB");
 			table_row(&tab, t->name, t->primary_domain, ndom, nusers, imap, smtp, users, storage, t->created_at);
 		}
 		table_print(&tab);

@@ -933,9 +933,7 @@ static int check_database(struct import *im, bool in_tx, struct ers_error *err)
 	if (ntt) {
 		const char *tparams[] = { list.data };
 		res = ers_db_exec(ctx,
-			"SELECT t.id, t.name, t.max_users, t.max_storage_mb,"
-			" (SELECT count(*) FROM ers.mailbox m WHERE m.tenant_id = t.id),"
-			" (SELECT coalesce(sum(quota_mb), 0) FROM ers.mailbox m WHERE m.tenant_id = t.id)"
+			"SELECT t.id, " ERS_SQL_TENANT_USE
 			" FROM ers.tenant t WHERE t.id = ANY (string_to_array($1, ',')::bigint[]) ORDER BY t.id",
 			1, tparams, err);
 		if (!res)
@@ -943,29 +941,27 @@ static int check_database(struct import *im, bool in_tx, struct ers_error *err)
 	}
 	for (int k = 0; res && k < PQntuples(res); k++) {
 		long long id = ers_db_ll(res, k, 0);
-		const char *name = ers_db_str(res, k, 1);
-		long long max_users = ers_db_ll(res, k, 2), max_mb = ers_db_ll(res, k, 3);
-		long long users = ers_db_ll(res, k, 4), used_mb = ers_db_ll(res, k, 5);
+		struct ers_tenant_use use;
+		ers_tenant_use_fill(&use, res, k, 1);
 		const struct tenant_total *t = bsearch(&id, tt, ntt, sizeof *tt, cmp_ll);
 		if (!t)
 			continue;
-		if (max_users >= 0 && users + (long long)t->rows > max_users)
-			file_problem(im, ERS_E_CONFLICT,
-				     "tenant \"%s\" allows at most %lld users and has %lld already: the file adds %zu, %lld too many",
-				     name, max_users, users, t->rows, users + (long long)t->rows - max_users);
-		if (max_mb < 0)
+		struct ers_tenant_growth grow = { .users = (long long)t->rows, .quota_mb = t->quota_sum, .from_file = true };
+		struct ers_tenant_refusal why;
+		ers_tenant_may_grow(&use, &grow, &why);
+		if (why.users)
+			file_problem(im, why.why_users.code, "%s", why.why_users.message);
+		if (use.max_storage_mb < 0)
 			continue;
 		for (size_t i = 0; t->rows_without_quota && i < im->nrows; i++) {
 			struct row *r = &im->rows[i];
 			if (r->tenant_id == id && r->quota_mb < 0)
 				row_problem(im, r, ERS_E_INVALID,
 					    "tenant \"%s\" has a storage limit of %lld MB, so every mailbox needs a quota",
-					    name, max_mb);
+					    use.name, use.max_storage_mb);
 		}
-		if (used_mb + t->quota_sum > max_mb)
-			file_problem(im, ERS_E_CONFLICT,
-				     "tenant \"%s\" has a storage limit of %lld MB and %lld MB is already given to quotas: at most %lld MB is left, the file's quotas add %lld MB",
-				     name, max_mb, used_mb, max_mb - used_mb, t->quota_sum);
+		if (why.storage)
+			file_problem(im, why.why_storage.code, "%s", why.why_storage.message);
 	}
 	PQclear(res);
 	free(tt);

@@ -18,6 +18,45 @@
 #include "ers/session.h"
 #include "ers/mfa.h"
 
+/* tenant.c: a tenant's limits and what it uses of them -- every user,
+ * disabled ones too, and the sum of the quotas given (a user without a
+ * quota counts 0).  A limit may be lower than the use (a plan downgraded
+ * without deleting mailboxes): the tenant is then over it. */
+struct ers_tenant_use {
+	const char *name;                    /* borrowed */
+	long long max_users, max_storage_mb; /* -1: no limit */
+	long long users, quota_mb;
+};
+/* The use as columns of a query on ers.tenant t, in the order above. */
+#define ERS_SQL_TENANT_USERS "(SELECT count(*) FROM ers.mailbox mu WHERE mu.tenant_id = t.id)"
+#define ERS_SQL_TENANT_QUOTA_MB "(SELECT coalesce(sum(mq.quota_mb), 0) FROM ers.mailbox mq WHERE mq.tenant_id = t.id)"
+#define ERS_SQL_TENANT_USE \
+	"t.name, t.max_users, t.max_storage_mb, " ERS_SQL_TENANT_USERS ", " ERS_SQL_TENANT_QUOTA_MB
+/* Fills `u` from those columns starting at `col` (`u->name` borrows `res`). */
+void ers_tenant_use_fill(struct ers_tenant_use *u, const PGresult *res, int row, int col);
+bool ers_tenant_over_max_users(const struct ers_tenant_use *u);
+bool ers_tenant_over_max_storage(const struct ers_tenant_use *u);
+/* What an operation would add to a tenant's use. */
+struct ers_tenant_growth {
+	long long users;      /* users added: 1 (user add), a file's rows (import), 0 (user edit) */
+	long long quota_was;  /* the quotas, in MB, that the users in question have now: 0 for new ones */
+	long long quota_mb;   /* ... and would have: a new user's, the sum of a file's, a user's new quota */
+	bool from_file;       /* words the refusals for an import */
+};
+/* Which limits the growth would break, each with its message (ERS_E_CONFLICT). */
+struct ers_tenant_refusal {
+	bool users, storage;
+	struct ers_error why_users, why_storage;
+};
+/* The one rule for growing within a tenant's limits: a user may be added
+ * while the users stay within max users; a quota may be given (to a new
+ * user) or raised while the quotas given stay within max storage.  Over a
+ * limit, nothing grows until the use is under it again, but what does not
+ * grow (lowering a quota, deleting, renaming, enabling) is always allowed.
+ * True when it may grow; otherwise `r` says what it would break. */
+bool ers_tenant_may_grow(const struct ers_tenant_use *u, const struct ers_tenant_growth *g,
+			 struct ers_tenant_refusal *r);
+
 /* route.c: claims `address` for a mailbox, alias or forward (`kind`); a
  * conflict names what holds it already. */
 int ers_address_claim(struct ers_ctx *ctx, const char *address, long long tenant_id,

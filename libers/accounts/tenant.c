@@ -5,6 +5,86 @@
 #include <string.h>
 #include "accounts/internal.h"
 
+void ers_tenant_use_fill(struct ers_tenant_use *u, const PGresult *res, int row, int col)
+{
+	u->name = ers_db_str(res, row, col);
+	u->max_users = ers_db_ll(res, row, col + 1);
+	u->max_storage_mb = ers_db_ll(res, row, col + 2);
+	u->users = ers_db_ll(res, row, col + 3);
+	u->quota_mb = ers_db_ll(res, row, col + 4);
+}
+
+bool ers_tenant_over_max_users(const struct ers_tenant_use *u)
+{
+	return u->max_users >= 0 && u->users > u->max_users;
+}
+
+bool ers_tenant_over_max_storage(const struct ers_tenant_use *u)
+{
+	return u->max_storage_mb >= 0 && u->quota_mb > u->max_storage_mb;
+}
+
+/* What is over, in the words the warning and the refusals share:
+ * "has 6 users, over its limit of 1". */
+static void over_users_text(struct ers_buf *b, const struct ers_tenant_use *u, const char *new_)
+{
+	ers_buf_addf(b, "has %lld users, over its %slimit of %lld", u->users, new_, u->max_users);
+}
+
+static void over_storage_text(struct ers_buf *b, const struct ers_tenant_use *u, const char *new_)
+{
+	ers_buf_addf(b, "has given %lld MB in quotas, over its %sstorage limit of %lld MB", u->quota_mb, new_,
+		     u->max_storage_mb);
+}
+
+bool ers_tenant_may_grow(const struct ers_tenant_use *u, const struct ers_tenant_growth *g,
+			 struct ers_tenant_refusal *r)
+{
+	r->users = r->storage = false;
+	struct ers_buf b = ERS_BUF_INIT;
+	if (g->users > 0 && u->max_users >= 0 && u->users + g->users > u->max_users) {
+		r->users = true;
+		if (ers_tenant_over_max_users(u)) {
+			ers_buf_addf(&b, "tenant \"%s\" ", u->name);
+			over_users_text(&b, u, "");
+			ers_buf_adds(&b, ": no user can be added until it is under the limit");
+			if (g->from_file)
+				ers_buf_addf(&b, "; the file adds %lld", g->users);
+		} else {
+			ers_buf_addf(&b, "tenant \"%s\" allows at most %lld users and has %lld already", u->name,
+				     u->max_users, u->users);
+			if (g->from_file)
+				ers_buf_addf(&b, ": the file adds %lld, %lld too many", g->users,
+					     u->users + g->users - u->max_users);
+		}
+		ers_error_set(&r->why_users, ERS_E_CONFLICT, "%s", b.data);
+	}
+	/* A new user is always given a quota (a storage-limited tenant
+	 * requires one), so adding users grows the storage too, even by 0 MB. */
+	bool grows = g->users > 0 || g->quota_mb > g->quota_was;
+	long long others = u->quota_mb - g->quota_was; /* given to the other users */
+	if (grows && u->max_storage_mb >= 0 && others + g->quota_mb > u->max_storage_mb) {
+		r->storage = true;
+		ers_buf_reset(&b);
+		if (ers_tenant_over_max_storage(u)) {
+			ers_buf_addf(&b, "tenant \"%s\" ", u->name);
+			over_storage_text(&b, u, "");
+			ers_buf_adds(&b, ": no user can be added and no quota raised until it is under the limit");
+			if (g->from_file)
+				ers_buf_addf(&b, "; the file's quotas add %lld MB", g->quota_mb);
+		} else if (g->from_file) {
+			ers_buf_addf(&b, "tenant \"%s\" has a storage limit of %lld MB and %lld MB is already given to quotas: at most %lld MB is left, the file's quotas add %lld MB",
+				     u->name, u->max_storage_mb, others, u->max_storage_mb - others, g->quota_mb);
+		} else {
+			ers_buf_addf(&b, "tenant \"%s\" has a storage limit of %lld MB and %lld MB is already given to other mailboxes' quotas: at most %lld MB is left, asked for %lld",
+				     u->name, u->max_storage_mb, others, u->max_storage_mb - others, g->quota_mb);
+		}
+		ers_error_set(&r->why_storage, ERS_E_CONFLICT, "%s", b.data);
+	}
+	ers_buf_free(&b);
+	return !r->users && !r->storage;
+}
+
 static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 {
 	t->id = ers_db_ll(res, r, 0);
@@ -20,13 +100,17 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	t->user_count = ers_db_ll(res, r, 10);
 	t->alias_count = ers_db_ll(res, r, 11);
 	t->forward_count = ers_db_ll(res, r, 12);
+	t->quota_mb_total = ers_db_ll(res, r, 13);
+	struct ers_tenant_use u = { t->name, t->max_users, t->max_storage_mb, t->user_count, t->quota_mb_total };
+	t->over_max_users = ers_tenant_over_max_users(&u);
+	t->over_max_storage = ers_tenant_over_max_storage(&u);
 }
 
 #define TENANT_COLUMNS \
 	"t.id, t.name, t.imap_host, t.imap_port, t.smtp_host, t.smtp_port, t.max_users, t.max_storage_mb, " \
-	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary)," \
-	" (SELECT count(*) FROM ers.mailbox WHERE tenant_id = t.id), (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
-	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id)"
+	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary), " \
+	ERS_SQL_TENANT_USERS ", (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
+	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id), " ERS_SQL_TENANT_QUOTA_MB
 
 static void fill_domain(struct ers_tenant_domain *d, PGresult *res, int r, int col)
 {
@@ -375,15 +459,53 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		ers_buf_addf(&detail, "imap %s:%d; ", imap.data, c->imap_port ? c->imap_port : cur->imap_port);
 	if (smtp.len)
 		ers_buf_addf(&detail, "smtp %s:%d; ", smtp.data, c->smtp_port ? c->smtp_port : cur->smtp_port);
-	if (c->set_max_users)
-		ers_buf_addf(&detail, "max users %s; ", params[7] ? params[7] : "none");
-	if (c->set_max_storage_mb)
-		ers_buf_addf(&detail, "max storage %s MB; ", params[9] ? params[9] : "none");
+	/* A limit below the use is accepted -- a downgraded plan must not
+	 * force mailboxes to be deleted first -- but said: in the audit row
+	 * and in a warning.  The tenant row is locked, so the use is what
+	 * additions (which lock it too) see next. */
+	struct ers_tenant_use use;
+	PGresult *ures = ers_db_exec(ctx, "SELECT " ERS_SQL_TENANT_USE " FROM ers.tenant t WHERE t.id = $1::bigint",
+				     1, params, err);
+	if (!ures)
+		goto rollback;
+	ers_tenant_use_fill(&use, ures, 0, 0);
+	bool over_users = c->set_max_users && ers_tenant_over_max_users(&use);
+	bool over_storage = c->set_max_storage_mb && ers_tenant_over_max_storage(&use);
+	if (c->set_max_users) {
+		ers_buf_addf(&detail, "max users %s", params[7] ? params[7] : "none");
+		if (over_users)
+			ers_buf_addf(&detail, ", over it with %lld users", use.users);
+		ers_buf_adds(&detail, "; ");
+	}
+	if (c->set_max_storage_mb) {
+		ers_buf_addf(&detail, "max storage %s%s", params[9] ? params[9] : "none", params[9] ? " MB" : "");
+		if (over_storage)
+			ers_buf_addf(&detail, ", over it with %lld MB given in quotas", use.quota_mb);
+		ers_buf_adds(&detail, "; ");
+	}
 	if (detail.len >= 2)
 		detail.data[detail.len -= 2] = '\0';
+	struct ers_buf warning = ERS_BUF_INIT;
+	if (over_users || over_storage) {
+		ers_buf_addf(&warning, "tenant \"%s\" ", use.name);
+		if (over_users)
+			over_users_text(&warning, &use, "new ");
+		if (over_users && over_storage)
+			ers_buf_adds(&warning, ", and ");
+		if (over_storage)
+			over_storage_text(&warning, &use, "new ");
+		ers_buf_addf(&warning, ": no user can be added%s until it is under %s",
+			     over_storage ? " and no quota raised" : "", over_users && over_storage ? "both limits" : "the limit");
+	}
+	PQclear(ures);
 	if (ers_db_commit_audited(ctx, actor, "tenant.edit", c->name ? c->name : name, id,
-				  c->name ? c->name : name, detail.data, err) < 0)
+				  c->name ? c->name : name, detail.data, err) < 0) {
+		ers_buf_free(&warning);
 		goto fail;
+	}
+	if (warning.len)
+		ers_ctx_warn(ctx, "%s", warning.data);
+	ers_buf_free(&warning);
 	ers_tenant_free(cur);
 	ers_buf_free(&imap);
 	ers_buf_free(&smtp);

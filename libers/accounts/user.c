@@ -136,37 +136,36 @@ static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 }
 
 /* Tenant limits (max users, max storage as the sum of quotas), checked with
- * the tenant row locked so that concurrent additions cannot both pass. */
-static int check_tenant_limits(struct ers_ctx *ctx, long long tenant_id, long long exclude_user,
-			       int adding_users, bool quota_set, long long quota_mb,
+ * the tenant row locked so that concurrent additions cannot both pass:
+ * whether the tenant may take `g` (ers_tenant_may_grow), and, under a
+ * storage limit, that the user keeps a quota (`quota_mb` -1: none). */
+static int check_tenant_limits(struct ers_ctx *ctx, long long tenant_id, const struct ers_tenant_growth *g,
 			       struct ers_error *err)
 {
-	struct ers_num tid = ers_num(tenant_id), ex = ers_num(exclude_user);
-	const char *params[] = { tid.s, ex.s };
-	PGresult *res = ers_db_exec(ctx,
-		"SELECT t.name, t.max_users, t.max_storage_mb,"
-		" (SELECT count(*) FROM ers.mailbox WHERE tenant_id = t.id AND id <> $2::bigint),"
-		" (SELECT coalesce(sum(quota_mb), 0) FROM ers.mailbox WHERE tenant_id = t.id AND id <> $2::bigint)"
-		" FROM ers.tenant t WHERE t.id = $1::bigint FOR UPDATE OF t", 2, params, err);
+	struct ers_num tid = ers_num(tenant_id);
+	const char *params[] = { tid.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT " ERS_SQL_TENANT_USE " FROM ers.tenant t WHERE t.id = $1::bigint"
+				    " FOR UPDATE OF t", 1, params, err);
 	if (!res)
 		return -1;
-	const char *name = ers_db_str(res, 0, 0);
-	long long max_users = ers_db_ll(res, 0, 1), max_mb = ers_db_ll(res, 0, 2);
-	long long users = ers_db_ll(res, 0, 3), used_mb = ers_db_ll(res, 0, 4);
+	struct ers_tenant_use use;
+	ers_tenant_use_fill(&use, res, 0, 0);
+	struct ers_tenant_refusal why;
+	struct ers_tenant_growth grow = *g;
+	if (grow.quota_mb < 0)
+		grow.quota_mb = 0; /* none: refused below where it matters */
+	bool ok = ers_tenant_may_grow(&use, &grow, &why);
 	int rc = 0;
-	if (adding_users && max_users >= 0 && users + adding_users > max_users) {
-		ers_error_set(err, ERS_E_CONFLICT, "tenant \"%s\" allows at most %lld users and has %lld already",
-			      name, max_users, users);
+	if (why.users) {
+		*err = why.why_users;
 		rc = -1;
-	} else if (max_mb >= 0 && quota_set && quota_mb < 0) {
+	} else if (use.max_storage_mb >= 0 && g->quota_mb < 0) {
 		ers_error_set(err, ERS_E_INVALID,
 			      "tenant \"%s\" has a storage limit of %lld MB, so every mailbox needs a quota (--quota-mb)",
-			      name, max_mb);
+			      use.name, use.max_storage_mb);
 		rc = -1;
-	} else if (max_mb >= 0 && quota_set && used_mb + quota_mb > max_mb) {
-		ers_error_set(err, ERS_E_CONFLICT,
-			      "tenant \"%s\" has a storage limit of %lld MB and %lld MB is already given to other mailboxes' quotas: at most %lld MB is left, asked for %lld",
-			      name, max_mb, used_mb, max_mb - used_mb, quota_mb);
+	} else if (!ok) {
+		*err = why.why_storage;
 		rc = -1;
 	}
 	PQclear(res);
@@ -244,7 +243,8 @@ int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struc
 				 spec->last_name ? spec->last_name : "", ers_role_name(role), hash.data,
 				 quota_given ? quota.s : NULL, spec->internal_only ? "t" : "f",
 				 spec->imap_username, sealed.len ? sealed.data : NULL };
-	if (check_tenant_limits(ctx, tenant_id, 0, 1, true, quota_given ? spec->quota_mb : -1, err) < 0 ||
+	struct ers_tenant_growth grow = { .users = 1, .quota_mb = quota_given ? spec->quota_mb : -1 };
+	if (check_tenant_limits(ctx, tenant_id, &grow, err) < 0 ||
 	    ers_address_claim(ctx, address.data, tenant_id, domain_id, "mailbox", err) < 0 ||
 	    ers_db_run(ctx,
 		       "INSERT INTO ers.mailbox (tenant_id, address, first_name, last_name, role, password_hash, quota_mb,"
@@ -366,7 +366,10 @@ int ers_user_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 			goto fail;
 		}
 	}
-	if ((c->set_quota && check_tenant_limits(ctx, u->tenant_id, u->id, 0, true, c->quota_mb, err) < 0) ||
+	/* Lowering a quota is allowed even over the storage limit; raising
+	 * one is growth. */
+	struct ers_tenant_growth grow = { .quota_was = u->quota_mb < 0 ? 0 : u->quota_mb, .quota_mb = c->quota_mb };
+	if ((c->set_quota && check_tenant_limits(ctx, u->tenant_id, &grow, err) < 0) ||
 	    (c->imap_password && seal_imap_password(ctx, u->address, c->imap_password, &sealed, err) < 0))
 		goto rollback;
 	struct ers_num id = ers_num(u->id), quota = ers_num(c->quota_mb);

@@ -24,7 +24,7 @@ struct ers_ctx {
 	bool in_tx;
 	const char *prepared[8]; /* db.c: ers_db_exec_prepared's statements on this connection ... */
 	int prepared_pid;        /* ... to the backend of this pid (a reconnect forgets them) */
-	char warning[600]; /* what went wrong after a change committed */
+	char warning[1024]; /* what went wrong after a change committed, or what it left over */
 };
 
 /* Records that something after a commit failed: the change stands, and

@@ -119,6 +119,15 @@ refused 73 'tenant "Beta" has a storage limit of 100 MB and 40 MB is already giv
     "the storage limit is checked on the sum of the quotas" user import "$T_DIR/storage.csv"
 refused 65 'q1@beta.example is in tenant "Beta", not in "Acme" \(--tenant\)' "--tenant refuses rows of another tenant" \
     user import --tenant Acme "$T_DIR/storage.csv"
+# A storage limit lowered below the quotas given: no row is taken, not even
+# one with a quota of 0, until the tenant is under it again.
+expect 0 "Beta's storage limit lowered below its quotas" tenant edit Beta --max-storage-mb 30
+like "$ERR" 'warning: tenant "Beta" has given 40 MB in quotas, over its new storage limit of 30 MB' "the warning names the use"
+printf 'address,quota_mb,password_hash\nq1@beta.example,0,%s\n' "$H6" >"$T_DIR/zero.csv"
+refused 73 'nothing was imported: tenant "Beta" has given 40 MB in quotas, over its storage limit of 30 MB: no user can be added and no quota raised until it is under the limit; the file.s quotas add 0 MB' \
+    "a tenant over its storage limit takes no row" user import "$T_DIR/zero.csv"
+expect 0 "the limit raised back" tenant edit Beta --max-storage-mb 100
+is "$ERR" "" "no warning"
 
 # --- the policy, per row -----------------------------------------------------------------------
 printf 'address,role,password_hash\nt1@acme.example,user,%s\nt2@acme.example,tenant_admin,%s\nt3@beta.example,user,%s\n' "$H6" "$H6" "$H6" >"$T_DIR/admin-rows.csv"

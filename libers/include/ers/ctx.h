@@ -19,8 +19,9 @@ int ers_ctx_open(const struct ers_config *cfg, unsigned flags, struct ers_ctx **
 void ers_ctx_free(struct ers_ctx *ctx);
 const struct ers_config *ers_ctx_config(const struct ers_ctx *ctx);
 /* After a successful call: a follow-up step that failed although the change
- * itself committed (say, Dovecot's auth cache not flushed), else NULL.
- * Cleared by the next call that warns. */
+ * itself committed (say, Dovecot's auth cache not flushed), or what the
+ * change left for the person to know (a tenant over its new limit), else
+ * NULL.  Cleared by the next call that warns. */
 const char *ers_ctx_warning(const struct ers_ctx *ctx);
 void ers_ctx_clear_warning(struct ers_ctx *ctx);
 

@@ -36,9 +36,15 @@ struct ers_tenant {
 	char created_at[40];
 	size_t domain_count;
 	struct ers_tenant_domain *domains;
-	long long user_count;
+	long long user_count;     /* every user, disabled ones too: what max_users counts */
 	long long alias_count;
 	long long forward_count;  /* catch-alls included */
+	long long quota_mb_total; /* the sum of the users' quotas (none counts 0): what max_storage_mb counts */
+	/* A limit lowered below the use is accepted; until the use is under it
+	 * again, no user can be added (users) and no quota given or raised
+	 * (storage). */
+	bool over_max_users;
+	bool over_max_storage;
 };
 
 struct ers_tenant_list {
@@ -69,6 +75,10 @@ int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 		   struct ers_tenant **tenant_r, struct ers_error *err);
 int ers_tenant_list(struct ers_ctx *ctx, const struct ers_actor *actor,
 		    struct ers_tenant_list **list_r, struct ers_error *err);
+/* A limit below what the tenant uses already is accepted (a plan
+ * downgraded without deleting mailboxes): the audit row records the use
+ * over it, and ers_ctx_warning() says what is over and that nothing grows
+ * until it is under the limit again. */
 int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const char *key,
 		    const struct ers_tenant_spec *changes, struct ers_tenant **tenant_r,
 		    struct ers_error *err);
