@@ -103,6 +103,30 @@ for path in "${paths[@]}"; do
     fi
 done
 
+# --- the README says only what exists --------------------------------------
+
+# Each command of the README's "What works today" table is in ersctl's
+# command table, and the opening paragraphs name no subsystem ersctl lacks.
+commands=$("$ERSCTL" help 2>&1 | awk '/^  [a-z]/ { sub(/^  /, ""); split($0, f, /   +/); n = split(f[1], w, " "); c = "";
+    for (i = 1; i <= n && w[i] ~ /^[a-z]+$/; i++) c = c (c ? " " : "") w[i]; print c }')
+missing=
+while IFS= read -r cell; do
+    words=${cell#ersctl }; noun=${words% *}; verbs=${words##* }
+    [ "$noun" = "$words" ] && { noun=$words; verbs=; }
+    for v in ${verbs//\// }; do
+        grep -qx "$noun $v" <<<"$commands" || missing+=" '$noun $v'"
+    done
+done < <(sed -n 's/^| `\(ersctl [a-z ]*[a-z/]*\)[^`]*` |.*/\1/p' README.md)
+is "$missing" "" "every command in the README's table of what works is an ersctl command"
+intro=$(sed -n '1,/^## /p' README.md)
+for word in backup archive clamd S/MIME anti-virus; do
+    if grep -qi -- "$word" <<<"$intro" && ! grep -qi "^${word%/*}" <<<"$commands"; then
+        ok 1 "the README's opening does not name $word, which does not exist yet"
+    else
+        ok 0 "the README's opening does not name $word, which does not exist yet"
+    fi
+done
+
 # --- man pages: they render without warnings --------------------------------------
 
 if ! command -v man >/dev/null; then
