@@ -1,5 +1,5 @@
 /* The hashing part of the import's floor, measured on this machine: how long
- * yescrypt (libxcrypt's default cost, as libers/password.c and import.c use
+ * yescrypt (libxcrypt's default cost, as libers/accounts/password.c and import.c use
  * it) takes per hash, on one thread or on several at once.
  *
  *   hashprobe THREADS COUNT   prints the wall-clock ms per hash -- COUNT hashes
