@@ -5,23 +5,49 @@
 #include <string.h>
 #include "internal.h"
 
-int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
-		     long long *domain_id_r, struct ers_error *err)
+int ers_domain_lookup(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		      long long *domain_id_r, struct ers_error *err)
 {
 	const char *params[] = { domain };
 	PGresult *res = ers_db_exec(ctx, "SELECT tenant_id, id FROM ers.domain WHERE name = $1", 1, params, err);
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 0) {
-		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
-			      domain);
-		PQclear(res);
-		return -1;
-	}
-	*tenant_id_r = ers_db_ll(res, 0, 0);
-	*domain_id_r = ers_db_ll(res, 0, 1);
+	*tenant_id_r = PQntuples(res) ? ers_db_ll(res, 0, 0) : 0;
+	*domain_id_r = PQntuples(res) ? ers_db_ll(res, 0, 1) : 0;
 	PQclear(res);
 	return 0;
+}
+
+int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		     long long *domain_id_r, struct ers_error *err)
+{
+	if (ers_domain_lookup(ctx, domain, tenant_id_r, domain_id_r, err) < 0)
+		return -1;
+	if (!*tenant_id_r) {
+		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
+			      domain);
+		return -1;
+	}
+	return 0;
+}
+
+int ers_domain_owner_for(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			 const struct ers_authz_target *target, const char *domain, const char *target_desc,
+			 long long *tenant_id_r, long long *domain_id_r, struct ers_error *err)
+{
+	if (!target_desc)
+		target_desc = domain;
+	struct ers_authz_target t = target ? *target : (struct ers_authz_target){ 0 };
+	if (ers_domain_lookup(ctx, domain, tenant_id_r, domain_id_r, err) < 0)
+		return -1;
+	if (!*tenant_id_r) {
+		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
+			      domain);
+		t.tenant_id = 0;
+		return ers_authz_missing(ctx, actor, action, &t, target_desc, err);
+	}
+	t.tenant_id = *tenant_id_r;
+	return ers_authz_require(ctx, actor, action, &t, target_desc, err);
 }
 
 /* Finds the tenant whose name (any case) or one of whose domains is `key`. */
@@ -70,6 +96,30 @@ int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, ch
 	if (name_r)
 		*name_r = ers_xstrdup(ers_db_str(res, 0, 1));
 	PQclear(res);
+	return 0;
+}
+
+int ers_tenant_resolve_for(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			   const struct ers_authz_target *target, const char *key, long long *id_r,
+			   char **name_r, struct ers_error *err)
+{
+	struct ers_authz_target t = target ? *target : (struct ers_authz_target){ 0 };
+	char *name = NULL;
+	if (ers_tenant_resolve(ctx, key, id_r, name_r ? &name : NULL, err) < 0) {
+		/* Which tenant a name or a domain belongs to, or that none has
+		 * it, is for those who see every tenant. */
+		if (err->code != ERS_E_NOTFOUND && err->code != ERS_E_CONFLICT)
+			return -1;
+		t.tenant_id = 0;
+		return ers_authz_missing(ctx, actor, action, &t, key, err);
+	}
+	t.tenant_id = *id_r;
+	if (ers_authz_require(ctx, actor, action, &t, key, err) < 0) {
+		free(name);
+		return -1;
+	}
+	if (name_r)
+		*name_r = name;
 	return 0;
 }
 
@@ -311,10 +361,7 @@ int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 		   struct ers_tenant **tenant_r, struct ers_error *err)
 {
 	long long id;
-	if (ers_tenant_resolve(ctx, key, &id, NULL, err) < 0)
-		return -1;
-	struct ers_authz_target target = { .tenant_id = id };
-	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, &target, key, err) < 0)
+	if (ers_tenant_resolve_for(ctx, actor, ERS_ACT_TENANT_VIEW, NULL, key, &id, NULL, err) < 0)
 		return -1;
 	return load_by_id(ctx, id, tenant_r, err);
 }
@@ -368,10 +415,7 @@ static int begin_on_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   enum ers_action action, long long *id_r, char **name_r,
 			   struct ers_error *err)
 {
-	if (ers_tenant_resolve(ctx, key, id_r, NULL, err) < 0)
-		return -1;
-	struct ers_authz_target target = { .tenant_id = *id_r };
-	if (ers_authz_require(ctx, actor, action, &target, key, err) < 0 || ers_db_begin(ctx, err) < 0)
+	if (ers_tenant_resolve_for(ctx, actor, action, NULL, key, id_r, NULL, err) < 0 || ers_db_begin(ctx, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(*id_r);
 	const char *params[] = { id.s };
