@@ -40,6 +40,9 @@ op forward add ou@beta.example --to x@example.org --keep-copy
 op forward add ofw@beta.example --to ou@beta.example
 op forward add '*@beta.example' --to ou@beta.example
 printf 'address,first_name\nimported@alpha.example,Imp\n' >"$T_DIR/import.csv"
+for d in beta.example nowhere.example; do
+    printf 'address,first_name\nimported@alpha.example,Imp\nimported@%s,Imp\n' "$d" >"$T_DIR/import-$d.csv"
+done
 # The DNS plan needs the mail host's address (nothing here asks DNS).
 printf 'dns:\n  mail_ipv4: 127.0.0.1\n' >>"$T_DIR/ers.yaml"
 
@@ -185,6 +188,9 @@ for a in ta@alpha.example u1@alpha.example; do
     pair 77 "$a" beta.example nowhere.example forward delete '*@{}'
     pair 77 "$a" beta.example nowhere.example tenant show {}
 done
+# A file's row in another tenant's domain, or in one no tenant has: the
+# same refusal of that row.
+pair 77 ta@alpha.example beta.example nowhere.example user import --generate-passwords "$T_DIR/import-{}.csv"
 domain_pairs u1@alpha.example alpha.example nowhere.example   # a user sees no domain, not even its own
 
 # --- commands on a tenant (by name or by domain) ---------------------------
