@@ -114,15 +114,22 @@ int ers_alias_add(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 		ers_error_set(err, ERS_E_INVALID, "%s is the user's own address; an alias is another one", address.data);
 		goto out;
 	}
+	/* The user, and where one would be: the same one query whether or not
+	 * it exists, so that a missing user is refused like one out of reach. */
 	const char *uparams[] = { user.data };
-	PGresult *res = ers_db_exec(ctx, "SELECT m.id, m.tenant_id, m.role, t.name FROM ers.mailbox m"
-				    " JOIN ers.tenant t ON t.id = m.tenant_id WHERE m.address = $1", 1, uparams, err);
+	PGresult *res = ers_db_exec(ctx, "SELECT m.id, m.tenant_id, m.role, t.name,"
+				    " (SELECT tenant_id FROM ers.domain WHERE name = split_part($1, '@', 2))"
+				    " FROM (SELECT 1) one LEFT JOIN (ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id)"
+				    " ON m.address = $1", 1, uparams, err);
 	if (!res)
 		goto out;
-	if (PQntuples(res) == 0) {
+	if (ers_db_isnull(res, 0, 0)) {
 		ers_error_set(err, ERS_E_NOTFOUND, "no user %s (see: ersctl user list); an alias delivers to a user's mailbox",
 			      user.data);
+		struct ers_authz_target where = { .tenant_id = ers_db_isnull(res, 0, 4) ? 0 : ers_db_ll(res, 0, 4),
+						  .is_user = true };
 		PQclear(res);
+		ers_authz_missing(ctx, actor, ERS_ACT_ALIAS_MANAGE, &where, address.data, err);
 		goto out;
 	}
 	long long user_id = ers_db_ll(res, 0, 0), tenant_id = ers_db_ll(res, 0, 1);
@@ -131,12 +138,20 @@ int ers_alias_add(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 	PQclear(res);
 	long long domain_tenant, domain_id;
 	if (ers_authz_require(ctx, actor, ERS_ACT_ALIAS_MANAGE, &target, address.data, err) < 0 ||
-	    ers_domain_owner(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0) {
+	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0) {
+		free(tenant);
+		goto out;
+	}
+	struct ers_authz_target nowhere = { .is_user = true };
+	if (!domain_tenant && ers_authz_sees_missing(actor, ERS_ACT_ALIAS_MANAGE, &nowhere)) {
+		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
+			      strrchr(address.data, '@') + 1);
 		free(tenant);
 		goto out;
 	}
 	if (domain_tenant != tenant_id) {
-		/* The other tenant is not named: the actor may not act for it. */
+		/* The other tenant is not named: the actor may not act for it;
+		 * nor, to one who may not see every tenant, whether any has it. */
 		ers_error_set(err, ERS_E_INVALID,
 			      "an alias must be in one of the domains of its user's tenant \"%s\", and %s is not (see: ersctl tenant domain list \"%s\")",
 			      tenant, strrchr(address.data, '@') + 1, tenant);
@@ -204,11 +219,23 @@ int ers_alias_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 	struct ers_buf address = ERS_BUF_INIT;
 	struct ers_alias *a = NULL;
 	struct ers_authz_target target;
+	long long domain_tenant = 0, domain_id;
 	int rc = -1;
-	if (ers_address_normalize(input, &address, err) < 0 || ers_db_begin(ctx, err) < 0)
+	/* where a missing alias would be: asked whether or not it is */
+	if (ers_address_normalize(input, &address, err) < 0 ||
+	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0 ||
+	    ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_route_lock(ctx, err) < 0 || load(ctx, address.data, true, &a, &target, err) < 0)
+	if (ers_route_lock(ctx, err) < 0)
 		goto rollback;
+	if (load(ctx, address.data, true, &a, &target, err) < 0) {
+		ers_db_rollback(ctx);
+		if (err->code == ERS_E_NOTFOUND) { /* like one of a user out of reach, to those who may not see all */
+			struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
+			ers_authz_missing(ctx, actor, ERS_ACT_ALIAS_MANAGE, &where, address.data, err);
+		}
+		goto out;
+	}
 	if (ers_authz_check(actor, ERS_ACT_ALIAS_MANAGE, &target, err) < 0) {
 		deny_in_tx(ctx, actor, address.data, a->tenant_id, err);
 		goto out;

@@ -176,17 +176,21 @@ static int check_destination_users(struct ers_ctx *ctx, const struct ers_actor *
 	return rc;
 }
 
-/* What has `source` now: sets the kind, and the user for a mailbox; refuses
- * an alias's address and a source that forwards already. */
-static int source_kind(struct ers_ctx *ctx, const char *source, bool catchall, enum ers_forward_kind *kind_r,
-		       long long *user_id_r, enum ers_role *role_r, struct ers_error *err)
+/* What has `source` now: sets the kind, and the user whose business it is
+ * -- a mailbox's, an alias's -- (0: none); refuses an alias's address and a
+ * source that forwards already, but only once the policy allows the actor
+ * that user: what an admin's address forwards to, or whose alias it is, is
+ * no tenant admin's to learn. */
+static int source_kind(struct ers_ctx *ctx, const struct ers_actor *actor, const char *source, bool catchall,
+		       long long tenant_id, enum ers_forward_kind *kind_r, long long *user_id_r, enum ers_role *role_r,
+		       struct ers_error *err)
 {
 	char display[330];
 	ers_source_display(display, sizeof display, source);
 	const char *params[] = { source };
 	PGresult *res = ers_db_exec(ctx,
 		"SELECT (SELECT array_to_string(destinations, ', ') FROM ers.forward WHERE source = $1),"
-		" c.kind, m.id, m.role, am.address"
+		" c.kind, coalesce(m.id, am.id), coalesce(m.role, am.role), am.address"
 		" FROM (SELECT 1) one LEFT JOIN ers.address_claim c ON c.address = $1"
 		" LEFT JOIN ers.mailbox m ON c.kind = 'mailbox' AND m.address = c.address"
 		" LEFT JOIN ers.alias a ON c.kind = 'alias' AND a.address = c.address"
@@ -195,8 +199,14 @@ static int source_kind(struct ers_ctx *ctx, const char *source, bool catchall, e
 		return -1;
 	int rc = 0;
 	const char *claim = ers_db_str(res, 0, 1);
-	*user_id_r = 0;
-	if (!ers_db_isnull(res, 0, 0)) {
+	*user_id_r = ers_db_isnull(res, 0, 2) ? 0 : ers_db_ll(res, 0, 2);
+	*role_r = ERS_ROLE_USER;
+	struct ers_error ignored;
+	if (*user_id_r && ers_role_parse(ers_db_str(res, 0, 3), role_r, &ignored) < 0)
+		*role_r = ERS_ROLE_USER;
+	if (*user_id_r && check_user(actor, tenant_id, *user_id_r, *role_r, err) < 0) {
+		rc = -1;
+	} else if (!ers_db_isnull(res, 0, 0)) {
 		ers_error_set(err, ERS_E_CONFLICT, "%s already forwards to %s: delete that forward first (ersctl forward delete %s)",
 			      display, ers_db_str(res, 0, 0), display);
 		rc = -1;
@@ -209,10 +219,6 @@ static int source_kind(struct ers_ctx *ctx, const char *source, bool catchall, e
 		*kind_r = ERS_FORWARD_CATCHALL;
 	} else if (!strcmp(claim, "mailbox")) {
 		*kind_r = ERS_FORWARD_MAILBOX;
-		*user_id_r = ers_db_ll(res, 0, 2);
-		struct ers_error ignored;
-		if (ers_role_parse(ers_db_str(res, 0, 3), role_r, &ignored) < 0)
-			*role_r = ERS_ROLE_USER;
 	} else {
 		*kind_r = ERS_FORWARD_ADDRESS;
 	}
@@ -256,20 +262,20 @@ int ers_forward_add(struct ers_ctx *ctx, const struct ers_actor *actor, const st
 			      "--keep-copy applies only to a user's own address (\"send a copy to\"): a catch-all has no mailbox to keep the mail in");
 		goto out;
 	}
-	if (ers_domain_owner(ctx, strchr(source.data, '@') + 1, &tenant_id, &domain_id, err) < 0)
-		goto out;
-	struct ers_authz_target tenant_target = { .tenant_id = tenant_id };
-	if (ers_authz_require(ctx, actor, ERS_ACT_FORWARD_MANAGE, &tenant_target, display, err) < 0)
-		goto out;
-	if (ers_db_begin(ctx, err) < 0)
+	if (ers_domain_owner_for(ctx, actor, ERS_ACT_FORWARD_MANAGE, NULL, strchr(source.data, '@') + 1, display,
+				 &tenant_id, &domain_id, err) < 0 ||
+	    ers_db_begin(ctx, err) < 0)
 		goto out;
 	enum ers_forward_kind kind = ERS_FORWARD_ADDRESS;
 	long long user_id;
 	enum ers_role role = ERS_ROLE_USER;
-	if (ers_route_lock(ctx, err) < 0 || source_kind(ctx, source.data, catchall, &kind, &user_id, &role, err) < 0)
+	if (ers_route_lock(ctx, err) < 0)
 		goto rollback;
-	if (user_id && check_user(actor, tenant_id, user_id, role, err) < 0) {
-		deny_in_tx(ctx, actor, display, tenant_id, err);
+	if (source_kind(ctx, actor, source.data, catchall, tenant_id, &kind, &user_id, &role, err) < 0) {
+		if (err->code == ERS_E_PERMISSION)
+			deny_in_tx(ctx, actor, display, tenant_id, err);
+		else
+			ers_db_rollback(ctx);
 		goto out;
 	}
 	if (spec->keep_copy && kind != ERS_FORWARD_MAILBOX) {
@@ -278,17 +284,27 @@ int ers_forward_add(struct ers_ctx *ctx, const struct ers_actor *actor, const st
 			      source.data);
 		goto rollback;
 	}
+	/* A destination in the tenant's own domains that nothing has is, to an
+	 * actor that may not see every user there, refused like an admin's
+	 * address -- after the same lookups. */
+	struct ers_authz_target anyone_here = { .tenant_id = tenant_id, .is_user = true,
+						.user_role = ERS_ROLE_SUPER_ADMIN };
+	bool hidden_missing = false;
 	for (size_t i = 0; i < n; i++) {
 		struct ers_route_dest d;
-		if (ers_route_destination(ctx, dests[i], tenant_id, &norm, &d, err) < 0)
-			goto rollback;
+		bool missing = false;
+		if (ers_route_destination(ctx, dests[i], tenant_id, &norm, &d, err) < 0) {
+			if (!d.unclaimed || ers_authz_sees_missing(actor, ERS_ACT_FORWARD_MANAGE, &anyone_here))
+				goto rollback;
+			hidden_missing = missing = true;
+		}
 		free(dests[i]);
 		dests[i] = ers_xstrdup(norm.data);
 		if (!strcmp(dests[i], source.data)) {
 			ers_error_set(err, ERS_E_INVALID, "a forward cannot send mail to its own source %s", display);
 			goto rollback;
 		}
-		if (catchall && (d.tenant_id != tenant_id || strcmp(d.kind, "mailbox"))) {
+		if (catchall && !missing && (d.tenant_id != tenant_id || strcmp(d.kind, "mailbox"))) {
 			ers_error_set(err, ERS_E_INVALID,
 				      "a catch-all delivers only to users of the tenant that owns its domain: %s is not one (see: ersctl user list --tenant %s)",
 				      dests[i], source.data + 1);
@@ -302,7 +318,8 @@ int ers_forward_add(struct ers_ctx *ctx, const struct ers_actor *actor, const st
 		}
 		ers_buf_addf(&joined, "%s%s", i ? " " : "", dests[i]);
 	}
-	if (check_destination_users(ctx, actor, tenant_id, dests, n, err) < 0) {
+	if (check_destination_users(ctx, actor, tenant_id, dests, n, err) < 0 ||
+	    (hidden_missing && ers_authz_check(actor, ERS_ACT_FORWARD_MANAGE, &anyone_here, err) < 0)) {
 		if (err->code == ERS_E_PERMISSION)
 			deny_in_tx(ctx, actor, display, tenant_id, err);
 		else
@@ -377,31 +394,53 @@ int ers_forward_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const
 	bool catchall;
 	long long tenant_id, domain_id;
 	int rc = -1;
-	if (parse_source(input, &source, &catchall, err) < 0 ||
-	    ers_domain_owner(ctx, strchr(source.data, '@') + 1, &tenant_id, &domain_id, err) < 0)
+	if (parse_source(input, &source, &catchall, err) < 0)
 		goto out;
 	ers_source_display(display, sizeof display, source.data);
-	struct ers_authz_target tenant_target = { .tenant_id = tenant_id };
-	if (ers_authz_require(ctx, actor, ERS_ACT_FORWARD_MANAGE, &tenant_target, display, err) < 0 ||
+	if (ers_domain_owner_for(ctx, actor, ERS_ACT_FORWARD_MANAGE, NULL, strchr(source.data, '@') + 1, display,
+				 &tenant_id, &domain_id, err) < 0 ||
 	    ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_route_lock(ctx, err) < 0 || load(ctx, source.data, true, &f, err) < 0)
+	if (ers_route_lock(ctx, err) < 0)
 		goto rollback;
-	if (f->kind == ERS_FORWARD_MAILBOX) { /* the user whose mail it sends on */
-		const char *params[] = { source.data };
-		PGresult *res = ers_db_exec(ctx, "SELECT id, role FROM ers.mailbox WHERE address = $1", 1, params, err);
-		if (!res)
-			goto rollback;
-		long long user_id = PQntuples(res) ? ers_db_ll(res, 0, 0) : 0;
-		enum ers_role role = ERS_ROLE_USER;
-		struct ers_error ignored;
-		if (user_id && ers_role_parse(ers_db_str(res, 0, 1), &role, &ignored) < 0)
-			role = ERS_ROLE_USER;
-		PQclear(res);
-		if (user_id && check_user(actor, tenant_id, user_id, role, err) < 0) {
-			deny_in_tx(ctx, actor, display, tenant_id, err);
-			goto out;
+	struct ers_error missing;
+	bool found = load(ctx, source.data, true, &f, &missing) == 0;
+	if (!found && missing.code != ERS_E_NOTFOUND) {
+		*err = missing;
+		goto rollback;
+	}
+	/* The user whose business the source is -- a mailbox's, an alias's --
+	 * asked whether or not it forwards, so that whether an admin's address
+	 * does is no tenant admin's to learn. */
+	const char *hparams[] = { source.data };
+	PGresult *res = ers_db_exec(ctx,
+		"SELECT coalesce(m.id, am.id), coalesce(m.role, am.role) FROM ers.address_claim c"
+		" LEFT JOIN ers.mailbox m ON c.kind = 'mailbox' AND m.address = c.address"
+		" LEFT JOIN ers.alias a ON c.kind = 'alias' AND a.address = c.address"
+		" LEFT JOIN ers.mailbox am ON am.id = a.mailbox_id WHERE c.address = $1", 1, hparams, err);
+	if (!res)
+		goto rollback;
+	long long user_id = PQntuples(res) && !ers_db_isnull(res, 0, 0) ? ers_db_ll(res, 0, 0) : 0;
+	enum ers_role role = ERS_ROLE_USER;
+	struct ers_error ignored;
+	if (user_id && ers_role_parse(ers_db_str(res, 0, 1), &role, &ignored) < 0)
+		role = ERS_ROLE_USER;
+	PQclear(res);
+	if (user_id && check_user(actor, tenant_id, user_id, role, err) < 0) {
+		deny_in_tx(ctx, actor, display, tenant_id, err);
+		goto out;
+	}
+	if (!found) {
+		/* No forward from a user in reach, or no catch-all, is said; from
+		 * an address nothing has, only to those who see every user there
+		 * (to anyone else it looks like an admin's). */
+		*err = missing;
+		ers_db_rollback(ctx);
+		if (!catchall && !user_id) {
+			struct ers_authz_target where = { .tenant_id = tenant_id, .is_user = true };
+			ers_authz_missing(ctx, actor, ERS_ACT_FORWARD_MANAGE, &where, display, err);
 		}
+		goto out;
 	}
 	if (check_destination_users(ctx, actor, tenant_id, f->destinations, f->destination_count, err) < 0) {
 		if (err->code == ERS_E_PERMISSION)
@@ -414,7 +453,7 @@ int ers_forward_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const
 	const char *params[] = { source.data, tid.s };
 	const char *id_param[] = { id.s };
 	if (f->kind == ERS_FORWARD_ADDRESS) {
-		PGresult *res = ers_db_exec(ctx,
+		res = ers_db_exec(ctx,
 			"SELECT string_agg(CASE WHEN source LIKE '@%' THEN '*' || source ELSE source END, ', ' ORDER BY source)"
 			" FROM ers.forward WHERE $1 = ANY (destinations) AND tenant_id = $2::bigint", 2, params, err);
 		if (!res)

@@ -854,17 +854,18 @@ static int check_database(struct import *im, bool in_tx, struct ers_error *err)
 		r->tenant_id = d ? d->tenant_id : 0;
 		r->domain_id = d ? d->domain_id : 0;
 		r->tenant_name = d ? d->tenant_name : NULL;
-		if (!d) {
+		/* The policy first: a row it refuses is checked no further, so that
+		 * nothing about another tenant (its name, its addresses, its limits,
+		 * whether it has the domain at all) is told to a tenant admin. */
+		struct ers_authz_target t = { .tenant_id = d ? d->tenant_id : 0, .is_user = true, .user_role = r->role };
+		struct ers_error e = { 0 };
+		if (!d && ers_authz_sees_missing(im->actor, ERS_ACT_USER_CREATE, &t)) {
 			row_problem(im, r, ERS_E_INVALID,
 				    "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)", r->domain);
 			continue;
 		}
-		/* The policy first: a row it refuses is checked no further, so that
-		 * nothing about another tenant (its name, its addresses, its limits)
-		 * is told to a tenant admin. */
-		struct ers_authz_target t = { .tenant_id = d->tenant_id, .is_user = true, .user_role = r->role };
-		struct ers_error e;
-		if (ers_authz_check(im->actor, ERS_ACT_USER_CREATE, &t, &e) < 0) {
+		/* (a domain no tenant has: tenant 0, which the policy gives no one else) */
+		if (ers_authz_check(im->actor, ERS_ACT_USER_CREATE, &t, &e) < 0 || !d) {
 			row_problem(im, r, ERS_E_PERMISSION, "%s with role %s: %s", r->address, ers_role_name(r->role),
 				    e.message);
 			r->refused = true;
@@ -1218,12 +1219,12 @@ int ers_user_import(struct ers_ctx *ctx, const struct ers_actor *actor,
 	struct import im = { .ctx = ctx, .actor = actor, .opt = &o, .res = res };
 	int rc = -1;
 
-	if (o.tenant && ers_tenant_resolve(ctx, o.tenant, &im.only_tenant, &im.only_tenant_name, err) < 0)
-		goto fail;
-	/* One refusal, not one per row, for an actor who may add no user here. */
-	struct ers_authz_target anyone = { .tenant_id = im.only_tenant ? im.only_tenant : actor->tenant_id,
-					   .is_user = true, .user_role = ERS_ROLE_USER };
-	if (ers_authz_require(ctx, actor, ERS_ACT_USER_CREATE, &anyone, o.source, err) < 0)
+	/* One refusal, not one per row, for an actor who may add no user here
+	 * -- nor in the tenant named, or in none when it names none. */
+	struct ers_authz_target anyone = { .tenant_id = actor->tenant_id, .is_user = true, .user_role = ERS_ROLE_USER };
+	if (o.tenant ? ers_tenant_resolve_for(ctx, actor, ERS_ACT_USER_CREATE, &anyone, o.tenant, &im.only_tenant,
+					      &im.only_tenant_name, err) < 0
+		     : ers_authz_require(ctx, actor, ERS_ACT_USER_CREATE, &anyone, o.source, err) < 0)
 		goto fail;
 
 	/* Steps 1 and 2. */
@@ -1345,22 +1346,25 @@ int ers_user_export(struct ers_ctx *ctx, const struct ers_actor *actor,
 {
 	long long tenant_id = 0;
 	char *tenant_name = NULL;
-	if (opt->tenant && ers_tenant_resolve(ctx, opt->tenant, &tenant_id, &tenant_name, err) < 0)
-		return -1;
 	/* Who sees whom, as in ers_user_list: users only themselves, tenant
 	 * admins the regular users of their tenant. */
 	bool self_only = actor->role == ERS_ROLE_USER;
 	bool regular_only = actor->role == ERS_ROLE_TENANT_ADMIN;
-	if (regular_only && !tenant_id)
-		tenant_id = actor->tenant_id;
+	struct ers_list_scope sc;
+	if (ers_authz_list_scope(ctx, actor, ERS_ACT_USER_VIEW, opt->tenant, "users", &sc, err) < 0)
+		return -1;
+	tenant_id = sc.tenant_id;
+	if (opt->tenant && tenant_id) { /* its name as stored, for the audit row */
+		long long same;
+		if (ers_tenant_resolve(ctx, opt->tenant, &same, &tenant_name, err) < 0)
+			return -1;
+	}
 	const char *desc = opt->tenant ? opt->tenant : "users";
-	struct ers_authz_target view = { .tenant_id = tenant_id, .user_id = self_only ? actor->user_id : 0,
-					 .is_user = self_only, .user_role = actor->role };
+	bool itself = self_only && (!tenant_id || tenant_id == actor->tenant_id);
 	/* Hashes go only to whoever may set those users' passwords anyway. */
-	struct ers_authz_target reset = { .tenant_id = tenant_id, .user_id = self_only ? actor->user_id : 0,
+	struct ers_authz_target reset = { .tenant_id = tenant_id, .user_id = itself ? actor->user_id : 0,
 					  .is_user = self_only, .user_role = actor->role };
-	if (ers_authz_require(ctx, actor, ERS_ACT_USER_VIEW, &view, desc, err) < 0 ||
-	    (opt->with_hashes && ers_authz_require(ctx, actor, ERS_ACT_USER_RESET_PASSWORD, &reset, desc, err) < 0)) {
+	if (opt->with_hashes && ers_authz_require(ctx, actor, ERS_ACT_USER_RESET_PASSWORD, &reset, desc, err) < 0) {
 		free(tenant_name);
 		return -1;
 	}

@@ -84,6 +84,7 @@ struct ers_route_dest {
 	char kind[8];             /* what has the address: "mailbox", "alias", "forward" or "" */
 	long long user_id;        /* the user it delivers to (a mailbox, an alias's), or 0 */
 	enum ers_role user_role;
+	bool unclaimed;           /* refused: in that tenant's domains, and nothing has it */
 };
 /* A destination of mail of tenant `tenant_id` (a forward's, a hidden
  * copy's), normalised into `out`; one in a domain of that same tenant must

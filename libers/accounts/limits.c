@@ -125,22 +125,26 @@ static enum ers_role role_from_db(const char *s)
 	return role;
 }
 
-static int find_target(struct ers_ctx *ctx, enum ers_limit_level level, const char *key, struct target *t,
-		       struct ers_error *err)
+/* Finds what `key` names at `level` and asks the policy on `action` over
+ * it.  Something that is not there is refused like something out of reach
+ * to an actor that may not see whatever could be there (the same lookups
+ * either way); only one who may is told it is not there. */
+static int find_target(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+		       enum ers_limit_level level, const char *key, struct target *t, struct ers_error *err)
 {
 	*t = (struct target){ .level = level, .name = ERS_BUF_INIT };
 	switch (level) {
 	case ERS_LEVEL_SERVER:
 		ers_buf_adds(&t->name, "server");
-		return 0;
+		break;
 	case ERS_LEVEL_TENANT: {
 		char *name = NULL;
-		if (ers_tenant_resolve(ctx, key, &t->id, &name, err) < 0)
+		if (ers_tenant_resolve_for(ctx, actor, action, NULL, key, &t->id, &name, err) < 0)
 			return -1;
 		ers_buf_adds(&t->name, name);
 		free(name);
-		t->tenant_id = t->id;
-		break;
+		t->tenant_id = t->authz.tenant_id = t->id;
+		return 0;
 	}
 	case ERS_LEVEL_DOMAIN: {
 		if (ers_domain_normalize(key, &t->name, err) < 0)
@@ -153,7 +157,8 @@ static int find_target(struct ers_ctx *ctx, enum ers_limit_level level, const ch
 			ers_error_set(err, ERS_E_NOTFOUND, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
 				      t->name.data);
 			PQclear(res);
-			return -1;
+			struct ers_authz_target nowhere = { 0 };
+			return ers_authz_missing(ctx, actor, action, &nowhere, t->name.data, err);
 		}
 		t->id = ers_db_ll(res, 0, 0);
 		t->tenant_id = ers_db_ll(res, 0, 1);
@@ -163,15 +168,19 @@ static int find_target(struct ers_ctx *ctx, enum ers_limit_level level, const ch
 	case ERS_LEVEL_MAILBOX: {
 		if (ers_address_normalize(key, &t->name, err) < 0)
 			return -1;
+		/* The mailbox, and where one would be: one query either way. */
 		const char *params[] = { t->name.data };
-		PGresult *res = ers_db_exec(ctx, "SELECT id, tenant_id, role FROM ers.mailbox WHERE address = $1", 1,
-					    params, err);
+		PGresult *res = ers_db_exec(ctx, "SELECT m.id, m.tenant_id, m.role,"
+					    " (SELECT tenant_id FROM ers.domain WHERE name = split_part($1, '@', 2))"
+					    " FROM (SELECT 1) one LEFT JOIN ers.mailbox m ON m.address = $1", 1, params, err);
 		if (!res)
 			return -1;
-		if (PQntuples(res) == 0) {
+		if (ers_db_isnull(res, 0, 0)) {
 			ers_error_set(err, ERS_E_NOTFOUND, "no user %s (see: ersctl user list)", t->name.data);
+			struct ers_authz_target where = { .tenant_id = ers_db_isnull(res, 0, 3) ? 0 : ers_db_ll(res, 0, 3),
+							  .is_user = true };
 			PQclear(res);
-			return -1;
+			return ers_authz_missing(ctx, actor, action, &where, t->name.data, err);
 		}
 		t->id = ers_db_ll(res, 0, 0);
 		t->tenant_id = ers_db_ll(res, 0, 1);
@@ -185,7 +194,7 @@ static int find_target(struct ers_ctx *ctx, enum ers_limit_level level, const ch
 		ERS_BUG("limits of no level");
 	}
 	t->authz.tenant_id = t->tenant_id;
-	return 0;
+	return ers_authz_require(ctx, actor, action, &t->authz, t->name.data, err);
 }
 
 /* Reads the limits of a target the policy allowed, with this hour's counts. */
@@ -247,9 +256,7 @@ int ers_limits_show(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers
 		    const char *key, struct ers_limits **limits_r, struct ers_error *err)
 {
 	struct target t;
-	int rc = find_target(ctx, level, key, &t, err);
-	if (rc == 0)
-		rc = ers_authz_require(ctx, actor, ERS_ACT_LIMITS_VIEW, &t.authz, t.name.data, err);
+	int rc = find_target(ctx, actor, ERS_ACT_LIMITS_VIEW, level, key, &t, err);
 	if (rc == 0)
 		rc = load(ctx, &t, limits_r, err);
 	ers_buf_free(&t.name);
@@ -366,9 +373,7 @@ int ers_limits_set(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_
 	struct target t;
 	struct ers_buf detail = ERS_BUF_INIT;
 	enum ers_action action = level <= ERS_LEVEL_TENANT ? ERS_ACT_LIMITS_SET_TENANT : ERS_ACT_LIMITS_SET;
-	int rc = find_target(ctx, level, key, &t, err);
-	if (rc == 0)
-		rc = ers_authz_require(ctx, actor, action, &t.authz, t.name.data, err);
+	int rc = find_target(ctx, actor, action, level, key, &t, err);
 	if (rc == 0)
 		rc = ers_db_begin(ctx, err);
 	if (rc == 0) {

@@ -137,13 +137,17 @@ struct mfa_user {
 
 /* Loads the user of address `input` and asks the policy; with `in_tx`, the
  * row is locked in the caller's transaction, which a refusal rolls back
- * before its audit row. */
+ * before its audit row.  A missing user is refused like one out of reach
+ * to an actor that may not see whoever could have the address. */
 static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
 		     enum ers_action action, bool in_tx, struct mfa_user *u, struct ers_error *err)
 {
 	struct ers_buf address = ERS_BUF_INIT;
+	long long domain_tenant = 0, domain_id;
 	memset(u, 0, sizeof *u);
-	if (ers_address_normalize(input, &address, err) < 0) {
+	if (ers_address_normalize(input, &address, err) < 0 ||
+	    /* where a missing user would be: asked whether or not it is */
+	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0) {
 		ers_buf_free(&address);
 		return -1;
 	}
@@ -155,6 +159,10 @@ static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 		goto out;
 	if (PQntuples(res) == 0) {
 		ers_error_set(err, ERS_E_NOTFOUND, "no user %s (see: ersctl user list)", address.data);
+		struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
+		if (in_tx)
+			ers_db_rollback(ctx);
+		ers_authz_missing(ctx, actor, action, &where, address.data, err);
 		goto out;
 	}
 	struct ers_error ignored;

@@ -144,6 +144,7 @@ int ers_route_destination(struct ers_ctx *ctx, const char *input, long long tena
 	}
 	PQclear(res);
 	if (d->tenant_id == tenant_id && !d->kind[0]) {
+		d->unclaimed = true;
 		ers_error_set(err, ERS_E_INVALID,
 			      "destination %s is in one of this tenant's domains, but no user, alias or forward has that address (see: ersctl user list, ersctl alias list)",
 			      out->data);

@@ -327,10 +327,7 @@ int ers_tenant_get(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 		   struct ers_tenant **tenant_r, struct ers_error *err)
 {
 	long long id;
-	if (ers_tenant_resolve(ctx, key, &id, NULL, err) < 0)
-		return -1;
-	struct ers_authz_target target = { .tenant_id = id };
-	if (ers_authz_require(ctx, actor, ERS_ACT_TENANT_VIEW, &target, key, err) < 0)
+	if (ers_tenant_resolve_for(ctx, actor, ERS_ACT_TENANT_VIEW, NULL, key, &id, NULL, err) < 0)
 		return -1;
 	return load_by_id(ctx, id, tenant_r, err);
 }
@@ -384,10 +381,7 @@ static int begin_on_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   enum ers_action action, long long *id_r, char **name_r,
 			   struct ers_error *err)
 {
-	if (ers_tenant_resolve(ctx, key, id_r, NULL, err) < 0)
-		return -1;
-	struct ers_authz_target target = { .tenant_id = *id_r };
-	if (ers_authz_require(ctx, actor, action, &target, key, err) < 0 || ers_db_begin(ctx, err) < 0)
+	if (ers_tenant_resolve_for(ctx, actor, action, NULL, key, id_r, NULL, err) < 0 || ers_db_begin(ctx, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(*id_r);
 	const char *params[] = { id.s };

@@ -112,15 +112,27 @@ static int deny_in_tx(struct ers_ctx *ctx, const struct ers_actor *actor, enum e
 /* Normalises the address and loads the user, then asks the policy.  A
  * refusal is "permission denied" with an audit row naming the user as
  * stored and its tenant; with `lock`, inside the caller's transaction,
- * which is rolled back first. */
+ * which is rolled back first.  A user that does not exist is refused the
+ * same way, after the same lookups, to an actor that may not see whoever
+ * could have that address (ers_authz_missing); only one who may is told
+ * "no user". */
 static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
 		     enum ers_action action, bool lock, struct ers_user **user_r, struct ers_error *err)
 {
 	struct ers_buf address = ERS_BUF_INIT;
+	long long domain_tenant = 0, domain_id;
 	int rc = ers_address_normalize(input, &address, err);
-	if (rc == 0)
-		rc = load(ctx, address.data, lock, user_r, err);
-	if (rc == 0) {
+	if (rc == 0) /* where a missing user would be: asked whether or not it is */
+		rc = ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err);
+	if (rc == 0 && load(ctx, address.data, lock, user_r, err) < 0) {
+		rc = -1;
+		if (err->code == ERS_E_NOTFOUND) {
+			struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
+			if (lock)
+				ers_db_rollback(ctx);
+			ers_authz_missing(ctx, actor, action, &where, address.data, err);
+		}
+	} else if (rc == 0) {
 		struct ers_authz_target t = target_of(*user_r);
 		if (!lock)
 			rc = ers_authz_require(ctx, actor, action, &t, address.data, err);
@@ -216,11 +228,10 @@ int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struc
 	long long tenant_id, domain_id;
 	enum ers_role role = spec->set_role ? spec->role : ERS_ROLE_USER;
 	int rc = -1;
+	struct ers_authz_target target = { .is_user = true, .user_role = role };
 	if (ers_address_normalize(spec->address, &address, err) < 0 || check_names(spec, err) < 0 ||
-	    ers_domain_owner(ctx, strrchr(address.data, '@') + 1, &tenant_id, &domain_id, err) < 0)
-		goto out;
-	struct ers_authz_target target = { .tenant_id = tenant_id, .is_user = true, .user_role = role };
-	if (ers_authz_require(ctx, actor, ERS_ACT_USER_CREATE, &target, address.data, err) < 0)
+	    ers_domain_owner_for(ctx, actor, ERS_ACT_USER_CREATE, &target, strrchr(address.data, '@') + 1,
+				 address.data, &tenant_id, &domain_id, err) < 0)
 		goto out;
 	const char *password = spec->password;
 	if (spec->generate_password == (password != NULL)) {

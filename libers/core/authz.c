@@ -15,7 +15,13 @@
  *   tenant admins see their tenant's, users their own mailbox's.
  * - MFA: users enrol their own authenticator and see whether theirs is on;
  *   super admins, and tenant admins for their regular users, see it and
- *   reset it (a lost phone). */
+ *   reset it (a lost phone).
+ * - What does not exist is refused like what exists out of sight
+ *   (ers_authz_missing): only those who may act on whatever could be there
+ *   -- operators, super admins, a tenant admin on its own tenant as a
+ *   whole -- are told "no such ...".  So no one learns another tenant's
+ *   addresses, domains or name, nor a tenant admin which addresses of its
+ *   own domains belong to admins. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -150,6 +156,37 @@ int ers_authz_check(const struct ers_actor *actor, enum ers_action action,
 	return -1;
 }
 
+/* What could be behind a name that names nothing: a thing of the tenant
+ * whose domain the name is in (none: 0), and, when it would be a user or
+ * belong to one, a user of any role but the actor -- the strongest, since
+ * nothing says it is not an admin. */
+static struct ers_authz_target anything_at(const struct ers_authz_target *where)
+{
+	struct ers_authz_target t = where ? *where : (struct ers_authz_target){ 0 };
+	if (t.is_user) {
+		t.user_id = 0;
+		t.user_role = ERS_ROLE_SUPER_ADMIN;
+	}
+	return t;
+}
+
+bool ers_authz_sees_missing(const struct ers_actor *actor, enum ers_action action,
+			    const struct ers_authz_target *where)
+{
+	struct ers_authz_target t = anything_at(where);
+	return allowed(actor, action, &t);
+}
+
+int ers_authz_missing(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+		      const struct ers_authz_target *where, const char *target_desc, struct ers_error *err)
+{
+	struct ers_authz_target t = anything_at(where);
+	if (allowed(actor, action, &t))
+		return -1; /* the caller's "no such ..." stands */
+	ers_authz_require(ctx, actor, action, &t, target_desc, err);
+	return -1;
+}
+
 int ers_authz_require(struct ers_ctx *ctx, const struct ers_actor *actor,
 		      enum ers_action action, const struct ers_authz_target *target,
 		      const char *target_desc, struct ers_error *err)
@@ -166,13 +203,21 @@ int ers_authz_list_scope(struct ers_ctx *ctx, const struct ers_actor *actor, enu
 			 struct ers_error *err)
 {
 	struct ers_list_scope sc = { 0 };
-	if (tenant_key && ers_tenant_resolve(ctx, tenant_key, &sc.tenant_id, NULL, err) < 0)
-		return -1;
 	sc.self_only = actor->role == ERS_ROLE_USER;
 	sc.regular_only = actor->role == ERS_ROLE_TENANT_ADMIN;
+	if (tenant_key && ers_tenant_resolve(ctx, tenant_key, &sc.tenant_id, NULL, err) < 0) {
+		/* No such tenant, or two: said only to those who see every one. */
+		struct ers_authz_target nowhere = { .is_user = sc.self_only };
+		if (err->code == ERS_E_NOTFOUND || err->code == ERS_E_CONFLICT)
+			ers_authz_missing(ctx, actor, action, &nowhere, tenant_key, err);
+		return -1;
+	}
 	if (sc.regular_only && !sc.tenant_id)
 		sc.tenant_id = actor->tenant_id;
-	struct ers_authz_target target = { .tenant_id = sc.tenant_id, .user_id = sc.self_only ? actor->user_id : 0,
+	/* A user's list is of itself, in its own tenant: another tenant named
+	 * is refused, as one that does not exist is. */
+	bool self = sc.self_only && (!sc.tenant_id || sc.tenant_id == actor->tenant_id);
+	struct ers_authz_target target = { .tenant_id = sc.tenant_id, .user_id = self ? actor->user_id : 0,
 					   .is_user = sc.self_only, .user_role = actor->role };
 	if (ers_authz_require(ctx, actor, action, &target, tenant_key ? tenant_key : what, err) < 0)
 		return -1;

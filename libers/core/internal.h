@@ -97,12 +97,51 @@ int ers_authz_list_scope(struct ers_ctx *ctx, const struct ers_actor *actor, enu
 			 const char *tenant_key, const char *what, struct ers_list_scope *scope_r,
 			 struct ers_error *err);
 
+/* authz.c: names that name nothing.  Outside what an actor may see, a
+ * missing object must look like an existing one it may not touch: the
+ * same refusal in the same words, the same audit row, after the same
+ * lookups.  `where` says where the object would be: the tenant whose
+ * domain its name is in (0: no tenant's, or no domain), and is_user when
+ * it would be a user or belong to one (of any role, so an admin too).
+ * ers_authz_sees_missing() is true when the actor may `action` on anything
+ * that could be there -- operators, super admins, a tenant admin for a
+ * tenant-wide thing of its own tenant -- and so may be told it is not.
+ * ers_authz_missing() is for the caller that has set its "no such ..."
+ * error in `err` (and rolled back): that error stays for such an actor;
+ * anyone else gets ERS_E_PERMISSION and a 'denied' audit row naming
+ * `target_desc` in that tenant.  It returns -1 either way. */
+bool ers_authz_sees_missing(const struct ers_actor *actor, enum ers_action action,
+			    const struct ers_authz_target *where);
+int ers_authz_missing(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+		      const struct ers_authz_target *where, const char *target_desc, struct ers_error *err);
+
 /* lookup.c: the tenant and id of a domain hosted here; ERS_E_INVALID when
  * no tenant has it. */
 int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
 		     long long *domain_id_r, struct ers_error *err);
+/* lookup_policy.c: ers_domain_owner, then the policy on `action` over the
+ * domain's tenant (`target`, NULL for a tenant-wide one, with the tenant
+ * filled in); a domain no tenant has is refused like another tenant's
+ * (ers_authz_missing) to an actor that may not see every tenant.
+ * `domain` is normalised; a refusal's audit row names `target_desc` (NULL:
+ * the domain). */
+int ers_domain_owner_for(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			 const struct ers_authz_target *target, const char *domain, const char *target_desc,
+			 long long *tenant_id_r, long long *domain_id_r, struct ers_error *err);
+/* lookup.c: like ers_domain_owner, but a domain no tenant has is no
+ * error: 0 for both ids. */
+int ers_domain_lookup(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		      long long *domain_id_r, struct ers_error *err);
 /* lookup.c: the tenant named by `key` (its name in any case, or a domain). */
 int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, char **name_r,
 		       struct ers_error *err);
+/* lookup_policy.c: ers_tenant_resolve, then the policy on `action` over that
+ * tenant (`target`, NULL for a tenant-wide one, with the tenant filled in);
+ * a key that names no tenant, or two, is refused like another tenant
+ * (ers_authz_missing) to an actor that may not see every tenant.  `name_r`
+ * may be NULL. */
+int ers_tenant_resolve_for(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			   const struct ers_authz_target *target, const char *key, long long *id_r,
+			   char **name_r, struct ers_error *err);
 
 #endif

@@ -6,22 +6,29 @@
 #include <string.h>
 #include "core/internal.h"
 
-int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
-		     long long *domain_id_r, struct ers_error *err)
+int ers_domain_lookup(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		      long long *domain_id_r, struct ers_error *err)
 {
 	const char *params[] = { domain };
 	PGresult *res = ers_db_exec(ctx, "SELECT tenant_id, id FROM ers.domain WHERE name = $1", 1, params, err);
 	if (!res)
 		return -1;
-	if (PQntuples(res) == 0) {
+	*tenant_id_r = PQntuples(res) ? ers_db_ll(res, 0, 0) : 0;
+	*domain_id_r = PQntuples(res) ? ers_db_ll(res, 0, 1) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int ers_domain_owner(struct ers_ctx *ctx, const char *domain, long long *tenant_id_r,
+		     long long *domain_id_r, struct ers_error *err)
+{
+	if (ers_domain_lookup(ctx, domain, tenant_id_r, domain_id_r, err) < 0)
+		return -1;
+	if (!*tenant_id_r) {
 		ers_error_set(err, ERS_E_INVALID, "domain %s is not one of any tenant's domains (see: ersctl tenant domain list)",
 			      domain);
-		PQclear(res);
 		return -1;
 	}
-	*tenant_id_r = ers_db_ll(res, 0, 0);
-	*domain_id_r = ers_db_ll(res, 0, 1);
-	PQclear(res);
 	return 0;
 }
 
@@ -73,3 +80,4 @@ int ers_tenant_resolve(struct ers_ctx *ctx, const char *key, long long *id_r, ch
 	PQclear(res);
 	return 0;
 }
+

@@ -19,10 +19,7 @@ int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, 
 	long long tenant_id, domain_id;
 	int rc = -1;
 	PGresult *res = NULL;
-	if (ers_domain_owner(ctx, name.data, &tenant_id, &domain_id, err) < 0)
-		goto out;
-	struct ers_authz_target target = { .tenant_id = tenant_id };
-	if (ers_authz_require(ctx, actor, ERS_ACT_DNS_VIEW, &target, name.data, err) < 0)
+	if (ers_domain_owner_for(ctx, actor, ERS_ACT_DNS_VIEW, NULL, name.data, NULL, &tenant_id, &domain_id, err) < 0)
 		goto out;
 	const char *params[] = { name.data };
 	res = ers_db_exec(ctx,

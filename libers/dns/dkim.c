@@ -170,9 +170,12 @@ static struct ers_dkim_key_list *list_from(const PGresult *res)
 	return list;
 }
 
-/* The domain as the key rows spell it, with its tenant and id. */
-static int resolve_domain(struct ers_ctx *ctx, const char *input, struct ers_buf *domain, long long *tenant_id_r,
-			  long long *domain_id_r, struct ers_error *err)
+/* The domain as the key rows spell it, with its tenant and id, once the
+ * policy allows `action` on it; a domain no tenant has is refused like
+ * another tenant's to an actor that may not see every tenant. */
+static int resolve_domain(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
+			  const char *input, struct ers_buf *domain, long long *tenant_id_r, long long *domain_id_r,
+			  struct ers_error *err)
 {
 	if (!input || !*input) {
 		ers_error_set(err, ERS_E_INVALID, "name the domain, one of a tenant's domains");
@@ -180,8 +183,9 @@ static int resolve_domain(struct ers_ctx *ctx, const char *input, struct ers_buf
 	}
 	if (ers_domain_normalize(input, domain, err) < 0)
 		return -1;
-	if (ers_domain_owner(ctx, domain->data, tenant_id_r, domain_id_r, err) < 0) {
-		err->code = ERS_E_NOTFOUND;
+	if (ers_domain_owner_for(ctx, actor, action, NULL, domain->data, NULL, tenant_id_r, domain_id_r, err) < 0) {
+		if (err->code == ERS_E_INVALID) /* no tenant has it, and the actor may know */
+			err->code = ERS_E_NOTFOUND;
 		return -1;
 	}
 	return 0;
@@ -233,10 +237,7 @@ static int list_keys(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 	if (ers_dkim_retire_due(ctx, actor, err) < 0)
 		goto out;
 	if (input) {
-		if (resolve_domain(ctx, input, &domain, &tenant_id, &domain_id, err) < 0)
-			goto out;
-		struct ers_authz_target target = { .tenant_id = tenant_id };
-		if (ers_authz_require(ctx, actor, ERS_ACT_DKIM_VIEW, &target, domain.data, err) < 0)
+		if (resolve_domain(ctx, actor, ERS_ACT_DKIM_VIEW, input, &domain, &tenant_id, &domain_id, err) < 0)
 			goto out;
 	} else {
 		/* Tenant admins see their own tenant's domains; users nothing. */
@@ -419,11 +420,9 @@ static int load_domain_keys(struct ers_ctx *ctx, long long domain_id, struct ers
 static int begin_change(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input, struct ers_buf *domain,
 			long long *tenant_id_r, long long *domain_id_r, struct ers_error *err)
 {
-	if (ers_dkim_retire_due(ctx, actor, err) < 0 ||
-	    resolve_domain(ctx, input, domain, tenant_id_r, domain_id_r, err) < 0)
+	if (ers_dkim_retire_due(ctx, actor, err) < 0)
 		return -1;
-	struct ers_authz_target target = { .tenant_id = *tenant_id_r };
-	return ers_authz_require(ctx, actor, ERS_ACT_DKIM_MANAGE, &target, domain->data, err);
+	return resolve_domain(ctx, actor, ERS_ACT_DKIM_MANAGE, input, domain, tenant_id_r, domain_id_r, err);
 }
 
 /* Inside a transaction: OpenDKIM 2.11 signs with one algorithm per

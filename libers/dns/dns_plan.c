@@ -379,9 +379,11 @@ int ers_dns_plan(struct ers_ctx *ctx, const struct ers_actor *actor, const char 
 	PGresult *res = ers_db_exec(ctx, "SELECT " DOMAIN_COLUMNS DOMAIN_FROM " WHERE d.name = $1", 1, params, err);
 	if (!res)
 		goto out;
-	if (PQntuples(res) == 0) {
+	if (PQntuples(res) == 0) { /* to those who may not see every tenant, like another tenant's */
 		ers_error_set(err, ERS_E_NOTFOUND, "no tenant has the domain %s (see: ersctl tenant domain list)", domain.data);
 		PQclear(res);
+		struct ers_authz_target nowhere = { 0 };
+		ers_authz_missing(ctx, actor, ERS_ACT_DNS_VIEW, &nowhere, domain.data, err);
 		goto out;
 	}
 	struct ers_authz_target target = { .tenant_id = ers_db_ll(res, 0, 1) };
@@ -535,10 +537,13 @@ int ers_mta_sts_set_mode(struct ers_ctx *ctx, const struct ers_actor *actor, con
 				    1, params, err);
 	if (!res)
 		goto rollback;
-	if (PQntuples(res) == 0) {
+	if (PQntuples(res) == 0) { /* to those who may not see every tenant, like another tenant's */
 		ers_error_set(err, ERS_E_NOTFOUND, "no tenant has the domain %s (see: ersctl tenant domain list)", domain.data);
 		PQclear(res);
-		goto rollback;
+		ers_db_rollback(ctx);
+		struct ers_authz_target nowhere = { 0 };
+		ers_authz_missing(ctx, actor, ERS_ACT_MTASTS_SET, &nowhere, domain.data, err);
+		goto out;
 	}
 	long long tenant_id = ers_db_ll(res, 0, 0);
 	char old[16];

@@ -51,6 +51,8 @@ for t in alpha beta; do
 done
 
 CASES=0
+# What --as says for a disabled account (the login's words).
+AS_DISABLED='--as: this account is disabled; contact your administrator$'
 # check EXPECT ACTOR MUTATES DESC ARGS...: runs `ersctl [--as ACTOR] ARGS`.
 # EXPECT is allow or deny; MUTATES (1/0) says whether an allowed run changes
 # something (and so writes an audit row).
@@ -150,12 +152,12 @@ for actor in "${ACTORS[@]}"; do
             user passwd "$target" --password-file "$PW" --current-password-file "$PW"
         check "$(r disable)" "$actor" 1 "$d: user disable" user disable "$target"
         # enable after an allowed disable changes it back; otherwise it is
-        # already enabled and an allowed enable changes nothing
+        # already enabled and an allowed enable changes nothing -- but an
+        # account that disabled itself acts nowhere any more, not even
+        # through --as to enable itself: refused in the login's words
         m=0; [ "$(r disable)" = allow ] && m=1
         if [ "$self" = 1 ] && [ "$m" = 1 ]; then
-            # A disabled account acts nowhere, not even to enable itself.
-            DENY_RE='--as: this account is disabled; contact your administrator' \
-            check deny "$actor" 0 "$d: user enable after disabling itself" user enable "$target"
+            DENY_RE="$AS_DISABLED" check deny "$actor" 1 "$d: user enable (refused at --as: disabled)" user enable "$target"
             op user enable "$target"; snap
         else
             check "$(r enable)" "$actor" "$m" "$d: user enable" user enable "$target"
@@ -195,17 +197,16 @@ check deny ta@alpha.example 0 "tenant_admin: user list --tenant of another tenan
 check allow ta@alpha.example 0 "tenant_admin: user list --tenant of its own" user list --tenant alpha.example --role tenant_admin
 is "$(printf '%s' "$OUT" | grep -c '@')" 0 "tenant_admin: user list --role tenant_admin shows no admin"
 
-# --- a user cannot undo an administrator's disable ------------------------
+# --- a disabled user acts nowhere: an administrator enables it -------------
 op user disable u2@alpha.example
 snap
-# --as refuses a disabled account before the policy is asked.
-DENY_RE='--as: this account is disabled; contact your administrator' \
+DENY_RE="$AS_DISABLED" \
     check deny u2@alpha.example 0 "user: enable itself after an administrator disabled it" user enable u2@alpha.example
 check allow ta@alpha.example 1 "tenant_admin: enable the user it may reach" user enable u2@alpha.example
 check allow u2@alpha.example 1 "user: disable itself" user disable u2@alpha.example
-DENY_RE='--as: this account is disabled; contact your administrator' \
-    check deny u2@alpha.example 0 "user: enable itself after disabling itself: a disabled account acts nowhere" user enable u2@alpha.example
-check allow ta@alpha.example 1 "tenant_admin: enable it again" user enable u2@alpha.example
+DENY_RE="$AS_DISABLED" \
+    check deny u2@alpha.example 0 "user: enable itself after disabling itself: refused at --as" user enable u2@alpha.example
+check allow ta@alpha.example 1 "tenant_admin: enable the user that disabled itself" user enable u2@alpha.example
 
 # --- tenants, hosts, audit log, schema ------------------------------------
 for actor in "${ACTORS[@]}"; do

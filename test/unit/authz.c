@@ -12,6 +12,11 @@
 #include "ers/authz.h"
 #include "tap.h"
 
+/* libers/internal.h: whether the actor may be told a named thing is not
+ * there (the rest of that header needs libpq). */
+bool ers_authz_sees_missing(const struct ers_actor *actor, enum ers_action action,
+			    const struct ers_authz_target *where);
+
 enum { TENANT_OWN = 10, TENANT_OTHER = 20, OTHER_USER_ID = 900 };
 
 enum kind {
@@ -283,6 +288,26 @@ int main(void)
 	ers_authz_check(&via, ERS_ACT_TENANT_CREATE, NULL, &err);
 	like_str(err.message, "admin@own.example (tenant_admin) may not tenant.create",
 		 "under --as the denial names the user acted as");
+
+	/* Outside its sight an actor is not told that a thing is not there:
+	 * a missing object is refused like one it may not touch. */
+	struct ers_authz_target nowhere = { 0 }, own_wide = { .tenant_id = TENANT_OWN },
+				own_user = { .tenant_id = TENANT_OWN, .is_user = true },
+				other_user = { .tenant_id = TENANT_OTHER, .is_user = true };
+	ok(ers_authz_sees_missing(&actors[0].a, ERS_ACT_USER_VIEW, &nowhere), "an operator is told no user is there");
+	ok(ers_authz_sees_missing(&actors[1].a, ERS_ACT_USER_DELETE, &other_user), "so is a super admin");
+	ok(ers_authz_sees_missing(&actors[1].a, ERS_ACT_DKIM_VIEW, &nowhere), "... and that no tenant has a domain");
+	ok(!ers_authz_sees_missing(&actors[1].a, ERS_ACT_USER_CHANGE_PASSWORD, &own_user),
+	   "... but not about a password only its owner changes");
+	ok(!ers_authz_sees_missing(&actors[2].a, ERS_ACT_USER_VIEW, &own_user),
+	   "a tenant admin is not told an address of its own tenant is free: an admin could have it");
+	ok(!ers_authz_sees_missing(&actors[2].a, ERS_ACT_USER_VIEW, &other_user), "... nor one of another tenant");
+	ok(!ers_authz_sees_missing(&actors[2].a, ERS_ACT_DNS_VIEW, &nowhere), "... nor that no tenant has a domain");
+	ok(ers_authz_sees_missing(&actors[2].a, ERS_ACT_FORWARD_MANAGE, &own_wide),
+	   "... but it is that its own domain has no catch-all");
+	ok(!ers_authz_sees_missing(&actors[3].a, ERS_ACT_USER_VIEW, &own_user), "a user is told of no one");
+	ok(!ers_authz_sees_missing(&actors[4].a, ERS_ACT_FORWARD_MANAGE, &nowhere),
+	   "a tenant admin of no tenant is told of nothing");
 
 	printf("# %d cases\n", cases);
 	return done_testing();
