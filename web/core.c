@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include "ers/config.h"
 #include "ers/mem.h"
 #include "core.h"
 #include "html.h"
@@ -84,6 +86,21 @@ const char *web_param(const struct web_param *items, size_t n, const char *name)
 	return NULL;
 }
 
+static int hsts_max_age = ERS_HSTS_MAX_AGE_DEFAULT;
+static bool hsts_include_subdomains;
+
+bool web_https(void)
+{
+	const char *https = getenv("HTTPS");
+	return https && !strcasecmp(https, "on");
+}
+
+void web_set_hsts(int max_age, bool include_subdomains)
+{
+	hsts_max_age = max_age;
+	hsts_include_subdomains = include_subdomains;
+}
+
 void web_emit(const struct web_resp *w)
 {
 	const char *reason = "OK";
@@ -110,6 +127,9 @@ void web_emit(const struct web_resp *w)
 		printf("X-Frame-Options: DENY\r\n");
 	if (!strstr(w->headers.data, "Cache-Control:"))
 		printf("Cache-Control: no-store\r\n");
+	if (hsts_max_age > 0 && web_https())
+		printf("Strict-Transport-Security: max-age=%d%s\r\n", hsts_max_age,
+		       hsts_include_subdomains ? "; includeSubDomains" : "");
 	fputs(w->headers.data, stdout);
 	printf("Content-Length: %zu\r\n\r\n", w->body.len);
 	fwrite(w->body.data, 1, w->body.len, stdout);

@@ -35,8 +35,20 @@ const char *web_param(const struct web_param *items, size_t n, const char *name)
 
 /* Writes the response to stdout as a CGI: status, content type, the
  * security headers (CSP, nosniff, no referrer, no framing, no-store unless
- * the page set Cache-Control), its own headers and the body. */
+ * the page set Cache-Control, Strict-Transport-Security over HTTPS), its
+ * own headers and the body. */
 void web_emit(const struct web_resp *w);
+
+/* Whether the request came over HTTPS: the CGI variable HTTPS is "on", as
+ * lighttpd, nginx (fastcgi_params) and Apache set it. */
+bool web_https(void);
+/* The Strict-Transport-Security header web_emit sends over HTTPS (RFC
+ * 6797; never over plain HTTP, where a browser ignores it): max-age in
+ * seconds, 0 for none.  Until set, ers.yaml's default: one year, without
+ * includeSubDomains.  The module sets it from webmail.hsts_max_age and
+ * webmail.hsts_include_subdomains; the front from its reading of the same
+ * keys (web/front.c). */
+void web_set_hsts(int max_age, bool include_subdomains);
 
 /* The frame of every page: from the doctype to the brand of the top bar
  * (the caller adds a session's tabs and menu), then the end of the top bar,

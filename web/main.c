@@ -6,8 +6,9 @@
  * HTTP_USER_AGENT) and a form body from stdin (CONTENT_LENGTH bytes of
  * application/x-www-form-urlencoded, at most WEB_BODY_MAX, or of
  * multipart/form-data with files, at most WEB_UPLOAD_MAX), routes it to a
- * page and writes the response with its security headers.  ERS_CONFIG
- * names the configuration (default /etc/ers/ers.yaml). */
+ * page and writes the response with its security headers (and, over
+ * HTTPS, Strict-Transport-Security as webmail.hsts_max_age says).
+ * ERS_CONFIG names the configuration (default /etc/ers/ers.yaml). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,13 +267,19 @@ int ers_webmail_main(void)
 		r.cookie = "";
 	web_params_parse(getenv("QUERY_STRING"), &r.query, &r.nquery);
 
+	/* The configuration first: its Strict-Transport-Security settings
+	 * apply to every answer, the body's errors too. */
+	struct ers_error cfg_err;
+	int cfg_rc = ers_config_load(NULL, &cfg, &cfg_err);
+	if (cfg_rc == 0)
+		web_set_hsts(cfg->webmail.hsts_max_age, cfg->webmail.hsts_include_subdomains);
 	int body_rc = !strcmp(r.method, "POST") ? read_body(&r, &body, &err) : 0;
 	if (body_rc == -1) {
 		web_error_page(&r, &w, 413, "The form was too large (at most 25 MB with its attachments) or not a form.");
 	} else if (body_rc == -2) {
 		web_error_page(&r, &w, 400, err.message);
-	} else if (ers_config_load(NULL, &cfg, &err) < 0) {
-		fprintf(stderr, "ers-webmail.cgi: %s\n", err.message); /* to the server's error log */
+	} else if (cfg_rc < 0) {
+		fprintf(stderr, "ers-webmail.cgi: %s\n", cfg_err.message); /* to the server's error log */
 		web_error_page(&r, &w, 500, "The webmail is not configured correctly. The administrator can find "
 				"the reason in the web server's error log.");
 	} else {

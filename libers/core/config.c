@@ -65,6 +65,16 @@ static int get_int(struct yaml_walk *w, const yaml_node_t *node, const char *key
 	return 0;
 }
 
+static int get_bool(struct yaml_walk *w, const yaml_node_t *node, const char *key, bool *out)
+{
+	const char *s = scalar(node);
+	if (s && (!strcmp(s, "true") || !strcmp(s, "false"))) {
+		*out = !strcmp(s, "true");
+		return 0;
+	}
+	return node_error(w, node, key, "must be true or false, got \"%s\"", s ? s : "(not a scalar)");
+}
+
 static int get_choice(struct yaml_walk *w, const yaml_node_t *node, const char *key,
 		      const char *const *choices, char **out)
 {
@@ -134,12 +144,14 @@ static int walk_database(struct yaml_walk *w, yaml_node_t *map, struct ers_confi
 	return 0;
 }
 
-/* A key of a flat section: a string (s) or a bounded number (i). */
+/* A key of a flat section: a string (s), a bounded number (i) or a
+ * boolean (b). */
 struct flat_field {
 	const char *key;
 	char **s;
 	int *i;
 	int min, max;
+	bool *b;
 };
 
 /* Walks a flat section -- every key keeps one name in errors, the man page
@@ -169,6 +181,7 @@ static int walk_flat(struct yaml_walk *w, yaml_node_t *map, const char *section,
 		char full[64];
 		snprintf(full, sizeof full, "%s.%s", section, key);
 		int rc = fields[i].s ? get_string(w, v, full, fields[i].s)
+		       : fields[i].b ? get_bool(w, v, full, fields[i].b)
 				     : get_int(w, v, full, fields[i].min, fields[i].max, fields[i].i);
 		if (rc < 0)
 			return -1;
@@ -195,30 +208,30 @@ static const char *mailstack_why(const char *key)
 static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
 {
 	const struct flat_field fields[] = {
-		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0 },
-		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647 },
-		{ "mail_gid", NULL, &cfg->mailstack.mail_gid, 1, 2147483647 },
-		{ "hostname", &cfg->mailstack.hostname, NULL, 0, 0 },
-		{ "listen", &cfg->mailstack.listen, NULL, 0, 0 },
-		{ "smtp_port", NULL, &cfg->mailstack.smtp_port, 1, 65535 },
-		{ "submission_port", NULL, &cfg->mailstack.submission_port, 1, 65535 },
-		{ "imap_port", NULL, &cfg->mailstack.imap_port, 1, 65535 },
-		{ "imaps_port", NULL, &cfg->mailstack.imaps_port, 0, 65535 },
-		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0 },
-		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535 },
-		{ "db_name", &cfg->mailstack.db_name, NULL, 0, 0 },
-		{ "db_user", &cfg->mailstack.db_user, NULL, 0, 0 },
-		{ "quota_db_user", &cfg->mailstack.quota_db_user, NULL, 0, 0 },
-		{ "postfix_queue_directory", &cfg->mailstack.postfix_queue_directory, NULL, 0, 0 },
-		{ "policy_service", &cfg->mailstack.policy_service, NULL, 0, 0 },
-		{ "relayhost", &cfg->mailstack.relayhost, NULL, 0, 0 },
-		{ "doveadm_port", NULL, &cfg->mailstack.doveadm_port, 0, 65535 },
-		{ "doveadm_urls", &cfg->mailstack.doveadm_urls, NULL, 0, 0 },
-		{ "master_user", &cfg->mailstack.master_user, NULL, 0, 0 },
-		{ "tls_cert", &cfg->mailstack.tls_cert, NULL, 0, 0 },
-		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0 },
-		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0 },
-		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535 },
+		{ "mail_root", &cfg->mailstack.mail_root, NULL, 0, 0, NULL },
+		{ "mail_uid", NULL, &cfg->mailstack.mail_uid, 1, 2147483647, NULL },
+		{ "mail_gid", NULL, &cfg->mailstack.mail_gid, 1, 2147483647, NULL },
+		{ "hostname", &cfg->mailstack.hostname, NULL, 0, 0, NULL },
+		{ "listen", &cfg->mailstack.listen, NULL, 0, 0, NULL },
+		{ "smtp_port", NULL, &cfg->mailstack.smtp_port, 1, 65535, NULL },
+		{ "submission_port", NULL, &cfg->mailstack.submission_port, 1, 65535, NULL },
+		{ "imap_port", NULL, &cfg->mailstack.imap_port, 1, 65535, NULL },
+		{ "imaps_port", NULL, &cfg->mailstack.imaps_port, 0, 65535, NULL },
+		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0, NULL },
+		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535, NULL },
+		{ "db_name", &cfg->mailstack.db_name, NULL, 0, 0, NULL },
+		{ "db_user", &cfg->mailstack.db_user, NULL, 0, 0, NULL },
+		{ "quota_db_user", &cfg->mailstack.quota_db_user, NULL, 0, 0, NULL },
+		{ "postfix_queue_directory", &cfg->mailstack.postfix_queue_directory, NULL, 0, 0, NULL },
+		{ "policy_service", &cfg->mailstack.policy_service, NULL, 0, 0, NULL },
+		{ "relayhost", &cfg->mailstack.relayhost, NULL, 0, 0, NULL },
+		{ "doveadm_port", NULL, &cfg->mailstack.doveadm_port, 0, 65535, NULL },
+		{ "doveadm_urls", &cfg->mailstack.doveadm_urls, NULL, 0, 0, NULL },
+		{ "master_user", &cfg->mailstack.master_user, NULL, 0, 0, NULL },
+		{ "tls_cert", &cfg->mailstack.tls_cert, NULL, 0, 0, NULL },
+		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0, NULL },
+		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0, NULL },
+		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535, NULL },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
 			 mailstack_why);
@@ -240,27 +253,43 @@ static const char *dns_why(const char *key)
 static int walk_dns(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
 {
 	const struct flat_field fields[] = {
-		{ "resolver", &cfg->dns.resolver, NULL, 0, 0 },
-		{ "mx_host", &cfg->dns.mx_host, NULL, 0, 0 },
-		{ "mail_ipv4", &cfg->dns.mail_ipv4, NULL, 0, 0 },
-		{ "mail_ipv6", &cfg->dns.mail_ipv6, NULL, 0, 0 },
-		{ "dmarc_rua", &cfg->dns.dmarc_rua, NULL, 0, 0 },
-		{ "tlsrpt_rua", &cfg->dns.tlsrpt_rua, NULL, 0, 0 },
-		{ "https_port", NULL, &cfg->dns.https_port, 1, 65535 },
-		{ "ca_file", &cfg->dns.ca_file, NULL, 0, 0 },
-		{ "timeout", NULL, &cfg->dns.timeout, 1, 60 },
-		{ "concurrency", NULL, &cfg->dns.concurrency, 1, 256 },
+		{ "resolver", &cfg->dns.resolver, NULL, 0, 0, NULL },
+		{ "mx_host", &cfg->dns.mx_host, NULL, 0, 0, NULL },
+		{ "mail_ipv4", &cfg->dns.mail_ipv4, NULL, 0, 0, NULL },
+		{ "mail_ipv6", &cfg->dns.mail_ipv6, NULL, 0, 0, NULL },
+		{ "dmarc_rua", &cfg->dns.dmarc_rua, NULL, 0, 0, NULL },
+		{ "tlsrpt_rua", &cfg->dns.tlsrpt_rua, NULL, 0, 0, NULL },
+		{ "https_port", NULL, &cfg->dns.https_port, 1, 65535, NULL },
+		{ "ca_file", &cfg->dns.ca_file, NULL, 0, 0, NULL },
+		{ "timeout", NULL, &cfg->dns.timeout, 1, 60, NULL },
+		{ "concurrency", NULL, &cfg->dns.concurrency, 1, 256, NULL },
 	};
 	return walk_flat(w, map, "dns", fields, sizeof fields / sizeof fields[0], dns_bad, dns_why);
 }
 
+/* The webmail's settings hold no text: nothing to refuse in strings. */
+static const char *webmail_bad(const char *key)
+{
+	(void)key;
+	return "";
+}
+
+static int walk_webmail(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	const struct flat_field fields[] = {
+		{ "hsts_max_age", NULL, &cfg->webmail.hsts_max_age, 0, ERS_HSTS_MAX_AGE_MAX, NULL },
+		{ "hsts_include_subdomains", NULL, NULL, 0, 0, &cfg->webmail.hsts_include_subdomains },
+	};
+	return walk_flat(w, map, "webmail", fields, sizeof fields / sizeof fields[0], webmail_bad, webmail_bad);
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -272,6 +301,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_mailstack(w, v, cfg);
 		else if (key && !strcmp(key, "dns"))
 			rc = walk_dns(w, v, cfg);
+		else if (key && !strcmp(key, "webmail"))
+			rc = walk_webmail(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -327,6 +358,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->dns.https_port = 443;
 	cfg->dns.timeout = 5;
 	cfg->dns.concurrency = 32;
+	cfg->webmail.hsts_max_age = ERS_HSTS_MAX_AGE_DEFAULT;
 }
 
 /* Defaults that follow other keys, filled in once the file is read. */
@@ -494,6 +526,8 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 			ers_buf_addf(out, "  %s: \"%s\"\n", dns_strings[i].key, dns_strings[i].value);
 	ers_buf_addf(out, "  https_port: %d\n  timeout: %d\n  concurrency: %d\n", d->https_port,
 		     d->timeout, d->concurrency);
+	ers_buf_addf(out, "webmail:\n  hsts_max_age: %d\n  hsts_include_subdomains: %s\n", cfg->webmail.hsts_max_age,
+		     cfg->webmail.hsts_include_subdomains ? "true" : "false");
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

@@ -6,8 +6,9 @@
 # as Unread, Delete through its confirmation page to Trash and for good in
 # Trash, GET never changing anything, attachment downloads with a hostile
 # file name, the external-sender warning against every tenant domain,
-# remote images blocked until "Show images", the security headers, the
-# script and the admin placeholder.
+# remote images blocked until "Show images", the security headers (with
+# Strict-Transport-Security, over HTTPS), the script and the admin
+# placeholder.
 . "$(dirname "$0")/lib.sh"
 . "$ERS_STACK_DIR/stack.env"
 export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
@@ -70,6 +71,7 @@ secure_headers() { # DESCRIPTION: the headers every response carries
     [ "$(hdr X-Content-Type-Options)" = nosniff ] || bad=1
     [ "$(hdr Referrer-Policy)" = no-referrer ] || bad=1
     [ -n "$(hdr Cache-Control)" ] || bad=1
+    [ "$(hdr Strict-Transport-Security)" = max-age=31536000 ] || bad=1  # over HTTPS: ers.yaml's default
     ok $bad "$1: security headers" || diag "$HDR"
 }
 
@@ -207,6 +209,7 @@ like "$cd_" "caf%C3%A9\\.html\$" "... the UTF-8 name kept in filename*"
 unlike "$HDR" "^X-Evil" "the CR LF in the name made no header"
 is "$(hdr X-Content-Type-Options)" nosniff "X-Content-Type-Options: nosniff"
 is "$(hdr Content-Security-Policy)" "default-src 'none'; sandbox" "CSP: default-src 'none'; sandbox"
+is "$(hdr Strict-Transport-Security)" "max-age=31536000" "Strict-Transport-Security on a download over HTTPS"
 is "$BODY" "<script>alert(1)</script>" "the bytes are the attachment's"
 diag "Content-Disposition: $cd_"
 web GET /

@@ -221,7 +221,7 @@ static void test_errors(void)
 	const char *dbkeys = "allowed: host, port, name, user, connect_timeout, sslmode";
 
 	fails(write_config("database: {}\ndatbase:\n  host: x\n", s), "an unknown top-level key", ":2:1: ",
-	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file, mailstack, dns", NULL);
+	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file, mailstack, dns, webmail", NULL);
 	fails(write_config("database:\n  port: 5432\n  hots: db\n", s), "an unknown database key", ":3:3: ",
 	      "database: unknown key \"hots\"", dbkeys, NULL);
 	fails(write_config("database:\n  port: 5432\n  password: hunter2\n", s),
@@ -568,6 +568,52 @@ static void test_mailstack(void)
 	fails(write_config("mailstack: [a]\n", s), "mailstack as a list", ":1:12: ", "mailstack: must be a mapping", NULL);
 }
 
+static void test_webmail(void)
+{
+	const char *s = no_secrets();
+	struct ers_buf d = ERS_BUF_INIT;
+	if (loads(write_config("", s), "no webmail section")) {
+		is_int(cfg->webmail.hsts_max_age, 31536000, "hsts_max_age defaults to one year");
+		ok(!cfg->webmail.hsts_include_subdomains, "hsts_include_subdomains defaults to false");
+		ers_config_describe(cfg, &d);
+		like_str(d.data, "webmail:\n  hsts_max_age: 31536000\n  hsts_include_subdomains: false\n",
+			 "describe shows the webmail defaults");
+	}
+	ers_buf_reset(&d);
+	if (loads(write_config("webmail:\n  hsts_max_age: 0\n", s), "hsts_max_age 0")) {
+		is_int(cfg->webmail.hsts_max_age, 0, "hsts_max_age 0 (no header)");
+		ok(!cfg->webmail.hsts_include_subdomains, "... includeSubDomains still off");
+	}
+	if (loads(write_config("webmail:\n  hsts_max_age: 63072000\n  hsts_include_subdomains: true\n", s),
+		  "two years with includeSubDomains")) {
+		is_int(cfg->webmail.hsts_max_age, 63072000, "hsts_max_age 63072000 (two years, the largest)");
+		ok(cfg->webmail.hsts_include_subdomains, "hsts_include_subdomains true");
+		ers_config_describe(cfg, &d);
+		like_str(d.data, "  hsts_max_age: 63072000\n  hsts_include_subdomains: true\n", "describe shows them");
+	}
+	ers_buf_free(&d);
+	if (loads(write_config("webmail: {hsts_max_age: '600', hsts_include_subdomains: false}\n", s),
+		  "flow style, a quoted number"))
+		is_int(cfg->webmail.hsts_max_age, 600, "hsts_max_age 600");
+
+	const char *range = "webmail.hsts_max_age: must be a whole number 0..63072000";
+	fails(write_config("webmail:\n  hsts_max_age: -1\n", s), "hsts_max_age -1", ":2:17: ", range, "got \"-1\"",
+	      NULL);
+	fails(write_config("webmail:\n  hsts_max_age: 63072001\n", s), "hsts_max_age over two years", ":2:17: ",
+	      range, "got \"63072001\"", NULL);
+	fails(write_config("webmail:\n  hsts_max_age: 1y\n", s), "hsts_max_age 1y", ":2:17: ", range, NULL);
+	fails(write_config("webmail:\n  hsts_max_age:\n", s), "an empty hsts_max_age", ":2:16: ", range, NULL);
+	fails(write_config("webmail:\n  hsts_include_subdomains: yes\n", s), "hsts_include_subdomains yes",
+	      ":2:28: ", "webmail.hsts_include_subdomains: must be true or false, got \"yes\"", NULL);
+	fails(write_config("webmail:\n  hsts_include_subdomains: [true]\n", s), "a list for hsts_include_subdomains",
+	      ":2:28: ", "must be true or false", "(not a scalar)", NULL);
+	fails(write_config("webmail:\n  hsts_preload: true\n", s), "an unknown webmail key", ":2:3: ",
+	      "webmail: unknown key \"hsts_preload\"", "allowed: hsts_max_age, hsts_include_subdomains", NULL);
+	fails(write_config("webmail:\n  hsts_max_age: 1\n  hsts_max_age: 2\n", s), "hsts_max_age twice", ":3:3: ",
+	      "webmail", "key \"hsts_max_age\" appears twice", NULL);
+	fails(write_config("webmail: 0\n", s), "webmail as a number", ":1:10: ", "webmail: must be a mapping", NULL);
+}
+
 int main(void)
 {
 	unset_env();
@@ -583,6 +629,7 @@ int main(void)
 	test_env_secrets();
 	test_describe();
 	test_mailstack();
+	test_webmail();
 
 	ers_config_free(cfg);
 	ers_config_free(NULL);

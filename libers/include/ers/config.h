@@ -9,6 +9,10 @@
 
 #define ERS_CONFIG_DEFAULT_PATH "/etc/ers/ers.yaml"
 #define ERS_SECRETS_DEFAULT_PATH "/etc/ers/secrets"
+/* webmail.hsts_max_age: its default (one year) and its largest value (two
+ * years); the webmail's front (web/front.c) reads them too. */
+#define ERS_HSTS_MAX_AGE_DEFAULT 31536000
+#define ERS_HSTS_MAX_AGE_MAX 63072000
 
 struct ers_secrets {
 	char *master_key;        /* SMIME_MASTER_KEY: 32 bytes, hex or base64 in the file */
@@ -69,6 +73,13 @@ struct ers_config {
 		int timeout;       /* seconds per DNS query or HTTPS fetch */
 		int concurrency;   /* domains checked at once by `dns check --all` */
 	} dns;
+	/* The webmail's own settings (ers-webmail(8)). */
+	struct {
+		/* Strict-Transport-Security on its HTTPS answers: max-age in
+		 * seconds (0: no header) and includeSubDomains. */
+		int hsts_max_age;
+		bool hsts_include_subdomains;
+	} webmail;
 	struct ers_secrets secrets;
 };
 
