@@ -12,7 +12,7 @@ export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
 T_DB=ers  # the webmail reads the stack's own database
 
 BASE=https://127.0.0.1:$WEB_PORT
-CGI=$ERS_TOP/web/ers-webmail.cgi
+CGI=$ERS_TOP/build/ers-webmail.cgi
 WEB_CONF=$ERS_STACK_DIR/web/ers.yaml  # what the stack's lighttpd gives the CGI
 dom=hsts$RANDOM.test
 host=webhsts.ers.test
