@@ -131,14 +131,14 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 				html(&c, "<br><small>%s</small>", u->tenant);
 			html(&c, "</td><td data-label=\"Name\">%s %s</td><td data-label=\"Role\">%s</td>"
 				 "<td data-label=\"Status\">%s</td><td data-label=\"Quota used/max\">%s</td>"
-				 "<td data-label=\"MFA\">%s</td><td class=\"row-actions\">",
+				 "<td data-label=\"MFA\">%s</td><td><div class=\"row-actions\">",
 			     u->first_name, u->last_name, ers_role_name(u->role), status_word(u), quota.data,
 			     u->mfa_enabled ? "on" : "off");
 			user_link(&c, "/admin/users/edit", u->address, "Edit", NULL);
 			user_link(&c, "/admin/users/password", u->address, "Reset password", NULL);
 			user_link(&c, "/admin/users/mfa", u->address, "MFA", NULL);
 			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
-			html(&c, "</td></tr>");
+			html(&c, "</div></td></tr>");
 			ers_buf_free(&quota);
 		}
 		html(&c, "</tbody></table></div>");
