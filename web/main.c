@@ -108,6 +108,18 @@ static const struct route routes[] = {
 	{ "POST", "/password", page_password_post, true, true, false },
 	{ "GET", "/compose", page_compose, true, false, true },
 	{ "POST", "/compose", page_compose_post, true, true, true },
+	{ "GET", "/admin", page_admin_users, true, false, false },
+	{ "GET", "/admin/users", page_admin_users, true, false, false },
+	{ "GET", "/admin/users/new", page_admin_user_new, true, false, false },
+	{ "POST", "/admin/users/new", page_admin_user_new_post, true, true, false },
+	{ "GET", "/admin/users/edit", page_admin_user_edit, true, false, false },
+	{ "POST", "/admin/users/edit", page_admin_user_edit_post, true, true, false },
+	{ "GET", "/admin/users/password", page_admin_user_password, true, false, false },
+	{ "POST", "/admin/users/password", page_admin_user_password_post, true, true, false },
+	{ "GET", "/admin/users/mfa", page_admin_user_mfa, true, false, false },
+	{ "POST", "/admin/users/mfa", page_admin_user_mfa_post, true, true, false },
+	{ "GET", "/admin/users/delete", page_admin_user_delete, true, false, false },
+	{ "POST", "/admin/users/delete", page_admin_user_delete_post, true, true, false },
 };
 
 /* Whether a POST comes from one of this site's own pages.  Browsers send

@@ -1,5 +1,5 @@
 /* The page frame (top bar: Inbox, MFA, the address as the account menu
- * with Change Password, Logout; an Admin placeholder for admins), error pages,
+ * with Change Password, Logout; the Admin tab for admins), error pages,
  * redirects and the CSRF field every form of a session carries.  What
  * needs no session (the frame's head and foot, the error card) is in
  * core.c, which the front program links too. */
@@ -30,12 +30,11 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 	if (!w->status)
 		w->status = 200;
 	web_frame_head(b, title);
-	enum ers_role role = r->session.actor.role;
 	html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a>");
-	/* The admin panel is a later issue: admins see where it will be. */
-	if (role == ERS_ROLE_TENANT_ADMIN || role == ERS_ROLE_SUPER_ADMIN)
-		html(b, "<span class=\"tab disabled\" aria-disabled=\"true\" title=\"Admin panel: coming in a later "
-			"release\">Admin <small>Admin panel: coming in a later release</small></span>");
+	/* Manual 000 "Admin Features": regular users see no admin tab. */
+	if (web_is_admin(r))
+		html(b, "<a href=\"/admin/users\"%r>Admin</a>",
+		     !strncmp(r->path, "/admin", 6) ? " aria-current=\"page\"" : "");
 	html(b, "</nav>");
 	/* Manual 000: "Click on your email address or profile menu, Select
 	 * Change Password"; <details> opens without a script. */

@@ -92,5 +92,18 @@ void page_password(struct web_req *r, struct web_resp *w);
 void page_password_post(struct web_req *r, struct web_resp *w);
 void page_compose(struct web_req *r, struct web_resp *w);
 void page_compose_post(struct web_req *r, struct web_resp *w);
+/* The admin panel's Users tab (web/pages_admin.c). */
+bool web_is_admin(const struct web_req *r);
+void page_admin_users(struct web_req *r, struct web_resp *w);
+void page_admin_user_new(struct web_req *r, struct web_resp *w);
+void page_admin_user_new_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_edit(struct web_req *r, struct web_resp *w);
+void page_admin_user_edit_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_password(struct web_req *r, struct web_resp *w);
+void page_admin_user_password_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_mfa(struct web_req *r, struct web_resp *w);
+void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_delete(struct web_req *r, struct web_resp *w);
+void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
 
 #endif

@@ -11,7 +11,8 @@
 #define USER_COLUMNS \
 	"m.id, m.address, split_part(m.address, '@', 2), t.name, m.tenant_id, m.first_name, m.last_name," \
 	" m.role, m.quota_mb, m.status, m.disabled_by, m.internal_only, m.imap_password_sealed IS NOT NULL," \
-	" coalesce(m.imap_username, ''), " ERS_SQL_TIME("m.created_at") ", q.bytes"
+	" coalesce(m.imap_username, ''), " ERS_SQL_TIME("m.created_at") ", q.bytes," \
+	" m.totp_enabled_at IS NOT NULL"
 /* Usage comes back from Dovecot (quota_clone) into ers_quota.usage. */
 #define USER_FROM " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id" \
 	" LEFT JOIN ers_quota.usage q ON q.username = m.address"
@@ -41,6 +42,7 @@ static void fill_user(struct ers_user *u, const PGresult *res, int r)
 	u->remote_mailbox = ers_db_str(res, r, 12)[0] == 't';
 	u->imap_username = ers_xstrdup(ers_db_str(res, r, 13));
 	ers_db_time(u->created_at, res, r, 14);
+	u->mfa_enabled = ers_db_str(res, r, 16)[0] == 't';
 }
 
 static void user_clear(struct ers_user *u)
@@ -308,13 +310,14 @@ int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 		tenant_id ? tid.s : NULL, self_only ? self.s : NULL, regular_only ? "user" : NULL,
 		f->set_role ? ers_role_name(f->role) : NULL,
 		f->set_status ? (f->status == ERS_USER_DISABLED ? "disabled" : "active") : NULL,
-		f->after, limit1.s,
+		f->after, limit1.s, f->search && *f->search ? f->search : NULL,
 	};
 	PGresult *res = ers_db_exec(ctx, "SELECT " USER_COLUMNS USER_FROM
 		" WHERE ($1::bigint IS NULL OR m.tenant_id = $1::bigint) AND ($2::bigint IS NULL OR m.id = $2::bigint)"
 		" AND ($3::text IS NULL OR m.role = $3) AND ($4::text IS NULL OR m.role = $4)"
 		" AND ($5::text IS NULL OR m.status = $5) AND ($6::text IS NULL OR m.address > $6)"
-		" ORDER BY m.address LIMIT $7::int", 7, params, err);
+		" AND ($8::text IS NULL OR strpos(lower(m.address || ' ' || m.first_name || ' ' || m.last_name), lower($8)) > 0)"
+		" ORDER BY m.address LIMIT $7::int", 8, params, err);
 	if (!res)
 		return -1;
 	int rows = PQntuples(res), want = f->limit ? f->limit : 100;

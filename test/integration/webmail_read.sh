@@ -314,7 +314,7 @@ is "$CODE" 200 "/static/ers.css is served"
 like "$BODY" "prefers-color-scheme: dark" "... with a dark mode"
 login $admin
 web GET /
-like "$BODY" "Admin panel: coming in a later release" "a tenant admin sees the Admin placeholder"
+like "$BODY" '<a href="/admin/users"[^>]*>Admin</a>' "a tenant admin sees the Admin tab"
 
 expect 0 "cleanup: delete the tenant" -q tenant delete "$dom" --yes
 expect 0 "cleanup: withdraw the hosts" -q server host remove $host

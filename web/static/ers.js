@@ -165,4 +165,14 @@
     }
     if (done) e.preventDefault();
   });
+
+  /* --- Copy (a generated password, shown once): the button copies the
+   * text of the element it names; without a script the text is selectable. */
+  Array.prototype.forEach.call(doc.querySelectorAll("[data-copy]"), function (b) {
+    b.addEventListener("click", function () {
+      var el = doc.getElementById(b.getAttribute("data-copy"));
+      if (!el || !navigator.clipboard) return;
+      navigator.clipboard.writeText(el.textContent).then(function () { b.textContent = "Copied"; });
+    });
+  });
 })();

@@ -31,6 +31,7 @@ struct ers_user {
 	bool disabled_by_admin;
 	bool internal_only;
 	bool remote_mailbox;      /* has stored IMAP credentials (never shown) */
+	bool mfa_enabled;         /* MFA (an authenticator code at login) is on */
 	char *imap_username;      /* "" for a local mailbox */
 	char created_at[40];
 };
@@ -63,6 +64,8 @@ struct ers_user_filter {
 	enum ers_role role;
 	bool set_status;
 	enum ers_user_status status;
+	const char *search;       /* NULL or "": all; else a case-insensitive part of the
+	                           * address, first or last name */
 	const char *after;        /* keyset cursor: addresses after this one */
 	int limit;                /* 0: 100; at most 10000 */
 };

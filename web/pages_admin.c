@@ -1,0 +1,619 @@
+/* The admin panel's Users tab (manual 000 "Admin Features", "Managing
+ * Users", "Resetting Passwords and Roles", "Deleting a User"): the table of
+ * users, paged on the server with libers' keyset cursor; Add User; and for
+ * each user Edit, Reset password, MFA and Delete.  libers decides every
+ * time: a tenant admin's request about an admin user, another tenant's
+ * user or a role it may not give is refused there (and audited), and the
+ * page shows the refusal.  What the forms offer (the Admin tab, the tenant
+ * filter, the roles) is asked of the same policy with ers_authz_check. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "html.h"
+#include "web.h"
+
+#define ADMIN_PER_PAGE 50
+
+static bool may(const struct web_req *r, enum ers_action action, long long tenant_id, enum ers_role role)
+{
+	struct ers_error err;
+	struct ers_authz_target t = { .tenant_id = tenant_id, .is_user = true, .user_role = role };
+	return ers_authz_check(&r->session.actor, action, &t, &err) == 0;
+}
+
+bool web_is_admin(const struct web_req *r)
+{
+	/* Whoever may create a regular user in its own tenant (or anywhere). */
+	return r->have_session &&
+	       may(r, ERS_ACT_USER_CREATE, r->session.actor.tenant_id, ERS_ROLE_USER);
+}
+
+/* Whether the actor may see every tenant (super admins): the tenant filter. */
+static bool sees_tenants(const struct web_req *r)
+{
+	struct ers_error err;
+	struct ers_authz_target t = { 0 };
+	return ers_authz_check(&r->session.actor, ERS_ACT_TENANT_CREATE, &t, &err) == 0;
+}
+
+/* Regular users get no admin pages: the policy's word, in the manual's. */
+static bool admin_only(struct web_req *r, struct web_resp *w)
+{
+	if (web_is_admin(r))
+		return true;
+	web_error_page(r, w, 403, "Admin features are for Tenant Admins and Super Admins. Contact your Super Admin "
+		       "to request appropriate permissions.");
+	return false;
+}
+
+static void admin_page(struct web_req *r, struct web_resp *w, const char *title, const char *content)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<nav class=\"subtabs\" aria-label=\"Admin\"><a href=\"/admin/users\" aria-current=\"page\">Users</a></nav>%r",
+	     content);
+	web_page(r, w, title, c.data);
+	ers_buf_free(&c);
+}
+
+static const char *status_word(const struct ers_user *u)
+{
+	return u->status == ERS_USER_ACTIVE ? "active" : u->disabled_by_admin ? "disabled (by an admin)" : "disabled";
+}
+
+static void quota_text(struct ers_buf *b, const struct ers_user *u)
+{
+	if (u->quota_used_mb < 0)
+		ers_buf_adds(b, "-");
+	else
+		ers_buf_addf(b, "%lld MB", u->quota_used_mb);
+	if (u->quota_mb < 0)
+		ers_buf_adds(b, " / no limit");
+	else
+		ers_buf_addf(b, " / %lld MB", u->quota_mb);
+}
+
+/* A user's page link: PATH?u=ADDRESS (trusted markup). */
+static void user_link(struct ers_buf *b, const char *path, const char *address, const char *label, const char *cls)
+{
+	html(b, "<a href=\"%r?u=%u\"%r>%s</a>", path, address, cls ? cls : "", label);
+}
+
+/* --- the table ------------------------------------------------------------ */
+
+void page_admin_users(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *q = web_query(r, "q"), *tenant = web_query(r, "tenant"), *after = web_query(r, "after");
+	bool tenants = sees_tenants(r);
+	struct ers_user_filter f = { .search = q, .after = after && *after ? after : NULL, .limit = ADMIN_PER_PAGE,
+				     .tenant = tenants && tenant && *tenant ? tenant : NULL };
+	struct ers_user_list *list = NULL;
+	struct ers_error err;
+	if (ers_user_list(r->ctx, &r->session.actor, &f, &list, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return;
+	}
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card\"><div class=\"toolbar\"><h1>Users</h1><div class=\"actions\">"
+		 "<a class=\"button\" href=\"/admin/users/new\">Add User</a></div></div>"
+		 "<form method=\"get\" action=\"/admin/users\" class=\"filters\" role=\"search\">"
+		 "<label>Search<input type=\"search\" name=\"q\" value=\"%s\" placeholder=\"Email or name\"></label>",
+	     q);
+	if (tenants) {
+		struct ers_tenant_list *tl = NULL;
+		if (ers_tenant_list(r->ctx, &r->session.actor, &tl, &err) == 0) {
+			html(&c, "<label>Tenant<select name=\"tenant\"><option value=\"\">All tenants</option>");
+			for (size_t i = 0; i < tl->count; i++)
+				html(&c, "<option value=\"%s\"%r>%s (%s)</option>", tl->items[i].name,
+				     tenant && !strcmp(tenant, tl->items[i].name) ? " selected" : "", tl->items[i].name,
+				     tl->items[i].primary_domain);
+			html(&c, "</select></label>");
+			ers_tenant_list_free(tl);
+		}
+	}
+	html(&c, "<button type=\"submit\" class=\"secondary\">Search</button></form>");
+	html(&c, "<p class=\"hint\">%r Sorted by email.</p>",
+	     tenants ? "Super Admins see users across tenants." : "Tenant Admins see regular users in their own tenant only.");
+	if (!list->count)
+		html(&c, "<p class=\"notice\">No users%r.</p>", (q && *q) || after ? " match" : "");
+	else {
+		html(&c, "<div class=\"table-wrap\"><table class=\"users\"><thead><tr><th scope=\"col\">Email</th>"
+			 "<th scope=\"col\">Name</th><th scope=\"col\">Role</th><th scope=\"col\">Status</th>"
+			 "<th scope=\"col\">Quota used/max</th><th scope=\"col\">MFA</th><th scope=\"col\">Actions</th>"
+			 "</tr></thead><tbody>");
+		for (size_t i = 0; i < list->count; i++) {
+			const struct ers_user *u = &list->items[i];
+			struct ers_buf quota = ERS_BUF_INIT;
+			quota_text(&quota, u);
+			html(&c, "<tr><td class=\"email\" data-label=\"Email\">%s", u->address);
+			if (tenants)
+				html(&c, "<br><small>%s</small>", u->tenant);
+			html(&c, "</td><td data-label=\"Name\">%s %s</td><td data-label=\"Role\">%s</td>"
+				 "<td data-label=\"Status\">%s</td><td data-label=\"Quota used/max\">%s</td>"
+				 "<td data-label=\"MFA\">%s</td><td><div class=\"row-actions\">",
+			     u->first_name, u->last_name, ers_role_name(u->role), status_word(u), quota.data,
+			     u->mfa_enabled ? "on" : "off");
+			user_link(&c, "/admin/users/edit", u->address, "Edit", NULL);
+			user_link(&c, "/admin/users/password", u->address, "Reset password", NULL);
+			user_link(&c, "/admin/users/mfa", u->address, "MFA", NULL);
+			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
+			html(&c, "</div></td></tr>");
+			ers_buf_free(&quota);
+		}
+		html(&c, "</tbody></table></div>");
+	}
+	html(&c, "<nav class=\"pager actions\" aria-label=\"Pages\">");
+	if (after && *after)
+		html(&c, "<a class=\"button secondary\" href=\"/admin/users?q=%u&amp;tenant=%u\">First page</a>", q,
+		     f.tenant);
+	if (list->next_after)
+		html(&c, "<a class=\"button secondary\" rel=\"next\" href=\"/admin/users?q=%u&amp;tenant=%u&amp;after=%u\">"
+			 "Next page</a>", q, f.tenant, list->next_after);
+	html(&c, "</nav></section>");
+	ers_user_list_free(list);
+	admin_page(r, w, "Users", c.data);
+	ers_buf_free(&c);
+}
+
+/* --- Add User ------------------------------------------------------------- */
+
+/* Which field an error of ers_user_add is about, to show it there. */
+static const char *field_of(const struct ers_error *err)
+{
+	const char *m = err->message;
+	if (err->code == ERS_E_PERMISSION)
+		return "role";
+	if (strstr(m, "password"))
+		return "password";
+	if (strstr(m, "quota") || strstr(m, "storage"))
+		return "quota";
+	if (strstr(m, "first name"))
+		return "first";
+	if (strstr(m, "last name"))
+		return "last";
+	return "email";
+}
+
+static void field_error(struct ers_buf *c, const char *field, const char *err_field, const char *msg)
+{
+	if (err_field && !strcmp(field, err_field))
+		html(c, "<span class=\"field-error\" id=\"%r-error\">%s</span>", field, msg);
+}
+
+static const char *described(const char *field, const char *err_field)
+{
+	if (!err_field || strcmp(field, err_field))
+		return "";
+	return !strcmp(field, "email") ? " aria-invalid=\"true\" aria-describedby=\"email-error\"" :
+	       !strcmp(field, "password") ? " aria-invalid=\"true\" aria-describedby=\"password-error\"" :
+	       !strcmp(field, "first") ? " aria-invalid=\"true\" aria-describedby=\"first-error\"" :
+	       !strcmp(field, "last") ? " aria-invalid=\"true\" aria-describedby=\"last-error\"" :
+	       !strcmp(field, "role") ? " aria-invalid=\"true\" aria-describedby=\"role-error\"" :
+	       " aria-invalid=\"true\" aria-describedby=\"quota-error\"";
+}
+
+/* The roles the actor may give (the policy's answer) as options. */
+static void role_options(struct web_req *r, struct ers_buf *c, enum ers_action action, long long tenant_id,
+			 const char *current)
+{
+	static const enum ers_role roles[] = { ERS_ROLE_USER, ERS_ROLE_TENANT_ADMIN, ERS_ROLE_SUPER_ADMIN };
+	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (may(r, action, tenant_id, roles[i]))
+			html(c, "<option%r>%s</option>",
+			     current && !strcmp(current, ers_role_name(roles[i])) ? " selected" : "",
+			     ers_role_name(roles[i]));
+}
+
+static void add_form(struct web_req *r, struct web_resp *w, const char *err_field, const char *error)
+{
+	const char *email = web_form(r, "email"), *first = web_form(r, "first"), *last = web_form(r, "last");
+	const char *role = web_form(r, "role"), *quota = web_form(r, "quota");
+	bool generate = web_form(r, "generate") != NULL;
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>Add User</h1>");
+	if (error)
+		html(&c, "<p class=\"error\" role=\"alert\">%s</p>", error);
+	html(&c, "<form method=\"post\" action=\"/admin/users/new\">");
+	web_csrf_field(r, &c);
+	html(&c, "<label>Email<input type=\"email\" name=\"email\" value=\"%s\" autocomplete=\"off\" required%r></label>",
+	     email, described("email", err_field));
+	field_error(&c, "email", err_field, error);
+	html(&c, "<fieldset class=\"password\"><legend>Password</legend>"
+		 "<label>Initial password<input type=\"password\" name=\"password\" autocomplete=\"new-password\"%r></label>",
+	     described("password", err_field));
+	field_error(&c, "password", err_field, error);
+	html(&c, "<label class=\"check\"><input type=\"checkbox\" name=\"generate\" value=\"1\"%r> Generate a strong "
+		 "temporary password instead (shown once, after Create User)</label></fieldset>",
+	     generate ? " checked" : "");
+	html(&c, "<div class=\"two\"><label>First Name<input name=\"first\" value=\"%s\" maxlength=\"100\"%r></label>",
+	     first, described("first", err_field));
+	field_error(&c, "first", err_field, error);
+	html(&c, "<label>Last Name<input name=\"last\" value=\"%s\" maxlength=\"100\"%r></label></div>", last,
+	     described("last", err_field));
+	field_error(&c, "last", err_field, error);
+	html(&c, "<label>Role<select name=\"role\"%r>", described("role", err_field));
+	role_options(r, &c, ERS_ACT_USER_CREATE, r->session.actor.tenant_id, role);
+	html(&c, "</select></label>");
+	field_error(&c, "role", err_field, error);
+	html(&c, "<label>Quota (MB)<input name=\"quota\" inputmode=\"numeric\" value=\"%s\" placeholder=\"optional\"%r>"
+		 "</label>", quota, described("quota", err_field));
+	field_error(&c, "quota", err_field, error);
+	/* The Send welcome email option (manual 000 "Welcome Emails") goes here
+	 * once libers sends welcome emails. */
+	html(&c, "<div class=\"actions\"><button type=\"submit\">Create User</button>"
+		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form>"
+		 "<p class=\"hint\">Provide generated temporary passwords through a secure channel.</p></section>");
+	admin_page(r, w, "Add User", c.data);
+	ers_buf_free(&c);
+}
+
+void page_admin_user_new(struct web_req *r, struct web_resp *w)
+{
+	if (admin_only(r, w))
+		add_form(r, w, NULL, NULL);
+}
+
+/* A quota field: "" is none given; else whole megabytes. */
+static bool parse_quota(const char *s, bool *set_r, long long *mb_r)
+{
+	*set_r = false;
+	if (!s || !*s)
+		return true;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s)
+		return false;
+	*set_r = true;
+	*mb_r = v;
+	return true;
+}
+
+/* The one showing of a generated password, with a copy button. */
+static void show_password(struct ers_buf *c, const char *address, const char *password)
+{
+	html(c, "<div class=\"generated\"><p>Temporary password for <strong>%s</strong> (shown only this once):</p>"
+		"<p class=\"secret-line\"><code id=\"generated-password\">%s</code> <button type=\"button\" "
+		"class=\"secondary small js-only-inline\" data-copy=\"generated-password\">Copy</button></p>"
+		"<p class=\"hint\">Provide generated temporary passwords through a secure channel.</p></div>",
+	     address, password);
+}
+
+void page_admin_user_new_post(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *email = web_form(r, "email"), *password = web_form(r, "password"), *role = web_form(r, "role");
+	bool generate = web_form(r, "generate") != NULL;
+	struct ers_user_spec spec = { .address = email ? email : "", .first_name = web_form(r, "first"),
+				      .last_name = web_form(r, "last") };
+	struct ers_error err;
+	if (generate && password && *password) {
+		w->status = 422;
+		add_form(r, w, "password", "Type a password or choose Generate, not both.");
+		return;
+	}
+	if (generate)
+		spec.generate_password = true;
+	else
+		spec.password = password ? password : "";
+	if (!parse_quota(web_form(r, "quota"), &spec.set_quota, &spec.quota_mb)) {
+		w->status = 422;
+		add_form(r, w, "quota", "Quota (MB) must be a whole number of megabytes, or empty.");
+		return;
+	}
+	if (role && *role) {
+		if (ers_role_parse(role, &spec.role, &err) < 0) {
+			w->status = 422;
+			add_form(r, w, "role", err.message);
+			return;
+		}
+		spec.set_role = true;
+	}
+	struct ers_user *u = NULL;
+	struct ers_buf pw = ERS_BUF_INIT;
+	if (ers_user_add(r->ctx, &r->session.actor, &spec, &u, &pw, &err) < 0) {
+		w->status = web_status_of(err.code);
+		add_form(r, w, field_of(&err), err.message);
+		return;
+	}
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>User created</h1><p class=\"ok\" role=\"status\">%s was created "
+		 "as %s.</p>", u->address, ers_role_name(u->role));
+	if (generate)
+		show_password(&c, u->address, pw.data);
+	html(&c, "<div class=\"actions\"><a class=\"button\" href=\"/admin/users\">Back to Users</a>"
+		 "<a class=\"button secondary\" href=\"/admin/users/new\">Add User</a></div></section>");
+	ers_user_free(u);
+	ers_buf_free_secret(&pw);
+	admin_page(r, w, "User created", c.data);
+	ers_buf_free_secret(&c);
+}
+
+/* --- a user's pages ------------------------------------------------------- */
+
+/* The user named by ?u= (GET) or u= (POST), which the actor may view; on a
+ * refusal the page shows it and NULL comes back. */
+static struct ers_user *target_user(struct web_req *r, struct web_resp *w, const char *address)
+{
+	struct ers_user *u = NULL;
+	struct ers_error err;
+	if (!admin_only(r, w))
+		return NULL;
+	if (ers_user_get(r->ctx, &r->session.actor, address ? address : "", &u, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return NULL;
+	}
+	return u;
+}
+
+static void done_page(struct web_req *r, struct web_resp *w, const char *title, const char *message,
+		      const char *extra)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>%s</h1><p class=\"ok\" role=\"status\">%s</p>%r"
+		 "<div class=\"actions\"><a class=\"button\" href=\"/admin/users\">Back to Users</a></div></section>",
+	     title, message, extra);
+	admin_page(r, w, title, c.data);
+	ers_buf_free_secret(&c);
+}
+
+static void refused_page(struct web_req *r, struct web_resp *w, const char *title, const struct ers_error *err)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	w->status = web_status_of(err->code);
+	html(&c, "<section class=\"card form-card\"><h1>%s</h1><p class=\"error\" role=\"alert\">%s</p>"
+		 "<p>Nothing was changed.</p><div class=\"actions\"><a class=\"button\" href=\"/admin/users\">Back to Users"
+		 "</a></div></section>", title, err->message);
+	admin_page(r, w, title, c.data);
+	ers_buf_free(&c);
+}
+
+static void edit_form(struct web_req *r, struct web_resp *w, const struct ers_user *u, const char *error)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>Edit %s</h1>", u->address);
+	if (error)
+		html(&c, "<p class=\"error\" role=\"alert\">%s</p>", error);
+	html(&c, "<form method=\"post\" action=\"/admin/users/edit\">");
+	web_csrf_field(r, &c);
+	html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\">"
+		 "<div class=\"two\"><label>First Name<input name=\"first\" value=\"%s\" maxlength=\"100\"></label>"
+		 "<label>Last Name<input name=\"last\" value=\"%s\" maxlength=\"100\"></label></div>",
+	     u->address, u->first_name, u->last_name);
+	struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true, .user_role = u->role };
+	struct ers_error err;
+	if (ers_authz_check(&r->session.actor, ERS_ACT_USER_SET_ROLE, &t, &err) == 0) {
+		html(&c, "<label>Role<select name=\"role\">");
+		role_options(r, &c, ERS_ACT_USER_SET_ROLE, u->tenant_id, ers_role_name(u->role));
+		html(&c, "</select></label>");
+	} else
+		html(&c, "<p>Role: %s</p>", ers_role_name(u->role));
+	if (u->quota_mb >= 0)
+		html(&c, "<label>Quota (MB)<input name=\"quota\" inputmode=\"numeric\" value=\"%lld\" placeholder=\"no limit\">"
+			 "</label>", u->quota_mb);
+	else
+		html(&c, "<label>Quota (MB)<input name=\"quota\" inputmode=\"numeric\" value=\"\" placeholder=\"no limit\">"
+			 "</label>");
+	html(&c, "<label>Status<select name=\"status\"><option value=\"active\"%r>active (enabled)</option>"
+		 "<option value=\"disabled\"%r>disabled</option></select></label>"
+		 "<div class=\"actions\"><button type=\"submit\">Save</button>"
+		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form></section>",
+	     u->status == ERS_USER_ACTIVE ? " selected" : "", u->status == ERS_USER_ACTIVE ? "" : " selected");
+	admin_page(r, w, "Edit user", c.data);
+	ers_buf_free(&c);
+}
+
+void page_admin_user_edit(struct web_req *r, struct web_resp *w)
+{
+	struct ers_user *u = target_user(r, w, web_query(r, "u"));
+	if (!u)
+		return;
+	edit_form(r, w, u, NULL);
+	ers_user_free(u);
+}
+
+void page_admin_user_edit_post(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *address = web_form(r, "u"), *role = web_form(r, "role"), *status = web_form(r, "status");
+	struct ers_user_spec spec = { .address = address ? address : "", .first_name = web_form(r, "first"),
+				      .last_name = web_form(r, "last") };
+	struct ers_error err;
+	struct ers_user *u = NULL;
+	bool quota_ok = parse_quota(web_form(r, "quota"), &spec.set_quota, &spec.quota_mb);
+	if (web_form(r, "quota") && !spec.set_quota && quota_ok) { /* emptied: no limit */
+		spec.set_quota = true;
+		spec.quota_mb = -1;
+	}
+	if (!quota_ok) {
+		ers_error_set(&err, ERS_E_INVALID, "Quota (MB) must be a whole number of megabytes, or empty for no limit.");
+		goto refused;
+	}
+	if (role && *role) {
+		if (ers_role_parse(role, &spec.role, &err) < 0)
+			goto refused;
+		spec.set_role = true;
+	}
+	if (status && strcmp(status, "active") && strcmp(status, "disabled")) {
+		ers_error_set(&err, ERS_E_INVALID, "Status must be active or disabled.");
+		goto refused;
+	}
+	if (ers_user_edit(r->ctx, &r->session.actor, &spec, &u, &err) < 0)
+		goto refused;
+	bool enable = status && !strcmp(status, "active");
+	if (status && enable != (u->status == ERS_USER_ACTIVE) &&
+	    ers_user_set_enabled(r->ctx, &r->session.actor, u->address, enable, &err) < 0) {
+		w->status = web_status_of(err.code);
+		edit_form(r, w, u, err.message);
+		ers_user_free(u);
+		return;
+	}
+	struct ers_buf msg = ERS_BUF_INIT;
+	ers_buf_addf(&msg, "%s was saved.", u->address);
+	done_page(r, w, "User saved", msg.data, NULL);
+	ers_buf_free(&msg);
+	ers_user_free(u);
+	return;
+refused:;
+	/* Show the form again when the actor may see the user; else only the refusal. */
+	struct ers_error gerr;
+	if (err.code != ERS_E_PERMISSION && ers_user_get(r->ctx, &r->session.actor, spec.address, &u, &gerr) == 0) {
+		w->status = web_status_of(err.code);
+		edit_form(r, w, u, err.message);
+		ers_user_free(u);
+	} else
+		refused_page(r, w, "Edit user", &err);
+}
+
+/* Reset password: "The reset password modal includes a Generate button". */
+static void password_form(struct web_req *r, struct web_resp *w, const char *address, const char *error)
+{
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>Reset password</h1><p>New password for <strong>%s</strong>. "
+		 "Resetting it ends the user's sessions.</p>", address);
+	if (error)
+		html(&c, "<p class=\"error\" role=\"alert\">%s</p>", error);
+	html(&c, "<form method=\"post\" action=\"/admin/users/password\">");
+	web_csrf_field(r, &c);
+	html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\">"
+		 "<label>New password<input type=\"password\" name=\"password\" autocomplete=\"new-password\"></label>"
+		 "<label class=\"check\"><input type=\"checkbox\" name=\"generate\" value=\"1\"> Generate a strong temporary "
+		 "password instead (shown once)</label>"
+		 "<div class=\"actions\"><button type=\"submit\">Reset password</button>"
+		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form></section>",
+	     address);
+	admin_page(r, w, "Reset password", c.data);
+	ers_buf_free(&c);
+}
+
+void page_admin_user_password(struct web_req *r, struct web_resp *w)
+{
+	struct ers_user *u = target_user(r, w, web_query(r, "u"));
+	if (!u)
+		return;
+	password_form(r, w, u->address, NULL);
+	ers_user_free(u);
+}
+
+void page_admin_user_password_post(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *address = web_form(r, "u"), *password = web_form(r, "password");
+	bool generate = web_form(r, "generate") != NULL;
+	struct ers_error err;
+	if (!address)
+		address = "";
+	if (generate && password && *password) {
+		ers_error_set(&err, ERS_E_INVALID, "Type a password or choose Generate, not both.");
+	} else {
+		struct ers_buf pw = ERS_BUF_INIT;
+		if (ers_user_passwd(r->ctx, &r->session.actor, address, NULL, generate ? NULL : password ? password : "",
+				    generate, &pw, &err) == 0) {
+			struct ers_buf msg = ERS_BUF_INIT, extra = ERS_BUF_INIT;
+			ers_buf_addf(&msg, "The password of %s was reset.", address);
+			if (generate)
+				show_password(&extra, address, pw.data);
+			done_page(r, w, "Password reset", msg.data, extra.data);
+			ers_buf_free(&msg);
+			ers_buf_free_secret(&extra);
+			ers_buf_free_secret(&pw);
+			return;
+		}
+		ers_buf_free_secret(&pw);
+	}
+	if (err.code == ERS_E_PERMISSION || err.code == ERS_E_NOTFOUND) {
+		refused_page(r, w, "Reset password", &err);
+		return;
+	}
+	w->status = web_status_of(err.code);
+	password_form(r, w, address, err.message);
+}
+
+/* MFA: whether it is on, and Reset MFA (a lost phone). */
+void page_admin_user_mfa(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *address = web_query(r, "u");
+	struct ers_mfa_status st;
+	struct ers_error err;
+	if (ers_mfa_status(r->ctx, &r->session.actor, address ? address : "", &st, &err) < 0) {
+		web_ers_error(r, w, &err);
+		return;
+	}
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>MFA of %s</h1>", st.address);
+	if (st.enabled)
+		html(&c, "<p>MFA is on (since %s).</p>", st.enabled_at);
+	else
+		html(&c, "<p>MFA is off.%r</p>", st.setup_pending ? " A set-up was started and not finished." : "");
+	if (st.locked)
+		html(&c, "<p class=\"warning\">Code entry is locked until %s after too many wrong codes.</p>", st.locked_until);
+	html(&c, "<form method=\"post\" action=\"/admin/users/mfa\">");
+	web_csrf_field(r, &c);
+	html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\"><p class=\"hint\">Resetting MFA turns it off and ends the "
+		 "user's sessions; the user sets it up again with Set Up FreeOTP.</p>"
+		 "<div class=\"actions\"><button type=\"submit\">Reset MFA</button>"
+		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form></section>",
+	     st.address);
+	admin_page(r, w, "MFA", c.data);
+	ers_buf_free(&c);
+}
+
+void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *address = web_form(r, "u");
+	bool was_on;
+	struct ers_error err;
+	if (ers_mfa_reset(r->ctx, &r->session.actor, address ? address : "", &was_on, &err) < 0) {
+		refused_page(r, w, "Reset MFA", &err);
+		return;
+	}
+	struct ers_buf msg = ERS_BUF_INIT;
+	ers_buf_addf(&msg, was_on ? "MFA of %s was reset: it is off until the user sets it up again." :
+			   "MFA of %s was not on: nothing to reset.", address);
+	done_page(r, w, "MFA reset", msg.data, NULL);
+	ers_buf_free(&msg);
+}
+
+/* "Confirm the deletion when prompted": a page naming the address. */
+void page_admin_user_delete(struct web_req *r, struct web_resp *w)
+{
+	struct ers_user *u = target_user(r, w, web_query(r, "u"));
+	if (!u)
+		return;
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card form-card\"><h1>Delete %s?</h1><p class=\"warning strong\">Deleting a user will "
+		 "remove their access to the system. This action cannot be undone.</p>"
+		 "<form method=\"post\" action=\"/admin/users/delete\">", u->address);
+	web_csrf_field(r, &c);
+	html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\"><div class=\"actions\">"
+		 "<button type=\"submit\" class=\"danger\">Delete %s</button>"
+		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form></section>",
+	     u->address, u->address);
+	ers_user_free(u);
+	admin_page(r, w, "Delete user", c.data);
+	ers_buf_free(&c);
+}
+
+void page_admin_user_delete_post(struct web_req *r, struct web_resp *w)
+{
+	if (!admin_only(r, w))
+		return;
+	const char *address = web_form(r, "u");
+	struct ers_error err;
+	if (ers_user_delete(r->ctx, &r->session.actor, address ? address : "", &err) < 0) {
+		refused_page(r, w, "Delete user", &err);
+		return;
+	}
+	struct ers_buf msg = ERS_BUF_INIT;
+	ers_buf_addf(&msg, "%s was deleted.", address);
+	done_page(r, w, "User deleted", msg.data, NULL);
+	ers_buf_free(&msg);
+}
