@@ -15,7 +15,9 @@
  *   tenant admins see their tenant's, users their own mailbox's.
  * - MFA: users enrol their own authenticator and see whether theirs is on;
  *   super admins, and tenant admins for their regular users, see it and
- *   reset it (a lost phone). */
+ *   reset it (a lost phone).
+ * - Welcome emails: sent (again) by whoever manages the user -- super
+ *   admins to anyone, tenant admins to their tenant's regular users. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -55,6 +57,7 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_MFA_SETUP: return "mfa.setup";
 	case ERS_ACT_MFA_VIEW: return "mfa.view";
 	case ERS_ACT_MFA_RESET: return "mfa.reset";
+	case ERS_ACT_USER_WELCOME: return "user.welcome";
 	}
 	return "unknown";
 }
@@ -112,6 +115,7 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_EDIT:
 	case ERS_ACT_USER_RESET_PASSWORD:
 	case ERS_ACT_USER_DELETE:
+	case ERS_ACT_USER_WELCOME: /* who manages the user; not oneself */
 	case ERS_ACT_ALIAS_MANAGE: /* an alias always belongs to a mailbox */
 		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_FORWARD_MANAGE: /* also tenant-level: catch-all, plain addresses */
