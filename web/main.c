@@ -107,6 +107,8 @@ static const struct route routes[] = {
 	{ "POST", "/password", page_password_post, true, true, false },
 	{ "GET", "/compose", page_compose, true, false, true },
 	{ "POST", "/compose", page_compose_post, true, true, true },
+	{ "GET", "/manual/user", page_manual_user, false, false, false },  /* pages_manual.c: why these sessions */
+	{ "GET", "/manual/admin", page_manual_admin, true, false, false },
 };
 
 /* Whether a POST comes from one of this site's own pages.  Browsers send
