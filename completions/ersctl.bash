@@ -44,7 +44,7 @@ _ersctl_commands=(
     'tenant golive||'
     'tenant list||'
     'tenant show||'
-    'user add|--first-name --last-name --role --quota-mb --password-file --generate-password --imap-username --imap-password-file --internal-only|--role=user tenant_admin super_admin'
+    'user add|--first-name --last-name --role --quota-mb --password-file --generate-password --imap-username --imap-password-file --internal-only --send-welcome|--role=user tenant_admin super_admin'
     'user delete||'
     'user disable||'
     'user edit|--first-name --last-name --role --quota-mb --internal-only --imap-username --imap-password-file|--role=user tenant_admin super_admin;--internal-only=yes no'
@@ -56,6 +56,7 @@ _ersctl_commands=(
     'user mfa status||'
     'user passwd|--password-file --generate-password --current-password-file|'
     'user show||'
+    'user welcome||'
 )
 _ersctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}

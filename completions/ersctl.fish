@@ -171,6 +171,7 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l imap-username -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l imap-password-file -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l internal-only
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l send-welcome
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a user
@@ -217,3 +218,5 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from passwd' -l current-password-file -r
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a show
+complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a welcome

@@ -78,6 +78,8 @@ int web_smtp_params(struct web_req *r, struct ers_smtp_params *p, struct ers_buf
 void page_login_form(struct web_req *r, struct web_resp *w);
 void page_login_post(struct web_req *r, struct web_resp *w);
 void page_login_code(struct web_req *r, struct web_resp *w);
+void page_manual_user(struct web_req *r, struct web_resp *w);  /* pages_manual.c */
+void page_manual_admin(struct web_req *r, struct web_resp *w);
 void page_logout(struct web_req *r, struct web_resp *w);
 void page_mailbox(struct web_req *r, struct web_resp *w);
 void page_message(struct web_req *r, struct web_resp *w);

@@ -141,6 +141,7 @@ static const struct opt_spec user_add_opts[] = {
 	{ "imap-username", "USER", "for a mailbox on a remote approved host: its IMAP username", 0, NULL },
 	{ "imap-password-file", "FILE", "… and its IMAP password, stored sealed (AES-256-GCM), never shown", 0, NULL },
 	{ "internal-only", NULL, "refuse mail from outside the tenant", 0, NULL },
+	{ "send-welcome", NULL, "send the welcome email (login URL, username, role, manual link; never the password); if it cannot be sent the user is created all the same, with a warning", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec user_edit_opts[] = {
@@ -263,6 +264,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "user mfa status", "EMAIL", 1, 1, no_opts, "show whether a user's MFA is on, since when, and whether code entry is locked", cmd_user_mfa_status, OPERATOR_DB },
 	{ "user passwd", "EMAIL", 1, 1, user_passwd_opts, "reset a user's password, or change one's own with the current one", cmd_user_passwd, OPERATOR_DB },
 	{ "user show", "EMAIL", 1, 1, no_opts, "show one user", cmd_user_show, OPERATOR_DB },
+	{ "user welcome", "EMAIL", 1, 1, no_opts, "send a user its welcome email again (login URL, username, role, manual link; never the password)", cmd_user_welcome, OPERATOR_DB },
 	{ NULL, NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 

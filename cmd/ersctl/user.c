@@ -159,17 +159,26 @@ int cmd_user_add(struct cli *c)
 		goto out;
 	spec.password = got ? pw.data : NULL;
 	spec.generate_password = cli_flag(c, "generate-password");
+	spec.send_welcome = cli_flag(c, "send-welcome");
 	if (ers_user_add(c->ctx, &c->actor, &spec, &u, &generated, &c->err) < 0)
 		goto out;
+	/* A welcome email that failed is the only warning user add gives. */
+	const char *warning = ers_ctx_warning(c->ctx);
 	if (c->json) {
 		json_t *o = user_json(u);
 		show_password(c, o, &generated, u->address);
+		if (spec.send_welcome) {
+			json_object_set_new(o, "welcome_email", json_string(warning ? "not sent" : "sent"));
+			json_object_set_new(o, "warning", json_str_or_null(warning));
+		}
 		out_json(c, o);
 	} else {
 		out_note(c, "created user %s", u->address);
 		if (!c->quiet)
 			print_user(u);
 		show_password(c, NULL, &generated, u->address);
+		if (spec.send_welcome && !warning)
+			out_note(c, "welcome email sent to %s", u->address);
 	}
 	rc = 0;
 out:
@@ -329,4 +338,19 @@ int cmd_user_delete(struct cli *c)
 	}
 	free(address);
 	return rc;
+}
+
+int cmd_user_welcome(struct cli *c)
+{
+	struct ers_welcome_result r;
+	if (ers_user_welcome(c->ctx, &c->actor, c->args[0], &r, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		out_json(c, json_pack("{s:s,s:s,s:s,s:s}", "address", c->args[0], "sender", r.sender,
+				      "manual_url", r.manual_url, "message_id", r.message_id));
+	} else {
+		out_note(c, "welcome email sent to %s from %s (manual: %s, Message-ID <%s>)", c->args[0], r.sender,
+			 r.manual_url, r.message_id);
+	}
+	return 0;
 }

@@ -17,6 +17,7 @@
 #include "ers/qr.h"
 #include "ers/session.h"
 #include "ers/mfa.h"
+#include "ers/welcome.h"
 
 /* tenant.c: a tenant's limits and what it uses of them -- every user,
  * disabled ones too, and the sum of the quotas given (a user without a

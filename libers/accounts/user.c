@@ -276,6 +276,12 @@ int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struc
 		ers_buf_reset(password_r);
 		ers_buf_add(password_r, generated.data, generated.len);
 	}
+	if (spec->send_welcome) {
+		struct ers_error why;
+		if (ers_user_welcome(ctx, actor, address.data, NULL, &why) < 0)
+			ers_ctx_warn(ctx, "user %s was created, but the welcome email was not sent: %s", address.data,
+				     why.message);
+	}
 	rc = 0;
 out:
 	ers_buf_free(&address);

@@ -21,7 +21,9 @@
  *   -- operators, super admins, a tenant admin on its own tenant as a
  *   whole -- are told "no such ...".  So no one learns another tenant's
  *   addresses, domains or name, nor a tenant admin which addresses of its
- *   own domains belong to admins. */
+ *   own domains belong to admins.
+ * - Welcome emails: sent (again) by whoever manages the user -- super
+ *   admins to anyone, tenant admins to their tenant's regular users. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -61,6 +63,7 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_MFA_SETUP: return "mfa.setup";
 	case ERS_ACT_MFA_VIEW: return "mfa.view";
 	case ERS_ACT_MFA_RESET: return "mfa.reset";
+	case ERS_ACT_USER_WELCOME: return "user.welcome";
 	}
 	return "unknown";
 }
@@ -118,6 +121,7 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_EDIT:
 	case ERS_ACT_USER_RESET_PASSWORD:
 	case ERS_ACT_USER_DELETE:
+	case ERS_ACT_USER_WELCOME: /* who manages the user; not oneself */
 	case ERS_ACT_ALIAS_MANAGE: /* an alias always belongs to a mailbox */
 		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_FORWARD_MANAGE: /* also tenant-level: catch-all, plain addresses */

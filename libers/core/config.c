@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 #include "ers/config.h"
@@ -283,13 +284,72 @@ static int walk_webmail(struct yaml_walk *w, yaml_node_t *map, struct ers_config
 	return walk_flat(w, map, "webmail", fields, sizeof fields / sizeof fields[0], webmail_bad, webmail_bad);
 }
 
+/* welcome values end up in e-mail text and links. */
+static const char *welcome_bad(const char *key)
+{
+	(void)key;
+	return "\n\r\t \"'<>\\`{}|^";
+}
+
+static const char *welcome_why(const char *key)
+{
+	(void)key;
+	return "must not contain spaces, quotes, angle brackets, backslashes, braces or line breaks";
+}
+
+static int walk_welcome(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	const struct flat_field fields[] = {
+		{ "base_url", &cfg->welcome.base_url, NULL, 0, 0, NULL },
+		{ "sender", &cfg->welcome.sender, NULL, 0, 0, NULL },
+	};
+	if (walk_flat(w, map, "welcome", fields, sizeof fields / sizeof fields[0], welcome_bad, welcome_why) < 0)
+		return -1;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+		if (!strcmp(scalar(k), "base_url")) {
+			struct ers_error e;
+			if (ers_welcome_base_url_check(scalar(v), "welcome.base_url", &e) < 0)
+				return node_error(w, v, "welcome.base_url", "%s", e.message + strlen("welcome.base_url: "));
+			snprintf(cfg->welcome.base_url_source, sizeof cfg->welcome.base_url_source,
+				 "%s:%zu (welcome.base_url)", w->file, v->start_mark.line + 1);
+		} else if (!strcmp(scalar(k), "sender")) {
+			const char *at = strchr(scalar(v), '@');
+			if (!at || at == scalar(v) || !at[1] || strchr(at + 1, '@'))
+				return node_error(w, v, "welcome.sender", "must be an e-mail address (name@example.com), got \"%s\"",
+						  scalar(v));
+		}
+	}
+	return 0;
+}
+
+int ers_welcome_base_url_check(const char *url, const char *source, struct ers_error *err)
+{
+	static const char prefix[] = "https://";
+	size_t n = strlen(url);
+	const char *host = url + strlen(prefix);
+	size_t hostlen = strncasecmp(url, prefix, strlen(prefix)) ? 0 : strcspn(host, ":/");
+	bool bad_chars = false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] == 0x7f || strchr("\"'<>\\`{}|^?#", url[i]))
+			bad_chars = true;
+	if (strncasecmp(url, prefix, strlen(prefix)) || hostlen == 0 || bad_chars || n > 200) {
+		ers_error_set(err, ERS_E_CONFIG,
+			      "%s: must be the webmail's https:// address, https://HOST[:PORT][/PATH] (at most 200 bytes; "
+			      "no query, '#', spaces, quotes or angle brackets), got \"%.200s\"", source, url);
+		return -1;
+	}
+	return 0;
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -303,6 +363,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_dns(w, v, cfg);
 		else if (key && !strcmp(key, "webmail"))
 			rc = walk_webmail(w, v, cfg);
+		else if (key && !strcmp(key, "welcome"))
+			rc = walk_welcome(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -440,6 +502,18 @@ int ers_config_load(const char *path, struct ers_config **cfg_r, struct ers_erro
 	if (parse_file(path, cfg, err) < 0)
 		goto fail;
 	derive_defaults(cfg);
+	const char *env_url = getenv("WELCOME_EMAIL_BASE_URL");
+	if (env_url && *env_url) {
+		if (ers_welcome_base_url_check(env_url, "WELCOME_EMAIL_BASE_URL (environment)", err) < 0)
+			goto fail;
+		free(cfg->welcome.base_url);
+		cfg->welcome.base_url = ers_xstrdup(env_url);
+		snprintf(cfg->welcome.base_url_source, sizeof cfg->welcome.base_url_source,
+			 "the environment (WELCOME_EMAIL_BASE_URL)");
+	}
+	/* The links are BASE/login and BASE/manual/...: no trailing '/'. */
+	for (char *u = cfg->welcome.base_url; u && *u && u[strlen(u) - 1] == '/';)
+		u[strlen(u) - 1] = '\0';
 	secrets_named = cfg->secrets_file != NULL;
 	if (!cfg->secrets_file)
 		cfg->secrets_file = ers_xstrdup(ERS_SECRETS_DEFAULT_PATH);
@@ -470,7 +544,7 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
 			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
-			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file };
+			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
@@ -528,6 +602,12 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		     d->timeout, d->concurrency);
 	ers_buf_addf(out, "webmail:\n  hsts_max_age: %d\n  hsts_include_subdomains: %s\n", cfg->webmail.hsts_max_age,
 		     cfg->webmail.hsts_include_subdomains ? "true" : "false");
+	ers_buf_adds(out, "welcome:\n");
+	if (cfg->welcome.base_url)
+		ers_buf_addf(out, "  base_url: \"%s\" # from %s\n", cfg->welcome.base_url, cfg->welcome.base_url_source);
+	else
+		ers_buf_adds(out, "  # base_url: not set (nor WELCOME_EMAIL_BASE_URL): welcome emails cannot be sent\n");
+	ers_buf_addf(out, "  sender: \"%s\"\n", cfg->welcome.sender ? cfg->welcome.sender : "postmaster@PRIMARY-DOMAIN");
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

@@ -220,7 +220,7 @@ int ers_mail_build(const struct ers_compose *c, struct ers_built_mail **mail_r, 
 		ers_error_set(err, ERS_E_INVALID, "Subject must be UTF-8 text");
 		return -1;
 	}
-	if (c->body && !g_utf8_validate(c->body, -1, NULL)) {
+	if ((c->body && !g_utf8_validate(c->body, -1, NULL)) || (c->body_html && !g_utf8_validate(c->body_html, -1, NULL))) {
 		ers_error_set(err, ERS_E_INVALID, "the message text must be UTF-8");
 		return -1;
 	}
@@ -271,11 +271,24 @@ int ers_mail_build(const struct ers_compose *c, struct ers_built_mail **mail_r, 
 	g_mime_text_part_set_text(text, c->body ? c->body : "");
 	g_mime_part_set_content_encoding(GMIME_PART(text),
 		g_mime_part_get_best_content_encoding(GMIME_PART(text), GMIME_ENCODING_CONSTRAINT_7BIT));
+	GMimeObject *body = GMIME_OBJECT(text);
+	if (c->body_html) {
+		GMimeTextPart *html = g_mime_text_part_new_with_subtype("html");
+		g_mime_text_part_set_text(html, c->body_html);
+		g_mime_part_set_content_encoding(GMIME_PART(html),
+			g_mime_part_get_best_content_encoding(GMIME_PART(html), GMIME_ENCODING_CONSTRAINT_7BIT));
+		GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+		g_mime_multipart_add(alt, GMIME_OBJECT(text)); /* least preferred first (RFC 2046 5.1.4) */
+		g_mime_multipart_add(alt, GMIME_OBJECT(html));
+		g_object_unref(html);
+		g_object_unref(text);
+		body = GMIME_OBJECT(alt);
+	}
 	if (c->nattachments == 0) {
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(text));
+		g_mime_message_set_mime_part(msg, body);
 	} else {
 		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
-		g_mime_multipart_add(mixed, GMIME_OBJECT(text));
+		g_mime_multipart_add(mixed, body);
 		for (size_t i = 0; i < c->nattachments; i++) {
 			GMimeObject *part = attachment_part(&c->attachments[i]);
 			g_mime_multipart_add(mixed, part);
@@ -284,7 +297,7 @@ int ers_mail_build(const struct ers_compose *c, struct ers_built_mail **mail_r, 
 		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
 		g_object_unref(mixed);
 	}
-	g_object_unref(text);
+	g_object_unref(body);
 
 	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);

@@ -109,6 +109,8 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
 	case ERS_ACT_MFA_RESET:       /* a lost phone: an admin resets it, not the user */
 		return super || (tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_USER_WELCOME:    /* "Welcome Emails": the admin who adds or manages the user */
+		return super || (tadmin && own_regular) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

@@ -102,9 +102,39 @@ static void refusals(void)
 	ers_buf_free(&many);
 }
 
+/* An HTML alternative: multipart/alternative, the plain text first, and
+ * the reader prefers the HTML. */
+static void alternative(void)
+{
+	struct ers_compose c = { .from = "ann@mailco.test", .to = "bob@example.org", .subject = "Hi",
+				 .body = "plain words\n", .body_html = "<p>html words</p>\n" };
+	struct ers_built_mail *m = NULL;
+	struct ers_error err;
+	if (!ok(ers_mail_build(&c, &m, &err) == 0, "a message with an HTML alternative builds"))
+		return;
+	ok(strstr(m->data, "Content-Type: multipart/alternative") != NULL, "... as multipart/alternative");
+	const char *plain = strstr(m->data, "Content-Type: text/plain"), *html = strstr(m->data, "Content-Type: text/html");
+	ok(plain && html && plain < html, "... the plain text first, then the HTML");
+	struct ers_message *back = NULL;
+	ok(ers_message_parse(m->data, m->len, NULL, &back, &err) == 0 && back->body_is_html &&
+	   strstr(back->body_html, "html words"), "... and it reads back preferring the HTML");
+	ers_message_free(back);
+	ers_built_mail_free(m);
+	struct ers_compose a = c;
+	struct ers_compose_attachment att = { "a.txt", "text/plain", "x", 1 };
+	a.attachments = &att;
+	a.nattachments = 1;
+	ok(ers_mail_build(&a, &m, &err) == 0 && strstr(m->data, "multipart/mixed") && strstr(m->data, "multipart/alternative"),
+	   "with an attachment: the alternative inside multipart/mixed");
+	ers_built_mail_free(m);
+	c.body_html = "\xff\xfe";
+	ok(ers_mail_build(&c, &m, &err) < 0, "HTML that is not UTF-8 is refused");
+}
+
 int main(void)
 {
 	build();
 	refusals();
+	alternative();
 	return done_testing();
 }

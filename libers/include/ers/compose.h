@@ -24,6 +24,10 @@ struct ers_compose {
 	const char *to, *cc, *bcc; /* address lists as typed ("a@x.example, B <b@y.example>"); NULL or "": none */
 	const char *subject;
 	const char *body;       /* plain text, UTF-8 */
+	/* An HTML alternative of `body` (UTF-8), or NULL: with it the text is
+	 * multipart/alternative, the plain text first.  Only for HTML that
+	 * libers writes itself (the welcome email), never a user's. */
+	const char *body_html;
 	const char *in_reply_to; /* a Message-ID without <>, or NULL */
 	const struct ers_compose_attachment *attachments;
 	size_t nattachments;

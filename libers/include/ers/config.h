@@ -80,6 +80,18 @@ struct ers_config {
 		int hsts_max_age;
 		bool hsts_include_subdomains;
 	} webmail;
+	/* Welcome emails (ers/welcome.h). */
+	struct {
+		/* WELCOME_EMAIL_BASE_URL (the environment variable overrides
+		 * welcome.base_url): the webmail's https:// address, without a
+		 * trailing '/'; the login and manual links start with it.
+		 * NULL: welcome emails cannot be sent. */
+		char *base_url;
+		char base_url_source[300];
+		/* The sender's address; NULL: postmaster@ the tenant's primary
+		 * domain.  It must be a mailbox or alias on this server. */
+		char *sender;
+	} welcome;
 	struct ers_secrets secrets;
 };
 
@@ -90,5 +102,9 @@ int ers_config_load(const char *path, struct ers_config **cfg_r, struct ers_erro
 void ers_config_free(struct ers_config *cfg);
 /* The effective configuration as YAML, secrets shown only as set/unset. */
 void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out);
+/* Whether `url` is a welcome base URL: https://HOST[:PORT][/PATH], no
+ * query, fragment, spaces, quotes or angle brackets; else ERS_E_CONFIG
+ * naming `source` and what is allowed. */
+int ers_welcome_base_url_check(const char *url, const char *source, struct ers_error *err);
 
 #endif

@@ -34,6 +34,7 @@
 #include "message.h"
 #include "imap.h"
 #include "compose.h"
+#include "welcome.h"
 
 const char *ers_version(void);
 

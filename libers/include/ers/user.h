@@ -56,6 +56,10 @@ struct ers_user_spec {
 	const char *imap_password;
 	bool set_internal_only;
 	bool internal_only;
+	/* add: send the welcome email (welcome.h) once the user exists; when
+	 * it cannot be sent the user stays created and ers_ctx_warning() says
+	 * why.  Its own audit row, user.welcome, records the attempt. */
+	bool send_welcome;
 };
 
 struct ers_user_filter {
