@@ -72,6 +72,19 @@ is() {
     if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; diag "wanted: $2" "got:    $1"; fi
 }
 
+# The webmail over the stack's HTTPS, for tests that set BASE (its URL);
+# tests with other needs (no cookie jar, timings) keep a web() of their own.
+# web JAR METHOD PATH [curl args...]: sets CODE, HDR, BODY.
+web() {
+    local jar=$1 method=$2 path=$3; shift 3
+    curl -s --max-time 30 --cacert "$TLS_CA" -b "$jar" -c "$jar" -X "$method" -D "$T_DIR/h" -o "$T_DIR/b" \
+        "$BASE$path" "$@" >/dev/null
+    HDR=$(tr -d '\r' <"$T_DIR/h"); BODY=$(cat "$T_DIR/b")
+    CODE=$(printf '%s\n' "$HDR" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
+}
+# csrf: the CSRF token of the form in BODY.
+csrf() { printf '%s' "$BODY" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1; }
+
 # data_sql [EXTRA-CONDITION]: one query printing every row of every table and
 # the state of every sequence outside the system schemas.  It stands in for
 # pg_dump: 0.04 s a run is too slow for hundreds of cases, and pg_dump >=

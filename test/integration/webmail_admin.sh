@@ -42,15 +42,6 @@ add u2@$A user
 # a session ended shows in mailbox.session_generation).
 NO_AUDIT="AND c.relname NOT IN ('audit_log', 'audit_log_id_seq', 'session')"
 
-# web JAR METHOD PATH [curl args...]: sets CODE, HDR, BODY.
-web() {
-    local jar=$1 method=$2 path=$3; shift 3
-    curl -s --max-time 30 --cacert "$TLS_CA" -b "$jar" -c "$jar" -X "$method" -D "$T_DIR/h" -o "$T_DIR/b" \
-        "$BASE$path" "$@" >/dev/null
-    HDR=$(tr -d '\r' <"$T_DIR/h"); BODY=$(cat "$T_DIR/b")
-    CODE=$(printf '%s\n' "$HDR" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
-}
-csrf() { printf '%s' "$BODY" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1; }
 declare -A JAR TOKEN
 login() { # ADDRESS PASSWORD: a session in JAR[ADDRESS], its CSRF token in TOKEN[ADDRESS]
     JAR[$1]=$T_DIR/jar-${1%@*}; rm -f "${JAR[$1]}"

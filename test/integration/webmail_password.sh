@@ -22,15 +22,6 @@ expect 0 "setup: SMTP host" -q server host add $host --kind smtp --port 587
 expect 0 "setup: tenant" -q tenant add "Password Co $RANDOM" --domain $dom --imap-host $host --imap-port 143 --smtp-host $host
 expect 0 "setup: user" -q user add $user --quota-mb 100 --password-file "$T_DIR/pw"
 
-# web JAR METHOD PATH [curl args...]: sets CODE, HDR, BODY.
-web() {
-    local jar=$1 method=$2 path=$3; shift 3
-    curl -s --max-time 30 --cacert "$TLS_CA" -b "$jar" -c "$jar" -X "$method" -D "$T_DIR/h" -o "$T_DIR/b" \
-        "$BASE$path" "$@" >/dev/null
-    HDR=$(tr -d '\r' <"$T_DIR/h"); BODY=$(cat "$T_DIR/b")
-    CODE=$(printf '%s\n' "$HDR" | sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p')
-}
-csrf() { printf '%s' "$BODY" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1; }
 login() { # JAR PASSWORD
     rm -f "$1"
     web "$1" POST /login --data-urlencode "email=$user" --data-urlencode "password=$2"
