@@ -13,7 +13,7 @@ SYSCONFDIR   ?= /etc
 DESTDIR      ?=
 
 CC           ?= cc
-PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt libcurl ldns gmime-3.0 gumbo libqrencode
+PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt libcurl ldns gmime-3.0 gumbo libqrencode libarchive gpgme
 PKG_CFLAGS   := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Asked only when something is compiled (recursive =): the modules missing.
