@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "html.h"
 #include "web.h"
 
@@ -149,9 +150,9 @@ static void form_from_request(struct web_req *r, struct tenant_form *f)
 static const char *field_of(const struct ers_error *err)
 {
 	const char *m = err->message;
-	if (!strncmp(m, "IMAP", 4) || strstr(m, "--imap"))
+	if (!strncasecmp(m, "IMAP", 4) || strstr(m, "--imap"))
 		return strstr(m, "port") && !strstr(m, "approved list") ? "imap_port" : "imap_host";
-	if (!strncmp(m, "SMTP", 4) || strstr(m, "--smtp"))
+	if (!strncasecmp(m, "SMTP", 4) || strstr(m, "--smtp"))
 		return strstr(m, "port") && !strstr(m, "approved list") ? "smtp_port" : "smtp_host";
 	if (strstr(m, "max users") || strstr(m, "Max Users"))
 		return "max_users";
@@ -184,7 +185,8 @@ static void host_field(struct web_req *r, struct ers_buf *c, enum ers_host_kind 
 	struct ers_buf ports = ERS_BUF_INIT;
 	html(c, "<label>%r<select name=\"%r\" required", label, field);
 	invalid(c, field, err_field);
-	html(c, "><option value=\"\">Select an approved %r host</option>", ers_host_kind_name(kind));
+	const char *kname = kind == ERS_HOST_IMAP ? "IMAP" : "SMTP";
+	html(c, "><option value=\"\">Select an approved %r host</option>", kname);
 	if (ers_host_list(r->ctx, &r->session.actor, (int)kind, &hosts, &err) == 0) {
 		bool listed = !current || !*current;
 		for (size_t i = 0; i < hosts->count; i++) {
@@ -203,10 +205,10 @@ static void host_field(struct web_req *r, struct ers_buf *c, enum ers_host_kind 
 	html(c, "</select></label>");
 	field_error(c, field, err_field, error);
 	if (ports.len)
-		html(c, "<p class=\"hint\">Approved %r hosts and ports: %s.</p>", ers_host_kind_name(kind), ports.data);
+		html(c, "<p class=\"hint\">Approved %r hosts and ports: %s.</p>", kname, ports.data);
 	else
 		html(c, "<p class=\"hint\">No %r host is approved yet: an operator adds one with "
-			"<code>ersctl server host add</code>.</p>", ers_host_kind_name(kind));
+			"<code>ersctl server host add</code>.</p>", kname);
 	ers_buf_free(&ports);
 }
 
@@ -576,12 +578,14 @@ void page_admin_tenant_dns(struct web_req *r, struct web_resp *w)
 	}
 	if (ers_dns_check(r->ctx, &r->session.actor, domain, &check, &err) < 0)
 		goto fail;
+	char secs[32];
+	snprintf(secs, sizeof secs, "%.1f", check->seconds);
 	html(&c, "<section class=\"card\"><div class=\"toolbar\"><h1>DNS status of %s</h1><div class=\"actions\">"
 		 "<a class=\"button secondary\" href=\"/admin/tenants/dns?t=%u&amp;d=%u\">Check DNS again</a></div></div>"
 		 "<p class=\"%r\" role=\"status\">%r: %zu ok, %zu missing, %zu wrong, %zu harmful, %zu failed lookups "
-		 "(checked in %.1f s).</p>", domain, t->name, domain, check->ready ? "ok" : "warning",
+		 "(checked in %s s).</p>", domain, t->name, domain, check->ready ? "ok" : "warning",
 		 check->ready ? "Ready" : "Not ready", check->n_ok, check->n_missing, check->n_wrong, check->n_harmful,
-		 check->n_error, check->seconds);
+		 check->n_error, secs);
 	html(&c, "<div class=\"table-wrap\"><table class=\"users dns\"><thead><tr><th scope=\"col\">Record</th>"
 		 "<th scope=\"col\">Status</th><th scope=\"col\">Expected</th><th scope=\"col\">Found</th>"
 		 "<th scope=\"col\">What to do</th></tr></thead><tbody>");
