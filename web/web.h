@@ -107,5 +107,9 @@ void page_admin_user_mfa(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_welcome_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_forward_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_catchall_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_limits_post(struct web_req *r, struct web_resp *w);
 
 #endif
