@@ -278,8 +278,9 @@ static void add_form(struct web_req *r, struct web_resp *w, const char *err_fiel
 	html(&c, "<label>Quota (MB)<input name=\"quota\" inputmode=\"numeric\" value=\"%s\" placeholder=\"optional\"%r>"
 		 "</label>", quota, described("quota", err_field));
 	field_error(&c, "quota", err_field, error);
-	html(&c, "<label class=\"check\"><input type=\"checkbox\" name=\"welcome\" value=\"1\"%r> Send welcome email "
-		 "(the login URL, username, role and manual link; never the password)</label>",
+	html(&c, "<label class=\"check\"><input type=\"checkbox\" name=\"welcome\" value=\"1\" "
+		 "aria-describedby=\"welcome-hint\"%r> Send welcome email</label><p class=\"hint\" id=\"welcome-hint\">It holds "
+		 "the login URL, the username and the manual link for the account's kind, never the password.</p>",
 	     welcome ? " checked" : "");
 	html(&c, "<div class=\"actions\"><button type=\"submit\">Create User</button>"
 		 "<a class=\"button secondary\" href=\"/admin/users\">Cancel</a></div></form>"

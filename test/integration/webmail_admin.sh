@@ -223,7 +223,7 @@ wait_uids() { # USER COUNT: up to 15 s for COUNT welcome emails in USER's INBOX
     echo $u; return 1
 }
 as $SA GET /admin/users/new
-like "$BODY" '<input type="checkbox" name="welcome" value="1" checked> Send welcome email' "Add User: Send welcome email, on by default"
+like "$BODY" '<input type="checkbox" name="welcome" value="1" aria-describedby="welcome-hint" checked> Send welcome email</label>' "Add User: Send welcome email, on by default"
 WU=welcomed@$A
 post $SA /admin/users/new --data-urlencode "email=$WU" --data-urlencode generate=1 --data-urlencode first=Wendy \
     --data-urlencode role=user --data-urlencode welcome=1
