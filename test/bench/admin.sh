@@ -62,8 +62,9 @@ SQL
         chmod 755 "$ab/$1"
     }
     cli_cmd() { # NAME ARGS...
-        printf '#!/bin/sh\nexec env -i ERS_CONFIG=%s %s --as %s user list --limit 50 %s\n' "$conf" "$ERSCTL" "$admin" "$*" >"$ab/$1"
-        chmod 755 "$ab/$1"
+        local name=$1; shift
+        printf '#!/bin/sh\nexec env -i ERS_CONFIG=%s %s --as %s user list --limit 50 %s\n' "$conf" "$ERSCTL" "$admin" "$*" >"$ab/$name"
+        chmod 755 "$ab/$name"
     }
     cgi_cmd cgi_first ''
     cli_cmd cli_first
