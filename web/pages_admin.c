@@ -162,10 +162,16 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			user_link(&c, "/admin/users/password", u->address, "Reset password", NULL);
 			user_link(&c, "/admin/users/mfa", u->address, "MFA", NULL);
 			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
-			html(&c, "<form method=\"post\" action=\"/admin/users/welcome\" class=\"inline\">");
-			web_csrf_field(r, &c);
-			html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\"><button type=\"submit\" class=\"link\">"
-				 "Resend welcome</button></form></div></td></tr>", u->address);
+			/* Resend welcome where the policy allows it (not to oneself). */
+			struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,
+						      .user_role = u->role };
+			if (ers_authz_check(&r->session.actor, ERS_ACT_USER_WELCOME, &t, &err) == 0) {
+				html(&c, "<form method=\"post\" action=\"/admin/users/welcome\" class=\"inline\">");
+				web_csrf_field(r, &c);
+				html(&c, "<input type=\"hidden\" name=\"u\" value=\"%s\"><button type=\"submit\" class=\"link\">"
+					 "Resend welcome</button></form>", u->address);
+			}
+			html(&c, "</div></td></tr>");
 			ers_buf_free(&quota);
 		}
 		html(&c, "</tbody></table></div>");

@@ -134,7 +134,7 @@ SQL
         echo "| the first page sorted by name (\`sort=name\`, \`--sort name\`) | $name ms | $name_cli ms | $r_name |"
         echo "| the next page by email (the keyset cursor of Next page, \`--after\`) | $nxt ms | $nxt_cli ms | $r_next |"
         echo
-        echo "The sorted pages read the index of migration 0071 (tenant, sort key, address):"
-        echo "no page sorts or loads the whole tenant."
+        echo "The pages sorted by name, role or status read the indexes of migration 0071"
+        echo "(tenant, sort key, address): no page of a tenant sorts or loads the whole tenant."
     } >"$dir/results-admin.md"
 }
