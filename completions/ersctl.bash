@@ -51,7 +51,7 @@ _ersctl_commands=(
     'user enable||'
     'user export|--tenant --format --with-hashes|--format=csv json'
     'user import|--format --profile --generate-passwords --tenant|--format=csv json;--profile=ers postfixadmin'
-    'user list|--tenant --role --status --after --limit|--role=user tenant_admin super_admin;--status=active disabled'
+    'user list|--tenant --role --status --after --limit --sort --descending|--role=user tenant_admin super_admin;--status=active disabled;--sort=email name role status'
     'user mfa reset||'
     'user mfa status||'
     'user passwd|--password-file --generate-password --current-password-file|'

@@ -205,6 +205,8 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l status -r -a 'active disabled'
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l after -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l limit -r
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l sort -r -a 'email name role status'
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from list' -l descending
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a mfa
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from mfa' -a reset

@@ -137,6 +137,10 @@ static const struct route routes[] = {
 	{ "GET", "/admin/tenants/dns", page_admin_tenant_dns, true, false, false },
 	{ "GET", "/admin/tenants/delete", page_admin_tenant_delete, true, false, false },
 	{ "POST", "/admin/tenants/delete", page_admin_tenant_delete_post, true, true, false },
+	{ "POST", "/admin/users/welcome", page_admin_user_welcome_post, true, true, false },
+	{ "POST", "/admin/users/forward", page_admin_user_forward_post, true, true, false },
+	{ "POST", "/admin/users/catchall", page_admin_user_catchall_post, true, true, false },
+	{ "POST", "/admin/users/limits", page_admin_user_limits_post, true, true, false },
 	{ "GET", "/manual/user", page_manual_user, false, false, false },  /* pages_manual.c: why these sessions */
 	{ "GET", "/manual/admin", page_manual_admin, true, false, false },
 };

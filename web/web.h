@@ -133,5 +133,9 @@ void page_admin_tenant_domain_remove_post(struct web_req *r, struct web_resp *w)
 void page_admin_tenant_dns(struct web_req *r, struct web_resp *w);
 void page_admin_tenant_delete(struct web_req *r, struct web_resp *w);
 void page_admin_tenant_delete_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_welcome_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_forward_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_catchall_post(struct web_req *r, struct web_resp *w);
+void page_admin_user_limits_post(struct web_req *r, struct web_resp *w);
 
 #endif

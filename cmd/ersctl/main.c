@@ -158,8 +158,10 @@ static const struct opt_spec user_list_opts[] = {
 	{ "tenant", "TENANT", "only this tenant's users (name or domain)", 0, NULL },
 	{ "role", "ROLE", "only this role", 0, "user tenant_admin super_admin" },
 	{ "status", "STATUS", "only active or disabled users", 0, "active disabled" },
-	{ "after", "ADDRESS", "the page after this address (the last one shown)", 0, NULL },
+	{ "after", "CURSOR", "the page after this one: the \"more:\" cursor printed (sorted by email: the last address shown)", 0, NULL },
 	{ "limit", "N", "at most N users, 1..10000 (default 100)", 0, NULL },
+	{ "sort", "KEY", "order by email (default), name, role or status", 0, "email name role status" },
+	{ "descending", NULL, "in descending order", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec user_import_opts[] = {

@@ -227,7 +227,10 @@ int cmd_user_show(struct cli *c)
 
 int cmd_user_list(struct cli *c)
 {
-	struct ers_user_filter f = { .tenant = cli_opt(c, "tenant"), .after = cli_opt(c, "after") };
+	struct ers_user_filter f = { .tenant = cli_opt(c, "tenant"), .after = cli_opt(c, "after"),
+				     .descending = cli_flag(c, "descending") };
+	if (cli_opt(c, "sort") && ers_user_sort_parse(cli_opt(c, "sort"), &f.sort, &c->err) < 0)
+		return -1;
 	if (cli_opt(c, "role")) {
 		f.set_role = true;
 		if (ers_role_parse(cli_opt(c, "role"), &f.role, &c->err) < 0)
@@ -263,8 +266,14 @@ int cmd_user_list(struct cli *c)
 				  u->created_at);
 		}
 		table_print(&tab);
-		if (list->next_after && !c->quiet)
-			printf("more: ersctl user list --after %s\n", list->next_after);
+		if (list->next_after && !c->quiet) {
+			if (f.sort) /* the cursor holds the sort key after a space: quoted */
+				printf("more: ersctl user list --sort %s%s --after '%s'\n", ers_user_sort_name(f.sort),
+				       f.descending ? " --descending" : "", list->next_after);
+			else
+				printf("more: ersctl user list%s --after %s\n", f.descending ? " --descending" : "",
+				       list->next_after);
+		}
 	}
 	ers_user_list_free(list);
 	return 0;

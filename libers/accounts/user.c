@@ -298,6 +298,29 @@ int ers_user_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char 
 	return find_user(ctx, actor, address, ERS_ACT_USER_VIEW, false, user_r, err);
 }
 
+static const char *const sort_names[] = { "email", "name", "role", "status" };
+/* The sort key of each order, beside m.address (the indexes of migration
+ * 0071 hold the same expressions). */
+static const char *const sort_exprs[] = { NULL, "lower(m.first_name || ' ' || m.last_name)", "m.role", "m.status" };
+
+const char *ers_user_sort_name(enum ers_user_sort sort)
+{
+	return (unsigned)sort < 4 ? sort_names[sort] : "email";
+}
+
+int ers_user_sort_parse(const char *input, enum ers_user_sort *sort_r, struct ers_error *err)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(input, sort_names[i])) {
+			*sort_r = (enum ers_user_sort)i;
+			return 0;
+		}
+	ers_error_set(err, ERS_E_INVALID, "sort must be email, name, role or status, got \"%.40s\"", input);
+	return -1;
+}
+
+/* The keyset cursor: the last address shown, and for an order other than
+ * by email a space and its sort key (an address holds no space). */
 int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_user_filter *f,
 		  struct ers_user_list **list_r, struct ers_error *err)
 {
@@ -305,9 +328,31 @@ int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 		ers_error_set(err, ERS_E_INVALID, "--limit must be 1..10000, got %d", f->limit);
 		return -1;
 	}
-	struct ers_list_scope sc;
-	if (ers_authz_list_scope(ctx, actor, ERS_ACT_USER_VIEW, f->tenant, "users", &sc, err) < 0)
+	if ((unsigned)f->sort >= 4) {
+		ers_error_set(err, ERS_E_INVALID, "unknown sort order %d", (int)f->sort);
 		return -1;
+	}
+	const char *key_expr = sort_exprs[f->sort];
+	char *after = NULL;
+	const char *after_key = NULL;
+	if (f->after && *f->after) {
+		after = ers_xstrdup(f->after);
+		char *sp = strchr(after, ' ');
+		if (sp)
+			*sp = '\0';
+		if (!key_expr != !sp) {
+			ers_error_set(err, ERS_E_INVALID, "the page cursor \"%.80s\" is not one of a list sorted by %s "
+				      "(start again from the first page)", f->after, ers_user_sort_name(f->sort));
+			free(after);
+			return -1;
+		}
+		after_key = sp ? sp + 1 : NULL;
+	}
+	struct ers_list_scope sc;
+	if (ers_authz_list_scope(ctx, actor, ERS_ACT_USER_VIEW, f->tenant, "users", &sc, err) < 0) {
+		free(after);
+		return -1;
+	}
 	long long tenant_id = sc.tenant_id;
 	bool self_only = sc.self_only, regular_only = sc.regular_only;
 	struct ers_num tid = ers_num(tenant_id), self = ers_num(actor->user_id);
@@ -316,24 +361,41 @@ int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 		tenant_id ? tid.s : NULL, self_only ? self.s : NULL, regular_only ? "user" : NULL,
 		f->set_role ? ers_role_name(f->role) : NULL,
 		f->set_status ? (f->status == ERS_USER_DISABLED ? "disabled" : "active") : NULL,
-		f->after, limit1.s, f->search && *f->search ? f->search : NULL,
+		after, limit1.s, f->search && *f->search ? f->search : NULL, after_key,
 	};
-	PGresult *res = ers_db_exec(ctx, "SELECT " USER_COLUMNS USER_FROM
+	const char *cmp = f->descending ? "<" : ">", *dir = f->descending ? " DESC" : "";
+	struct ers_buf q = ERS_BUF_INIT;
+	ers_buf_addf(&q, "SELECT " USER_COLUMNS ", %s" USER_FROM
 		" WHERE ($1::bigint IS NULL OR m.tenant_id = $1::bigint) AND ($2::bigint IS NULL OR m.id = $2::bigint)"
 		" AND ($3::text IS NULL OR m.role = $3) AND ($4::text IS NULL OR m.role = $4)"
-		" AND ($5::text IS NULL OR m.status = $5) AND ($6::text IS NULL OR m.address > $6)"
-		" AND ($8::text IS NULL OR strpos(lower(m.address || ' ' || m.first_name || ' ' || m.last_name), lower($8)) > 0)"
-		" ORDER BY m.address LIMIT $7::int", 8, params, err);
+		" AND ($5::text IS NULL OR m.status = $5)"
+		" AND ($8::text IS NULL OR strpos(lower(m.address || ' ' || m.first_name || ' ' || m.last_name), lower($8)) > 0)",
+		key_expr ? key_expr : "''");
+	if (key_expr)
+		ers_buf_addf(&q, " AND ($6::text IS NULL OR (%s, m.address) %s ($9::text, $6::text))"
+			     " ORDER BY %s%s, m.address%s LIMIT $7::int", key_expr, cmp, key_expr, dir, dir);
+	else
+		ers_buf_addf(&q, " AND ($9::text IS NULL OR true) AND ($6::text IS NULL OR m.address %s $6)"
+			     " ORDER BY m.address%s LIMIT $7::int", cmp, dir);
+	PGresult *res = ers_db_exec(ctx, q.data, 9, params, err);
+	ers_buf_free(&q);
+	free(after);
 	if (!res)
 		return -1;
-	int rows = PQntuples(res), want = f->limit ? f->limit : 100;
+	int rows = PQntuples(res), want = f->limit ? f->limit : 100, keycol = PQnfields(res) - 1;
 	struct ers_user_list *list = ers_xcalloc(1, sizeof *list);
 	list->count = (size_t)(rows > want ? want : rows);
 	list->items = ers_xcalloc(list->count, sizeof *list->items);
 	for (int r = 0; r < (int)list->count; r++)
 		fill_user(&list->items[r], res, r);
-	if (rows > want)
-		list->next_after = ers_xstrdup(list->items[list->count - 1].address);
+	if (rows > want) {
+		struct ers_buf next = ERS_BUF_INIT;
+		ers_buf_adds(&next, list->items[list->count - 1].address);
+		if (key_expr)
+			ers_buf_addf(&next, " %s", ers_db_str(res, (int)list->count - 1, keycol));
+		list->next_after = ers_xstrdup(next.data);
+		ers_buf_free(&next);
+	}
 	PQclear(res);
 	*list_r = list;
 	return 0;

@@ -62,6 +62,14 @@ struct ers_user_spec {
 	bool send_welcome;
 };
 
+/* The order of a user list; each with the address as the tie-break. */
+enum ers_user_sort {
+	ERS_USER_SORT_EMAIL,  /* the address (the default) */
+	ERS_USER_SORT_NAME,   /* first and last name, case-insensitive */
+	ERS_USER_SORT_ROLE,   /* super_admin, tenant_admin, user */
+	ERS_USER_SORT_STATUS, /* active, disabled */
+};
+
 struct ers_user_filter {
 	const char *tenant;       /* name or domain; NULL: all the actor may see */
 	bool set_role;
@@ -70,9 +78,16 @@ struct ers_user_filter {
 	enum ers_user_status status;
 	const char *search;       /* NULL or "": all; else a case-insensitive part of the
 	                           * address, first or last name */
-	const char *after;        /* keyset cursor: addresses after this one */
+	const char *after;        /* keyset cursor: next_after of the page before (for
+	                           * ERS_USER_SORT_EMAIL the last address shown) */
 	int limit;                /* 0: 100; at most 10000 */
+	enum ers_user_sort sort;
+	bool descending;
 };
+
+/* "email", "name", "role", "status". */
+const char *ers_user_sort_name(enum ers_user_sort sort);
+int ers_user_sort_parse(const char *input, enum ers_user_sort *sort_r, struct ers_error *err);
 
 /* Creates the user; with generate_password, the temporary password is put
  * in `password_r` (wipe it with ers_buf_free_secret) and shown only once. */
