@@ -120,6 +120,8 @@ static const struct route routes[] = {
 	{ "POST", "/admin/users/mfa", page_admin_user_mfa_post, true, true, false },
 	{ "GET", "/admin/users/delete", page_admin_user_delete, true, false, false },
 	{ "POST", "/admin/users/delete", page_admin_user_delete_post, true, true, false },
+	{ "GET", "/admin/security", page_admin_security, true, false, false },
+	{ "POST", "/admin/security/test", page_admin_security_test, true, true, false },
 	{ "GET", "/manual/user", page_manual_user, false, false, false },  /* pages_manual.c: why these sessions */
 	{ "GET", "/manual/admin", page_manual_admin, true, false, false },
 };

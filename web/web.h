@@ -107,5 +107,7 @@ void page_admin_user_mfa(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
+void page_admin_security(struct web_req *r, struct web_resp *w); /* pages_admin_security.c */
+void page_admin_security_test(struct web_req *r, struct web_resp *w);
 
 #endif

@@ -202,4 +202,63 @@ expect 0 "scan stats per user" scan stats --per-user --tenant $odom
 like "$OUT" "o@$odom" "... the sender's row"
 refused 65 "--since must be a time" "a bad --since is refused" scan list --since yesterdayish
 expect 0 "scan prune (nothing old)" scan prune
+
+# --- the Security tab over HTTP, per role ---------------------------------------------
+login() { web "$1" POST /login --data-urlencode "email=$2" --data-urlencode "password=antivirus-password-123"; }
+SA=$T_DIR/sa.jar TA=$T_DIR/ta.jar
+login "$SA" sa@$dom
+web "$SA" GET /admin/security
+is "$CODE" 200 "a super admin opens the Security tab"
+like "$BODY" '<a href="/admin/security" aria-current="page">Security</a>' "... a sub-tab of the admin panel beside Users"
+like "$BODY" '<h2>Scanner runtime</h2>' "... the scanner runtime card"
+like "$BODY" "<dt>Scanning</dt><dd>Enabled</dd><dt>Scanner target</dt><dd><code>unix:$ERS_STACK_DIR/clamd/clamd.sock</code>" "... enabled, its target"
+like "$BODY" '<dt>Fail-closed mode</dt><dd>On' "... fail-closed mode"
+like "$BODY" '<dt>Version</dt><dd>ClamAV [0-9.]+</dd>' "... clamd's version"
+like "$BODY" '<dt>Last health check</dt><dd><time>[0-9T:Z-]+</time>: <strong class="health">Healthy</strong>' "... the last health check, healthy"
+like "$BODY" '<button type="submit" name="test" value="clean">Run Clean Test</button>' "... Run Clean Test"
+like "$BODY" '<button type="submit" name="test" value="eicar" class="secondary">Run EICAR Test</button>' "... Run EICAR Test"
+for h in "Domain statistics" "User and domain breakdown" "Recent domain issues" "Attachment scans"; do
+    like "$BODY" "<h2>$h</h2>" "... the table: $h"
+done
+like "$BODY" "<td data-label=\"Domain\">$odom</td>" "... with every tenant's domains"
+like "$BODY" "<td data-label=\"Item\">forwarded.eml/inner-tool.com</td><td data-label=\"Detail\">Ers-Test-Eicar.UNOFFICIAL</td>" "... an issue: the item and the finding"
+like "$BODY" '<td data-label="Attachment">report.zip</td><td data-label="Type">application/zip</td>' "... an attachment scan"
+CSRF_SA=$(csrf)
+web "$SA" POST /admin/security/test --data-urlencode "csrf=$CSRF_SA" --data-urlencode "test=eicar"
+is "$CODE" 303 "Run EICAR Test: 303"
+web "$SA" GET /admin/security?ran=eicar
+like "$BODY" 'EICAR test passed: the scanner answered infected' "... passed: infected"
+like "$BODY" "<td data-label=\"Test\">EICAR</td><td data-label=\"Result\">infected</td><td data-label=\"Passed\">yes</td><td data-label=\"Detail\">Ers-Test-Eicar.UNOFFICIAL</td><td data-label=\"Run by\">sa@$dom</td>" \
+    "... in the recent runs table"
+web "$SA" POST /admin/security/test --data-urlencode "test=clean"
+is "$CODE" 403 "a self-test without the CSRF token: 403"
+
+login "$TA" ta@$dom
+web "$TA" GET /admin/security
+is "$CODE" 200 "a tenant admin opens the Security tab"
+like "$BODY" '<h2>Scanner runtime</h2>' "... sees the scanner status"
+unlike "$BODY" 'Run EICAR Test|Run Clean Test' "... no self-test buttons"
+like "$BODY" "<td data-label=\"Domain\">$dom</td>" "... its own tenant's rows"
+unlike "$BODY" "$odom" "... none of the other tenant's"
+web "$TA" GET "/admin/security?tenant=$odom"
+is "$CODE" 403 "... the other tenant asked for by hand: 403"
+unlike "$BODY" "o@$odom" "... and nothing of it shown"
+web "$TA" POST /admin/security/test --data-urlencode "csrf=$(web "$TA" GET /admin/security; csrf)" --data-urlencode "test=eicar"
+is "$CODE" 403 "a tenant admin's hand-made self-test POST: 403"
+is "$(sql "SELECT count(*) FROM ers.scan_selftest WHERE actor = 'ta@$dom'")" 0 "... nothing run"
+
+web "$A" GET /admin/security
+is "$CODE" 403 "a user: 403"
+unlike "$BODY" 'Scanner runtime' "... nothing shown"
+
+# Scanning off: the tab says so.
+sed -i 's/^  enabled: true$/  enabled: false/' "$WEB_YAML"
+web "$SA" GET /admin/security
+like "$BODY" 'Scanning is disabled: outbound mail is sent without scanner enforcement' "scanning off: the Security tab says so"
+cp "$T_DIR/web.yaml" "$WEB_YAML"
+"$ERS_TOP/test/stack" clamd-stop "$ERS_STACK_DIR"
+web "$SA" GET /admin/security
+like "$BODY" '<strong class="health">Unhealthy</strong>' "clamd stopped: the health check says unhealthy"
+"$ERS_TOP/test/stack" clamd-start "$ERS_STACK_DIR"
+
 done_testing
