@@ -171,6 +171,8 @@ cp "$T_DIR/web.yaml" "$WEB_YAML"
 expect 0 "scan status: healthy" scan status
 like "$OUT" "health check:  healthy" "... says so"
 like "$OUT" "version:       ClamAV " "... with clamd's version"
+expect 0 "mailstack check" --json mailstack check
+like "$(printf '%s' "$OUT" | tr -d ' \n')" '"component":"clamd","check":"scanneranswersandscans","ok":true' "... includes clamd, healthy"
 expect 0 "scan test clean (operator)" scan test clean
 like "$OUT" "clean test: passed" "... passed"
 expect 0 "scan test eicar as a super admin" --as sa@$dom scan test eicar
@@ -259,6 +261,9 @@ cp "$T_DIR/web.yaml" "$WEB_YAML"
 "$ERS_TOP/test/stack" clamd-stop "$ERS_STACK_DIR"
 web "$SA" GET /admin/security
 like "$BODY" '<strong class="health">Unhealthy</strong>' "clamd stopped: the health check says unhealthy"
+expect 69 "... scan status exits 69" scan status
+like "$OUT" "health check:  UNHEALTHY" "... and says why"
+expect 69 "... mailstack check fails" mailstack check
 "$ERS_TOP/test/stack" clamd-start "$ERS_STACK_DIR"
 
 done_testing
