@@ -120,6 +120,8 @@ int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail
 int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const struct ers_compose *c,
 		  struct ers_built_mail **mail_r, struct ers_error *err)
 {
+	if (!ctx)
+		ERS_BUG("ers_mail_send without a context: the scan could not be recorded");
 	if (ers_mail_build(c, mail_r, err) < 0)
 		return -1;
 	/* Scanned as it will leave (the scan area sits below mail: LAYERS). */

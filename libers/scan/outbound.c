@@ -227,21 +227,26 @@ int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *messa
 	int rc = -1;
 	struct ers_num days = ers_num(cfg->scan.retention_days);
 	const char *dparams[] = { days.s };
-	if (ers_db_begin(ctx, err) < 0)
+	/* The records in one transaction, the caller's when it has one. */
+	bool own_tx = !ctx->in_tx;
+	if (own_tx && ers_db_begin(ctx, err) < 0)
 		goto out;
 	for (size_t i = 0; i < w.n; i++)
 		if (record(ctx, sender, domain.data, message_id, &w.items[i], scanner, blocked, err) < 0) {
-			ers_db_rollback(ctx);
+			if (own_tx)
+				ers_db_rollback(ctx);
 			goto out;
 		}
 	/* Retention: the index on `at` makes this cheap when nothing is due. */
 	if (ers_db_run(ctx, "DELETE FROM ers.scan WHERE at < now() - make_interval(days => $1::int)", 1, dparams,
 		       err) < 0 ||
-	    ers_db_run(ctx, "COMMIT", 0, NULL, err) < 0) {
-		ers_db_rollback(ctx);
+	    (own_tx && ers_db_run(ctx, "COMMIT", 0, NULL, err) < 0)) {
+		if (own_tx)
+			ers_db_rollback(ctx);
 		goto out;
 	}
-	ctx->in_tx = false;
+	if (own_tx)
+		ctx->in_tx = false;
 	if (infected) {
 		if (!strcmp(infected->kind, "body"))
 			ers_error_set(err, ERS_E_INVALID, "The %s contains a virus (%s): the send was blocked.",
