@@ -48,12 +48,7 @@ static bool admin_only(struct web_req *r, struct web_resp *w)
 
 static void admin_page(struct web_req *r, struct web_resp *w, const char *title, const char *content)
 {
-	struct ers_buf c = ERS_BUF_INIT;
-	html(&c, "<nav class=\"subtabs\" aria-label=\"Admin\"><a href=\"/admin/users\" aria-current=\"page\">Users</a>"
-		 "<a href=\"/admin/security\">Security</a></nav>%r",
-	     content);
-	web_page(r, w, title, c.data);
-	ers_buf_free(&c);
+	web_admin_page(r, w, "users", title, content); /* web/admin_nav.c */
 }
 
 static const char *status_word(const struct ers_user *u)

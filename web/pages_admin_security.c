@@ -27,11 +27,7 @@ static bool sees_tenants(const struct web_req *r)
 
 static void security_page(struct web_req *r, struct web_resp *w, const char *content)
 {
-	struct ers_buf c = ERS_BUF_INIT;
-	html(&c, "<nav class=\"subtabs\" aria-label=\"Admin\"><a href=\"/admin/users\">Users</a>"
-		 "<a href=\"/admin/security\" aria-current=\"page\">Security</a></nav>%r", content);
-	web_page(r, w, "Security", c.data);
-	ers_buf_free(&c);
+	web_admin_page(r, w, "security", "Security", content); /* web/admin_nav.c */
 }
 
 static void runtime_card(struct ers_buf *c, const struct ers_scan_status *st)

@@ -107,6 +107,32 @@ void page_admin_user_mfa(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
+/* What the admin tabs share (web/admin_nav.c): the sub-tab navigation
+ * around `content` with `tab` ("users", "aliases", "tenants", "security") current;
+ * whether the actor sees every tenant (super admins: the Tenants tab, the
+ * tenant filters); the refusal of a regular user (false: it was shown). */
+void web_admin_page(struct web_req *r, struct web_resp *w, const char *tab, const char *title, const char *content);
+bool web_sees_tenants(const struct web_req *r);
+bool web_admin_only(struct web_req *r, struct web_resp *w);
+/* The Aliases tab (web/pages_admin_aliases.c). */
+void page_admin_aliases(struct web_req *r, struct web_resp *w);
+void page_admin_alias_new(struct web_req *r, struct web_resp *w);
+void page_admin_alias_new_post(struct web_req *r, struct web_resp *w);
+void page_admin_alias_delete(struct web_req *r, struct web_resp *w);
+void page_admin_alias_delete_post(struct web_req *r, struct web_resp *w);
+/* The Tenants tab, super admins only (web/pages_admin_tenants.c). */
+void page_admin_tenants(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_new(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_new_post(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_edit(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_edit_post(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_domains(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_domain_add_post(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_domain_primary_post(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_domain_remove_post(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_dns(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_delete(struct web_req *r, struct web_resp *w);
+void page_admin_tenant_delete_post(struct web_req *r, struct web_resp *w);
 void page_admin_security(struct web_req *r, struct web_resp *w); /* pages_admin_security.c */
 void page_admin_security_test(struct web_req *r, struct web_resp *w);
 

@@ -45,6 +45,7 @@ void ers_alias_list_free(struct ers_alias_list *list)
 	for (size_t i = 0; i < list->count; i++)
 		alias_clear(&list->items[i]);
 	free(list->items);
+	free(list->next_after);
 	free(list);
 }
 
@@ -189,6 +190,10 @@ out:
 int ers_alias_list(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_alias_filter *f,
 		   struct ers_alias_list **list_r, struct ers_error *err)
 {
+	if (f->limit < 0 || f->limit > 10000) {
+		ers_error_set(err, ERS_E_INVALID, "--limit must be 1..10000, got %d", f->limit);
+		return -1;
+	}
 	/* Users see the aliases that deliver to them, tenant admins those of
 	 * the regular users of their tenant. */
 	struct ers_list_scope sc;
@@ -196,21 +201,66 @@ int ers_alias_list(struct ers_ctx *ctx, const struct ers_actor *actor, const str
 		return -1;
 	long long tenant_id = sc.tenant_id;
 	bool self_only = sc.self_only, regular_only = sc.regular_only;
-	struct ers_num tid = ers_num(tenant_id), self = ers_num(actor->user_id);
-	const char *params[] = { tenant_id ? tid.s : NULL, self_only ? self.s : NULL, regular_only ? "user" : NULL };
-	PGresult *res = ers_db_exec(ctx, "SELECT " ALIAS_COLUMNS ALIAS_FROM
+	struct ers_num tid = ers_num(tenant_id), self = ers_num(actor->user_id), limit1 = ers_num(f->limit + 1);
+	const char *params[] = { tenant_id ? tid.s : NULL, self_only ? self.s : NULL, regular_only ? "user" : NULL,
+				 f->search && *f->search ? f->search : NULL, f->limit && f->after && *f->after ? f->after : NULL,
+				 f->limit ? limit1.s : NULL };
+	/* Paged: by address (the unique index), a page and one more to know
+	 * whether there is a next; never the whole tenant. */
+	PGresult *res = ers_db_exec(ctx, f->limit ?
+		"SELECT " ALIAS_COLUMNS ALIAS_FROM
 		" WHERE ($1::bigint IS NULL OR a.tenant_id = $1::bigint) AND ($2::bigint IS NULL OR m.id = $2::bigint)"
-		" AND ($3::text IS NULL OR m.role = $3) ORDER BY split_part(a.address, '@', 2), a.address", 3, params, err);
+		" AND ($3::text IS NULL OR m.role = $3)"
+		" AND ($4::text IS NULL OR strpos(lower(a.address || ' ' || m.address), lower($4)) > 0)"
+		" AND ($5::text IS NULL OR a.address > $5) ORDER BY a.address LIMIT $6::int" :
+		"SELECT " ALIAS_COLUMNS ALIAS_FROM
+		" WHERE ($1::bigint IS NULL OR a.tenant_id = $1::bigint) AND ($2::bigint IS NULL OR m.id = $2::bigint)"
+		" AND ($3::text IS NULL OR m.role = $3)"
+		" AND ($4::text IS NULL OR strpos(lower(a.address || ' ' || m.address), lower($4)) > 0)"
+		" AND ($5::text IS NULL OR $6::int IS NULL) ORDER BY split_part(a.address, '@', 2), a.address",
+		6, params, err);
 	if (!res)
 		return -1;
+	int rows = PQntuples(res), want = f->limit ? f->limit : rows;
 	struct ers_alias_list *list = ers_xcalloc(1, sizeof *list);
-	list->count = (size_t)PQntuples(res);
+	list->count = (size_t)(rows > want ? want : rows);
 	list->items = ers_xcalloc(list->count, sizeof *list->items);
 	for (int r = 0; r < (int)list->count; r++)
 		fill_alias(&list->items[r], res, r);
+	if (rows > want)
+		list->next_after = ers_xstrdup(list->items[list->count - 1].address);
 	PQclear(res);
 	*list_r = list;
 	return 0;
+}
+
+int ers_alias_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
+		  struct ers_alias **alias_r, struct ers_error *err)
+{
+	struct ers_buf address = ERS_BUF_INIT;
+	struct ers_alias *a = NULL;
+	struct ers_authz_target target;
+	long long domain_tenant = 0, domain_id;
+	int rc = -1;
+	if (ers_address_normalize(input, &address, err) < 0 ||
+	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0)
+		goto out;
+	if (load(ctx, address.data, false, &a, &target, err) < 0) {
+		if (err->code == ERS_E_NOTFOUND) { /* like one out of reach, to those who may not see all */
+			struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
+			ers_authz_missing(ctx, actor, ERS_ACT_ALIAS_VIEW, &where, address.data, err);
+		}
+		goto out;
+	}
+	if (ers_authz_require(ctx, actor, ERS_ACT_ALIAS_VIEW, &target, address.data, err) < 0)
+		goto out;
+	*alias_r = a;
+	a = NULL;
+	rc = 0;
+out:
+	ers_alias_free(a);
+	ers_buf_free(&address);
+	return rc;
 }
 
 int ers_alias_delete(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,

@@ -101,6 +101,8 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	t->alias_count = ers_db_ll(res, r, 11);
 	t->forward_count = ers_db_ll(res, r, 12);
 	t->quota_mb_total = ers_db_ll(res, r, 13);
+	t->mail_bytes = ers_db_ll(res, r, 14);
+	t->mail_messages = ers_db_ll(res, r, 15);
 	struct ers_tenant_use u = { t->name, t->max_users, t->max_storage_mb, t->user_count, t->quota_mb_total };
 	t->over_max_users = ers_tenant_over_max_users(&u);
 	t->over_max_storage = ers_tenant_over_max_storage(&u);
@@ -110,7 +112,13 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	"t.id, t.name, t.imap_host, t.imap_port, t.smtp_host, t.smtp_port, t.max_users, t.max_storage_mb, " \
 	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary), " \
 	ERS_SQL_TENANT_USERS ", (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
-	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id), " ERS_SQL_TENANT_QUOTA_MB
+	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id), " ERS_SQL_TENANT_QUOTA_MB ", " \
+	TENANT_MAIL_USE
+/* The mail in the tenant's mailboxes: Dovecot's quota usage (ers_quota.usage). */
+#define TENANT_MAIL_USE \
+	"(SELECT coalesce(sum(qu.bytes), 0) FROM ers.mailbox mm JOIN ers_quota.usage qu ON qu.username = mm.address" \
+	" WHERE mm.tenant_id = t.id), (SELECT coalesce(sum(qu.messages), 0) FROM ers.mailbox mm" \
+	" JOIN ers_quota.usage qu ON qu.username = mm.address WHERE mm.tenant_id = t.id)"
 
 static void fill_domain(struct ers_tenant_domain *d, PGresult *res, int r, int col)
 {

@@ -211,7 +211,7 @@ SA=$T_DIR/sa.jar TA=$T_DIR/ta.jar
 login "$SA" sa@$dom
 web "$SA" GET /admin/security
 is "$CODE" 200 "a super admin opens the Security tab"
-like "$BODY" '<a href="/admin/security" aria-current="page">Security</a>' "... a sub-tab of the admin panel beside Users"
+like "$BODY" '<nav class="subtabs" aria-label="Admin"><a href="/admin/users">Users</a>.*<a href="/admin/security" aria-current="page">Security</a></nav>' "... a sub-tab of the admin panel beside Users"
 like "$BODY" '<h2>Scanner runtime</h2>' "... the scanner runtime card"
 like "$BODY" "<dt>Scanning</dt><dd>Enabled</dd><dt>Scanner target</dt><dd><code>unix:$ERS_STACK_DIR/clamd/clamd.sock</code>" "... enabled, its target"
 like "$BODY" '<dt>Fail-closed mode</dt><dd>On' "... fail-closed mode"

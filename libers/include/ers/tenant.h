@@ -40,6 +40,8 @@ struct ers_tenant {
 	long long alias_count;
 	long long forward_count;  /* catch-alls included */
 	long long quota_mb_total; /* the sum of the users' quotas (none counts 0): what max_storage_mb counts */
+	long long mail_bytes;     /* the mail stored in its mailboxes, as Dovecot last reported it */
+	long long mail_messages;
 	/* A limit lowered below the use is accepted; until the use is under it
 	 * again, no user can be added (users) and no quota given or raised
 	 * (storage). */
