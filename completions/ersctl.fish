@@ -98,6 +98,26 @@ complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l listen -r
 complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l socket-group -r
 complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l pidfile -r
 complete -c ersctl -n '__fish_seen_subcommand_from policyd' -l max-connections -r
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l since -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l issues
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l attachments
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l limit -r
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a prune
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a stats
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from stats' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from stats' -l since -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from stats' -l per-user
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a status
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a test
+complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a tests
 complete -c ersctl -n '__fish_use_subcommand' -a server
 complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host' -a add

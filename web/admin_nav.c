@@ -29,6 +29,7 @@ void web_admin_page(struct web_req *r, struct web_resp *w, const char *tab, cons
 		{ "users", "/admin/users", "Users" },
 		{ "aliases", "/admin/aliases", "Aliases" },
 		{ "tenants", "/admin/tenants", "Tenants" },
+		{ "security", "/admin/security", "Security" },
 	};
 	struct ers_buf c = ERS_BUF_INIT;
 	html(&c, "<nav class=\"subtabs\" aria-label=\"Admin\">");

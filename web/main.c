@@ -141,6 +141,8 @@ static const struct route routes[] = {
 	{ "POST", "/admin/users/forward", page_admin_user_forward_post, true, true, false },
 	{ "POST", "/admin/users/catchall", page_admin_user_catchall_post, true, true, false },
 	{ "POST", "/admin/users/limits", page_admin_user_limits_post, true, true, false },
+	{ "GET", "/admin/security", page_admin_security, true, false, false },
+	{ "POST", "/admin/security/test", page_admin_security_test, true, true, false },
 	{ "GET", "/manual/user", page_manual_user, false, false, false },  /* pages_manual.c: why these sessions */
 	{ "GET", "/manual/admin", page_manual_admin, true, false, false },
 };

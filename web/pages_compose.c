@@ -440,7 +440,7 @@ void page_compose_post(struct web_req *r, struct web_resp *w)
 		.attachments = atts,
 		.nattachments = natts,
 	};
-	if (ers_mail_send(&smtp, &c, &built, &err) < 0) {
+	if (ers_mail_send(r->ctx, &smtp, &c, &built, &err) < 0) {
 		status = web_status_of(err.code);
 		if (built)
 			fail = "The message was not sent.";

@@ -108,7 +108,7 @@ void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
 /* What the admin tabs share (web/admin_nav.c): the sub-tab navigation
- * around `content` with `tab` ("users", "aliases", "tenants") current;
+ * around `content` with `tab` ("users", "aliases", "tenants", "security") current;
  * whether the actor sees every tenant (super admins: the Tenants tab, the
  * tenant filters); the refusal of a regular user (false: it was shown). */
 void web_admin_page(struct web_req *r, struct web_resp *w, const char *tab, const char *title, const char *content);
@@ -137,5 +137,7 @@ void page_admin_user_welcome_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_forward_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_catchall_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_limits_post(struct web_req *r, struct web_resp *w);
+void page_admin_security(struct web_req *r, struct web_resp *w); /* pages_admin_security.c */
+void page_admin_security_test(struct web_req *r, struct web_resp *w);
 
 #endif

@@ -101,6 +101,12 @@ int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 
 /* Command handlers, one file per noun. */
 int cmd_config_check(struct cli *c);
+int cmd_scan_status(struct cli *c);
+int cmd_scan_test(struct cli *c);
+int cmd_scan_tests(struct cli *c);
+int cmd_scan_list(struct cli *c);
+int cmd_scan_stats(struct cli *c);
+int cmd_scan_prune(struct cli *c);
 int cmd_db_migrate(struct cli *c);
 int cmd_db_status(struct cli *c);
 int cmd_host_add(struct cli *c);

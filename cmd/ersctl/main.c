@@ -208,6 +208,20 @@ static const struct opt_spec policyd_opts[] = {
 	{ "max-connections", "N", "at most N connections at once, each with its own database connection, 1..1000 (default 100)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec scan_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's scans (name or domain)", 0, NULL },
+	{ "since", "TIME", "only scans since a time (2026-12-04, 2026-12-04T10:00Z) or a span ago (30m, 12h, 7d, 2w)", 0, NULL },
+	{ "issues", NULL, "only infected or unavailable items", 0, NULL },
+	{ "attachments", NULL, "only attachments", 0, NULL },
+	{ "limit", "N", "at most N rows, newest first, 1..10000 (default 100)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec scan_stats_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's scans (name or domain)", 0, NULL },
+	{ "since", "TIME", "only scans since a time or a span ago (30m, 12h, 7d, 2w)", 0, NULL },
+	{ "per-user", NULL, "counts per sender and domain, not per domain", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
@@ -239,6 +253,12 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "mtasts mode", "DOMAIN MODE", 2, 2, no_opts, "set a domain's MTA-STS mode: testing (first), enforce or none; the policy id changes with it", cmd_mtasts_mode, OPERATOR_DB },
 	{ "mtasts policy", "DOMAIN", 1, 1, no_opts, "print a domain's MTA-STS policy file, to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt", cmd_mtasts_policy, OPERATOR_DB },
 	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },
+	{ "scan list", "", 0, 0, scan_list_opts, "list the outbound scan records the actor may see, newest first", cmd_scan_list, OPERATOR_DB },
+	{ "scan prune", "", 0, 0, no_opts, "delete scan records older than scan.retention_days", cmd_scan_prune, OPERATOR_DB },
+	{ "scan stats", "", 0, 0, scan_stats_opts, "count clean, infected and unavailable scans per sender domain (or per sender)", cmd_scan_stats, OPERATOR_DB },
+	{ "scan status", "", 0, 0, no_opts, "show the scanner's settings and check clamd now (PING, VERSION; exit 69: unhealthy)", cmd_scan_status, OPERATOR_DB },
+	{ "scan test", "clean|eicar", 1, 1, no_opts, "run a scanner self-test: a harmless payload, or the EICAR test string built in memory (recorded)", cmd_scan_test, OPERATOR_DB },
+	{ "scan tests", "", 0, 0, no_opts, "list the recent self-tests", cmd_scan_tests, OPERATOR_DB },
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
 	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },

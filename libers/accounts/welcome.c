@@ -238,7 +238,7 @@ static int send_to(struct ers_ctx *ctx, const struct target *t, struct ers_welco
 		.password = cfg->secrets.webmail_master_password,
 		.timeout_s = 30,
 	};
-	if (ers_mail_send(&smtp, &c, &built, err) < 0)
+	if (ers_mail_send(ctx, &smtp, &c, &built, err) < 0)
 		goto out;
 	snprintf(r->message_id, sizeof r->message_id, "%s", built->message_id);
 	rc = 0;

@@ -64,6 +64,8 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_MFA_VIEW: return "mfa.view";
 	case ERS_ACT_MFA_RESET: return "mfa.reset";
 	case ERS_ACT_USER_WELCOME: return "user.welcome";
+	case ERS_ACT_SCAN_VIEW: return "scan.view";
+	case ERS_ACT_SCAN_SELFTEST: return "scan.selftest";
 	}
 	return "unknown";
 }
@@ -143,6 +145,10 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_DNS_VIEW:
 		return a->role == ERS_ROLE_SUPER_ADMIN ||
 		       (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
+	case ERS_ACT_SCAN_VIEW: /* "Tenant Admins can view scanner status, same-tenant ..." (manual 000) */
+		return a->role == ERS_ROLE_SUPER_ADMIN || (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
+	case ERS_ACT_SCAN_SELFTEST: /* "Only Super Admins can run self-tests" */
+		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_HOST_MANAGE:
 	case ERS_ACT_SCHEMA_MIGRATE:
 		return false; /* server operators only (manual 001) */

@@ -284,6 +284,37 @@ static int walk_webmail(struct yaml_walk *w, yaml_node_t *map, struct ers_config
 	return walk_flat(w, map, "webmail", fields, sizeof fields / sizeof fields[0], webmail_bad, webmail_bad);
 }
 
+/* scan.target is a socket address, nothing more. */
+static const char *scan_bad(const char *key)
+{
+	(void)key;
+	return "\n\r\t \"'\\#{},;";
+}
+
+static const char *scan_why(const char *key)
+{
+	(void)key;
+	return "must not contain spaces, quotes, commas, semicolons, backslashes, '#', braces or line breaks";
+}
+
+static int walk_scan(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	const struct flat_field fields[] = {
+		{ "enabled", NULL, NULL, 0, 0, &cfg->scan.enabled },
+		{ "target", &cfg->scan.target, NULL, 0, 0, NULL },
+		{ "fail_closed", NULL, NULL, 0, 0, &cfg->scan.fail_closed },
+		{ "timeout", NULL, &cfg->scan.timeout, 1, 600, NULL },
+		{ "max_size_mb", NULL, &cfg->scan.max_size_mb, 1, 4096, NULL },
+		{ "retention_days", NULL, &cfg->scan.retention_days, 1, 3650, NULL },
+	};
+	if (walk_flat(w, map, "scan", fields, sizeof fields / sizeof fields[0], scan_bad, scan_why) < 0)
+		return -1;
+	const char *t = cfg->scan.target;
+	if (t && !(!strncmp(t, "unix:/", 6) || (!strncmp(t, "tcp:", 4) && strrchr(t + 4, ':'))))
+		return node_error(w, map, "scan.target", "must be unix:/PATH or tcp:HOST:PORT, got \"%.200s\"", t);
+	return 0;
+}
+
 /* welcome values end up in e-mail text and links. */
 static const char *welcome_bad(const char *key)
 {
@@ -345,11 +376,11 @@ int ers_welcome_base_url_check(const char *url, const char *source, struct ers_e
 
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", "scan", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome, scan");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -365,6 +396,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_webmail(w, v, cfg);
 		else if (key && !strcmp(key, "welcome"))
 			rc = walk_welcome(w, v, cfg);
+		else if (key && !strcmp(key, "scan"))
+			rc = walk_scan(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -421,6 +454,11 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->dns.timeout = 5;
 	cfg->dns.concurrency = 32;
 	cfg->webmail.hsts_max_age = ERS_HSTS_MAX_AGE_DEFAULT;
+	cfg->scan.target = ers_xstrdup("unix:/var/run/clamav/clamd.ctl");
+	cfg->scan.fail_closed = true;
+	cfg->scan.timeout = 30;
+	cfg->scan.max_size_mb = 25;
+	cfg->scan.retention_days = 90;
 }
 
 /* Defaults that follow other keys, filled in once the file is read. */
@@ -544,7 +582,8 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
 			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
-			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender };
+			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
+			     &cfg->scan.target };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
@@ -608,6 +647,10 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	else
 		ers_buf_adds(out, "  # base_url: not set (nor WELCOME_EMAIL_BASE_URL): welcome emails cannot be sent\n");
 	ers_buf_addf(out, "  sender: \"%s\"\n", cfg->welcome.sender ? cfg->welcome.sender : "postmaster@PRIMARY-DOMAIN");
+	ers_buf_addf(out, "scan:\n  enabled: %s\n  target: \"%s\"\n  fail_closed: %s\n  timeout: %d\n  max_size_mb: %d\n"
+		     "  retention_days: %d\n", cfg->scan.enabled ? "true" : "false", cfg->scan.target,
+		     cfg->scan.fail_closed ? "true" : "false", cfg->scan.timeout, cfg->scan.max_size_mb,
+		     cfg->scan.retention_days);
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

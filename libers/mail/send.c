@@ -8,6 +8,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "ers/compose.h"
+#include "ers/scan.h"
 #include "mail/internal.h"
 
 struct upload {
@@ -116,11 +117,17 @@ int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail
 	return rc;
 }
 
-int ers_mail_send(const struct ers_smtp_params *smtp, const struct ers_compose *c, struct ers_built_mail **mail_r,
-		  struct ers_error *err)
+int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const struct ers_compose *c,
+		  struct ers_built_mail **mail_r, struct ers_error *err)
 {
+	if (!ctx)
+		ERS_BUG("ers_mail_send without a context: the scan could not be recorded");
 	if (ers_mail_build(c, mail_r, err) < 0)
 		return -1;
-	/* Later: outbound scanning and S/MIME here, on *mail_r. */
+	/* Scanned as it will leave (the scan area sits below mail: LAYERS). */
+	const struct ers_built_mail *m = *mail_r;
+	if (ers_scan_outbound(ctx, m->envelope_from, m->data, m->len, m->message_id, err) < 0)
+		return -1;
+	/* Later: S/MIME here, on *mail_r. */
 	return ers_mail_submit(smtp, *mail_r, err);
 }

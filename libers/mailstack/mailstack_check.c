@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include "ers/mailstack.h"
 #include "ers/mem.h"
+#include "ers/scan.h"
 #include "mailstack/internal.h"
 
 static const struct {
@@ -202,6 +203,21 @@ int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r
 	check_policy(cfg, r);
 	if (m->opendkim_port)
 		check_opendkim(cfg, host, r);
+	if (cfg->scan.enabled) {
+		/* The scanner every send waits for: PING, VERSION, and a clean stream. */
+		char version[200];
+		struct ers_error e;
+		bool ok = ers_clamd_check(cfg->scan.target, cfg->scan.timeout < 5 ? cfg->scan.timeout : 5, version,
+					  sizeof version, &e) == 0;
+		struct ers_clamd_verdict v = { 0 };
+		if (ok) {
+			static const char probe[] = "ers mailstack check\n";
+			ers_clamd_scan(cfg->scan.target, cfg->scan.timeout, 0, probe, sizeof probe - 1, &v);
+			ok = v.result == ERS_SCAN_CLEAN;
+		}
+		ers_check_add(r, "clamd", "scanner answers and scans", ok, "%s: %s", cfg->scan.target,
+			      !version[0] ? e.message : ok ? version : v.detail);
+	}
 	if (m->doveadm_urls) {
 		struct ers_error e;
 		bool ok = ers_mailstack_flush_auth(cfg, "ers-check@invalid", &e) == 0;

@@ -371,7 +371,12 @@ int main(int argc, char **argv)
 	struct ers_compose c = { .from = env("USER_ADDR"), .to = env("PEER_ADDR"), .subject = "sent by the mail layer",
 				 .body = "hello from ers_mail_send\n" };
 	struct ers_built_mail *built = NULL;
-	int rc = ers_mail_send(&sp, &c, &built, &err);
+	/* The one send function records its scan (ers/scan.h): it needs the database. */
+	struct ers_config *cfg = NULL;
+	struct ers_ctx *ctx = NULL;
+	check(ers_config_load(NULL, &cfg, &err) == 0 && ers_ctx_open(cfg, 0, &ctx, &err) == 0, "open the database: %s",
+	      ctx ? "" : err.message);
+	int rc = ers_mail_send(ctx, &sp, &c, &built, &err);
 	check(rc == 0, "ers_mail_send over submission with STARTTLS%s%s", rc ? ": " : "", rc ? err.message : "");
 	check(built && ers_imap_append(im, sent_name, built->data, built->len, &err) == 0, "append it to Sent");
 	check(count_of(im, sent_name) == 1, "... Sent has it");
@@ -385,15 +390,17 @@ int main(int argc, char **argv)
 	snprintf(other, sizeof other, "someone-else@%s", env("USER_DOMAIN"));
 	c.from = other;
 	built = NULL;
-	check(ers_mail_send(&sp, &c, &built, &err) < 0 && strstr(err.message, "the server answered: 553"),
+	check(ers_mail_send(ctx, &sp, &c, &built, &err) < 0 && strstr(err.message, "the server answered: 553"),
 	      "sending as another address: the server's refusal is the error (%s)", err.message);
 	ers_built_mail_free(built);
 
 	sp.password = "bad-smtp-password";
 	built = NULL;
-	check(ers_mail_send(&sp, &c, &built, &err) < 0 && err.code == ERS_E_PERMISSION && !strstr(err.message, "bad-smtp-password"),
+	check(ers_mail_send(ctx, &sp, &c, &built, &err) < 0 && err.code == ERS_E_PERMISSION && !strstr(err.message, "bad-smtp-password"),
 	      "a wrong SMTP password is refused, not shown (%s)", err.message);
 	ers_built_mail_free(built);
+	ers_ctx_free(ctx);
+	ers_config_free(cfg);
 	ers_buf_free(&src);
 	free(trash_name);
 	free(sent_name);

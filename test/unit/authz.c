@@ -111,6 +111,10 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return super || (tadmin && own_regular) ? ALLOW : DENY;
 	case ERS_ACT_USER_WELCOME:    /* "Welcome Emails": the admin who adds or manages the user */
 		return super || (tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_SCAN_VIEW:       /* "Tenant Admins can view ... same-tenant domain statistics" */
+		return super || (tadmin && own_tenant) ? ALLOW : DENY;
+	case ERS_ACT_SCAN_SELFTEST:   /* "Only Super Admins can run self-tests" (manual 000) */
+		return super ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

@@ -221,7 +221,7 @@ static void test_errors(void)
 	const char *dbkeys = "allowed: host, port, name, user, connect_timeout, sslmode";
 
 	fails(write_config("database: {}\ndatbase:\n  host: x\n", s), "an unknown top-level key", ":2:1: ",
-	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file, mailstack, dns, webmail, welcome", NULL);
+	      "(top level)", "unknown key \"datbase\"", "allowed: database, secrets_file, mailstack, dns, webmail, welcome, scan", NULL);
 	fails(write_config("database:\n  port: 5432\n  hots: db\n", s), "an unknown database key", ":3:3: ",
 	      "database: unknown key \"hots\"", dbkeys, NULL);
 	fails(write_config("database:\n  port: 5432\n  password: hunter2\n", s),

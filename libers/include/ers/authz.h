@@ -42,9 +42,11 @@ enum ers_action {
 	ERS_ACT_MFA_VIEW,       /* whether a user has MFA on, locked out */
 	ERS_ACT_MFA_RESET,      /* turn a user's MFA off (a lost phone) */
 	ERS_ACT_USER_WELCOME,   /* send a user its welcome email (again) */
+	ERS_ACT_SCAN_VIEW,      /* scanner status (no target) and scan records (a tenant's, or all) */
+	ERS_ACT_SCAN_SELFTEST,  /* run the scanner's clean and EICAR self-tests */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_USER_WELCOME + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_SCAN_SELFTEST + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "ctx.h"
 #include "error.h"
 
 #define ERS_COMPOSE_MAX_RCPT 100
@@ -64,11 +65,13 @@ struct ers_smtp_params {
 	long timeout_s;         /* 0: 60 */
 };
 
-/* Builds the message from `c` and submits it; the built message goes to
- * `mail_r` (also on a failed submission, NULL when it could not be built)
- * so that the caller can APPEND it to Sent.  Errors name the SMTP step and
- * the server's answer, never the password. */
-int ers_mail_send(const struct ers_smtp_params *smtp, const struct ers_compose *c,
+/* Builds the message from `c`, scans it (ers_scan_outbound: blocked when
+ * infected, or when the scanner cannot check it and scan.fail_closed) and
+ * submits it; the built message goes to `mail_r` (also on a failed
+ * submission, NULL when it could not be built) so that the caller can
+ * APPEND it to Sent.  Errors name the SMTP step and the server's answer,
+ * never the password. */
+int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const struct ers_compose *c,
 		  struct ers_built_mail **mail_r, struct ers_error *err);
 
 /* Submits a message already built (`ers_mail_send` without the build). */

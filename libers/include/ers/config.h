@@ -92,6 +92,15 @@ struct ers_config {
 		 * domain.  It must be a mailbox or alias on this server. */
 		char *sender;
 	} welcome;
+	/* Outbound scanning with clamd (ers/scan.h). */
+	struct {
+		bool enabled;      /* false: mail is sent unscanned, the Security tab says so */
+		char *target;      /* clamd: unix:/PATH or tcp:HOST:PORT */
+		bool fail_closed;  /* true (default): no verdict, no send */
+		int timeout;       /* seconds for one scan (connect, stream, answer) */
+		int max_size_mb;   /* largest item streamed; larger is "unavailable" */
+		int retention_days; /* scan records older than this are deleted */
+	} scan;
 	struct ers_secrets secrets;
 };
 
