@@ -343,13 +343,40 @@ int ers_welcome_base_url_check(const char *url, const char *source, struct ers_e
 	return 0;
 }
 
+/* archive.directory: an absolute path. */
+static const char *archive_bad(const char *key)
+{
+	(void)key;
+	return "\n\r\t\"'\\";
+}
+
+static const char *archive_why(const char *key)
+{
+	(void)key;
+	return "must not contain quotes, backslashes, tabs or line breaks";
+}
+
+static int walk_archive(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	const struct flat_field fields[] = {
+		{ "directory", &cfg->archive.directory, NULL, 0, 0, NULL },
+	};
+	if (walk_flat(w, map, "archive", fields, sizeof fields / sizeof fields[0], archive_bad, archive_why) < 0)
+		return -1;
+	if (cfg->archive.directory[0] != '/' || strstr(cfg->archive.directory, "/../") ||
+	    (strlen(cfg->archive.directory) >= 3 && !strcmp(cfg->archive.directory + strlen(cfg->archive.directory) - 3, "/..")))
+		return node_error(w, map, "archive.directory", "must be an absolute path without \"..\", got \"%.200s\"",
+				  cfg->archive.directory);
+	return 0;
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", "archive", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome, archive");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -365,6 +392,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_webmail(w, v, cfg);
 		else if (key && !strcmp(key, "welcome"))
 			rc = walk_welcome(w, v, cfg);
+		else if (key && !strcmp(key, "archive"))
+			rc = walk_archive(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -421,6 +450,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->dns.timeout = 5;
 	cfg->dns.concurrency = 32;
 	cfg->webmail.hsts_max_age = ERS_HSTS_MAX_AGE_DEFAULT;
+	cfg->archive.directory = ers_xstrdup("/var/lib/ers/archives");
 }
 
 /* Defaults that follow other keys, filled in once the file is read. */
@@ -544,7 +574,8 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
 			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
-			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender };
+			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
+			     &cfg->archive.directory };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
@@ -608,6 +639,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	else
 		ers_buf_adds(out, "  # base_url: not set (nor WELCOME_EMAIL_BASE_URL): welcome emails cannot be sent\n");
 	ers_buf_addf(out, "  sender: \"%s\"\n", cfg->welcome.sender ? cfg->welcome.sender : "postmaster@PRIMARY-DOMAIN");
+	ers_buf_addf(out, "archive:\n  directory: \"%s\"\n", cfg->archive.directory);
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

@@ -92,6 +92,10 @@ struct ers_config {
 		 * domain.  It must be a mailbox or alias on this server. */
 		char *sender;
 	} welcome;
+	/* Mail archives (ers/archive.h). */
+	struct {
+		char *directory;   /* where encrypted archives are stored (default /var/lib/ers/archives) */
+	} archive;
 	struct ers_secrets secrets;
 };
 
