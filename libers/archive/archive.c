@@ -982,8 +982,8 @@ static int run_job(struct job *j, struct ers_archive **a_r, struct ers_error *er
 		const char *ep[] = { id.s, ex.s, xrc == 0 ? NULL : xerr.message };
 		struct ers_error e2;
 		if (ers_db_begin(j->ctx, &e2) == 0) {
-			if (ers_db_run(j->ctx, "UPDATE ers.archive SET expunged = $2::bigint, error = $3,"
-					       " state = CASE WHEN $3 IS NULL THEN 'expunged' ELSE 'failed' END WHERE id = $1::bigint",
+			if (ers_db_run(j->ctx, "UPDATE ers.archive SET expunged = $2::bigint, error = $3::text,"
+					       " state = CASE WHEN $3::text IS NULL THEN 'expunged' ELSE 'failed' END WHERE id = $1::bigint",
 				       3, ep, &e2) < 0) {
 				ers_db_rollback(j->ctx);
 			} else {
