@@ -116,7 +116,7 @@ bad 78 "config check: cannot read configuration $T_DIR/missing.yaml: No such fil
     "--config at a missing file" config check --config "$T_DIR/missing.yaml"
 ERS_CONFIG=$T_DIR/missing.yaml bad 78 "cannot read configuration $T_DIR/missing.yaml" "ERS_CONFIG at a missing file" config check
 bad 78 "cannot read configuration $T_DIR/missing.yaml" "a database command with a missing configuration" tenant list --config "$T_DIR/missing.yaml"
-bad 78 "config check: $T_DIR/bad-key.yaml:$line:1: \(top level\): unknown key \"colour\"; allowed: database, secrets_file, mailstack, dns, webmail, welcome$" \
+bad 78 "config check: $T_DIR/bad-key.yaml:$line:1: \(top level\): unknown key \"colour\"; allowed: database, secrets_file, mailstack, dns, webmail, welcome, archive$" \
     "an unknown top-level key: file:line:col and the allowed keys" --config "$T_DIR/bad-key.yaml" config check
 bad 78 "$T_DIR/bad-db-key.yaml:$dbline:3: database: unknown key \"bogus\"; allowed: host, port, name, user, connect_timeout, sslmode" \
     "an unknown database key, for a database command" --config "$T_DIR/bad-db-key.yaml" tenant add "Acme Corp" --domain n.example "${M[@]}"
