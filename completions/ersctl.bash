@@ -4,7 +4,7 @@ _ersctl_commands=(
     'alias add|--to --internal-only|'
     'alias delete||'
     'alias list|--tenant|'
-    'archive create|--tenant --older-than --folder --format --delete-after|--format=mbox zip'
+    'archive create|--tenant --older-than --folder --format --delete-after --to|--format=mbox zip'
     'archive delete||'
     'archive download|--output|'
     'archive failures|--tenant|'

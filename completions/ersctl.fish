@@ -23,6 +23,7 @@ complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subc
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l folder -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox zip'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l delete-after
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l to -r
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a archive

@@ -127,7 +127,8 @@ int cmd_archive_create(struct cli *c)
 	struct bar bar = { .start = time(NULL) };
 	struct ers_archive_spec spec = { .address = c->nargs ? c->args[0] : NULL, .tenant = cli_opt(c, "tenant"),
 					 .folders = folders, .nfolders = nf, .format = cli_opt(c, "format"),
-					 .delete_after = cli_flag(c, "delete-after") ? 1 : -1 };
+					 .delete_after = cli_flag(c, "delete-after") ? 1 : -1,
+					 .destination = cli_opt(c, "to") };
 	if (days_opt(c, &spec.older_than_days) < 0)
 		return -1;
 	if (isatty(2) && !c->quiet && !c->json) {
@@ -373,10 +374,11 @@ int cmd_archive_run(struct cli *c)
 	int rc = ers_archive_run(c->ctx, &c->actor, &r, &c->err);
 	if (rc == 0 || r.due) {
 		if (c->json && rc == 0)
-			out_json(c, json_pack("{s:I,s:I,s:I}", "due", (json_int_t)r.due, "done", (json_int_t)r.done, "failed",
-					      (json_int_t)r.failed));
+			out_json(c, json_pack("{s:I,s:I,s:I,s:I}", "due", (json_int_t)r.due, "done", (json_int_t)r.done, "failed",
+					      (json_int_t)r.failed, "recovered", (json_int_t)r.recovered));
 		else
-			out_note(c, "archive run: %lld mailboxes due, %lld archived, %lld failed", r.due, r.done, r.failed);
+			out_note(c, "archive run: %lld mailboxes due, %lld archived, %lld failed; %lld interrupted jobs recovered",
+				 r.due, r.done, r.failed, r.recovered);
 	}
 	return rc;
 }

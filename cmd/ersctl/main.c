@@ -213,6 +213,7 @@ static const struct opt_spec archive_create_opts[] = {
 	{ "folder", "FOLDER", "only this folder, as the mailbox lists it (repeat; default: every folder)", OPT_REPEAT, NULL },
 	{ "format", "FORMAT", "mboxrd .mbox (default: the tenant policy's) or a zip of .eml files", 0, "mbox zip" },
 	{ "delete-after", NULL, "expunge the archived messages once the archive is stored and its checksum verified", 0, NULL },
+	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec archive_list_opts[] = {

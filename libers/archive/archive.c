@@ -877,6 +877,22 @@ static void uid_rows(const struct job *j, struct ers_buf *b)
 	}
 }
 
+/* A job holds a session lock on its id while it runs, so that `archive
+ * run` tells a job still running from one a kill left behind (its
+ * connection, and so its lock, gone). */
+#define JOB_LOCK_CLASS "7302652"
+static bool job_lock(struct ers_ctx *ctx, long long id, bool take)
+{
+	struct ers_num n = ers_num(id);
+	const char *params[] = { n.s };
+	struct ers_error ignored;
+	PGresult *res = ers_db_exec(ctx, take ? "SELECT pg_try_advisory_lock(" JOB_LOCK_CLASS ", $1::int)"
+					      : "SELECT pg_advisory_unlock(" JOB_LOCK_CLASS ", $1::int)", 1, params, &ignored);
+	bool got = res && ers_db_str(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return got;
+}
+
 static void record_failure(struct job *j, const struct ers_error *why)
 {
 	struct ers_num id = ers_num(j->id);
@@ -892,6 +908,50 @@ static void record_failure(struct job *j, const struct ers_error *why)
 	char detail[1200];
 	snprintf(detail, sizeof detail, "archive %lld failed, nothing deleted: %s", j->id, why->message);
 	ers_db_commit_audited(j->ctx, j->actor, "archive.create", j->mb->address, j->mb->tenant_id, NULL, detail, &e2);
+}
+
+/* Delete-after, once the archive is stored and recorded: the file read
+ * back once more, then exactly its UIDs expunged; the outcome recorded
+ * and audited.  A failure leaves the archive stored and says so. */
+static int finish_delete(struct job *j, struct ers_error *err)
+{
+	char back[65];
+	long long expunged = 0;
+	struct ers_error xerr;
+	int xrc = file_sha256(j->path, back, NULL, &xerr);
+	if (xrc == 0 && strcmp(back, j->sha)) {
+		ers_error_set(&xerr, ERS_E_IO, "the stored archive %s no longer has SHA-256 %s", j->path, j->sha);
+		xrc = -1;
+	}
+	if (xrc == 0 && !j->im)
+		xrc = imap_open_as(j->ctx->cfg, j->mb->address, &j->im, &xerr);
+	if (xrc == 0)
+		xrc = expunge(j, &expunged, &xerr);
+	struct ers_num id = ers_num(j->id), ex = ers_num(expunged);
+	const char *ep[] = { id.s, ex.s, xrc == 0 ? NULL : xerr.message };
+	struct ers_error e2;
+	if (ers_db_begin(j->ctx, &e2) == 0) {
+		if (ers_db_run(j->ctx, "UPDATE ers.archive SET expunged = expunged + $2::bigint, error = $3::text,"
+				       " state = CASE WHEN $3::text IS NULL THEN 'expunged' ELSE 'failed' END WHERE id = $1::bigint",
+			       3, ep, &e2) < 0) {
+			ers_db_rollback(j->ctx);
+		} else {
+			char d2[1200];
+			if (xrc == 0)
+				snprintf(d2, sizeof d2, "archive %lld: expunged %lld messages", j->id, expunged);
+			else
+				snprintf(d2, sizeof d2, "archive %lld: delete-after failed after %lld expunged: %s", j->id, expunged,
+					 xerr.message);
+			ers_db_commit_audited(j->ctx, j->actor, "archive.expunge", j->mb->address, j->mb->tenant_id, NULL, d2,
+					      &e2);
+		}
+	}
+	if (xrc < 0) {
+		*err = xerr;
+		ers_error_prefix(err, "archive %lld is stored, but its messages were not deleted", j->id);
+		return -1;
+	}
+	return 0;
 }
 
 /* One mailbox's job, from its row to its end. */
@@ -933,9 +993,9 @@ static int run_job(struct job *j, struct ers_archive **a_r, struct ers_error *er
 	}
 	j->id = ers_db_ll(res, 0, 0);
 	PQclear(res);
+	job_lock(j->ctx, j->id, true);
 
 	int rc = -1;
-	long long expunged = 0;
 	if (imap_open_as(j->ctx->cfg, j->mb->address, &j->im, err) < 0 || collect(j, err) < 0 ||
 	    write_archive(j, &k, err) < 0) {
 		record_failure(j, err);
@@ -967,40 +1027,8 @@ static int run_job(struct job *j, struct ers_archive **a_r, struct ers_error *er
 		record_failure(j, err);
 		goto out;
 	}
-	if (j->delete_after) {
-		/* Once more from the disk, just before anything is deleted. */
-		char back[65];
-		struct ers_error xerr;
-		int xrc = file_sha256(j->path, back, NULL, &xerr);
-		if (xrc == 0 && strcmp(back, j->sha)) {
-			ers_error_set(&xerr, ERS_E_IO, "the stored archive %s no longer has SHA-256 %s", j->path, j->sha);
-			xrc = -1;
-		}
-		if (xrc == 0)
-			xrc = expunge(j, &expunged, &xerr);
-		struct ers_num ex = ers_num(expunged);
-		const char *ep[] = { id.s, ex.s, xrc == 0 ? NULL : xerr.message };
-		struct ers_error e2;
-		if (ers_db_begin(j->ctx, &e2) == 0) {
-			if (ers_db_run(j->ctx, "UPDATE ers.archive SET expunged = $2::bigint, error = $3::text,"
-					       " state = CASE WHEN $3::text IS NULL THEN 'expunged' ELSE 'failed' END WHERE id = $1::bigint",
-				       3, ep, &e2) < 0) {
-				ers_db_rollback(j->ctx);
-			} else {
-				char d2[1200];
-				snprintf(d2, sizeof d2, xrc == 0 ? "archive %lld: expunged %lld messages" :
-								   "archive %lld: delete-after failed after %lld expunged: %s",
-					 j->id, expunged, xrc == 0 ? "" : xerr.message);
-				ers_db_commit_audited(j->ctx, j->actor, "archive.expunge", j->mb->address, j->mb->tenant_id, NULL,
-						      d2, &e2);
-			}
-		}
-		if (xrc < 0) {
-			*err = xerr;
-			ers_error_prefix(err, "archive %lld is stored, but its messages were not deleted", j->id);
-			goto out;
-		}
-	}
+	if (j->delete_after && finish_delete(j, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	{
@@ -1014,6 +1042,7 @@ out:
 	free(j->path);
 	j->path = NULL;
 	key_clear(&k);
+	job_lock(j->ctx, j->id, false);
 	return rc;
 }
 
@@ -1116,6 +1145,11 @@ int ers_archive_create(struct ers_ctx *ctx, const struct ers_actor *actor, const
 	}
 	if (spec->format && check_format(spec->format, err) < 0)
 		return -1;
+	if (spec->destination && strcmp(spec->destination, "local")) {
+		ers_error_set(err, ERS_E_INVALID, "unknown archive destination \"%.60s\"; destinations: local (the server's "
+			      "archive directory)", spec->destination);
+		return -1;
+	}
 	if (spec->older_than_days != -1 && check_days(spec->older_than_days, err) < 0)
 		return -1;
 	if (spec->nfolders > ERS_ARCHIVE_MAX_FOLDERS) {
@@ -1453,6 +1487,112 @@ out:
 
 /* --- archive run --------------------------------------------------------------- */
 
+static void remove_temporaries(const char *dir, long long id)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, ".%lld.tmp.", id);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strncmp(de->d_name, pat, strlen(pat))) {
+			struct ers_buf p = ERS_BUF_INIT;
+			ers_buf_addf(&p, "%s/%s", dir, de->d_name);
+			unlink(p.data);
+			ers_buf_free(&p);
+		}
+	}
+	if (d)
+		closedir(d);
+	/* renamed into place, but killed before it was recorded */
+	static const char *const formats[] = { "mbox", "zip" };
+	for (size_t i = 0; i < 2; i++) {
+		struct ers_buf p = ERS_BUF_INIT;
+		ers_buf_addf(&p, "%s/%lld.%s.gpg", dir, id, formats[i]);
+		unlink(p.data);
+		ers_buf_free(&p);
+	}
+}
+
+/* Finishes the delete-after of stored archive `id` from its recorded UIDs. */
+static int resume_delete(struct ers_ctx *ctx, const struct ers_actor *actor, long long id, struct ers_error *err)
+{
+	struct ers_archive *a;
+	if (load_plain(ctx, id, &a, err) < 0)
+		return -1;
+	struct mailbox mb = { .tenant_id = a->tenant_id, .address = a->address };
+	struct job j = { .ctx = ctx, .actor = actor, .mb = &mb, .id = id, .delete_after = true };
+	snprintf(j.sha, sizeof j.sha, "%s", a->sha256 ? a->sha256 : "");
+	j.path = a->path ? ers_xstrdup(a->path) : NULL;
+	struct ers_num n = ers_num(id);
+	const char *params[] = { n.s };
+	PGresult *res = ers_db_exec(ctx, "SELECT folder, uidvalidity, uid FROM ers.archive_message WHERE archive_id = $1::bigint"
+				    " ORDER BY folder, uid", 1, params, err);
+	int rc = -1;
+	if (res && j.path) {
+		int rows = PQntuples(res);
+		j.fl = ers_xcalloc((size_t)rows + 1, sizeof *j.fl);
+		for (int i = 0; i < rows; i++) {
+			const char *f = ers_db_str(res, i, 0);
+			if (!j.nfl || strcmp(j.fl[j.nfl - 1].name, f)) {
+				struct ers_archive_folder *af = &j.fl[j.nfl++];
+				af->name = ers_xstrdup(f);
+				af->uidvalidity = (uint32_t)ers_db_ll(res, i, 1);
+				af->uids = ers_xcalloc((size_t)rows, sizeof *af->uids);
+			}
+			struct ers_archive_folder *af = &j.fl[j.nfl - 1];
+			af->uids[af->nuids++] = (uint32_t)ers_db_ll(res, i, 2);
+		}
+		rc = finish_delete(&j, err);
+	} else if (res) {
+		ers_error_set(err, ERS_E_INTERNAL, "archive %lld has no stored file", id);
+	}
+	PQclear(res);
+	ers_imap_close(j.im);
+	job_free_folders(&j);
+	free(j.path);
+	ers_archive_free(a);
+	return rc;
+}
+
+static int recover(struct ers_ctx *ctx, const struct ers_actor *actor, struct ers_archive_run_result *r,
+		   struct ers_error *err)
+{
+	PGresult *res = ers_db_exec(ctx, "SELECT id, state FROM ers.archive WHERE state = 'running' OR"
+				    " (state = 'stored' AND delete_after AND error IS NULL) ORDER BY id", 0, NULL, err);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		long long id = ers_db_ll(res, i, 0);
+		if (!job_lock(ctx, id, true))
+			continue; /* still running */
+		if (!strcmp(ers_db_str(res, i, 1), "running")) {
+			struct ers_num n = ers_num(id);
+			const char *params[] = { n.s };
+			struct ers_error e2;
+			if (ers_db_begin(ctx, &e2) == 0) {
+				if (ers_db_run(ctx, "UPDATE ers.archive SET state = 'failed', finished_at = now(), error ="
+						    " 'interrupted (the job was killed) before it was stored; nothing was deleted'"
+						    " WHERE id = $1::bigint AND state = 'running'", 1, params, &e2) < 0)
+					ers_db_rollback(ctx);
+				else
+					ers_db_commit_audited(ctx, actor, "archive.recover", "archive", 0, NULL,
+							      "an interrupted archive job marked failed; nothing was deleted", &e2);
+			}
+			remove_temporaries(ctx->cfg->archive.directory, id);
+			r->recovered++;
+		} else {
+			struct ers_error e2;
+			if (resume_delete(ctx, actor, id, &e2) == 0)
+				r->recovered++;
+			else
+				r->failed++;
+		}
+		job_lock(ctx, id, false);
+	}
+	PQclear(res);
+	return 0;
+}
+
 int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct ers_archive_run_result *r,
 		    struct ers_error *err)
 {
@@ -1470,32 +1610,15 @@ int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct e
 		ers_error_set(err, ERS_E_CONFLICT, "another `archive run` is running: one at a time");
 		return -1;
 	}
-	/* What a killed run left "running" never finished: nothing of it was
-	 * deleted (expunging starts after 'stored'), so it is failed, and its
-	 * half-written file removed; its mailbox is due again. */
-	PGresult *left = ers_db_exec(ctx, "UPDATE ers.archive SET state = 'failed', finished_at = now(),"
-				     " error = 'interrupted (the job was killed); nothing was deleted; archived again by the next run'"
-				     " WHERE state = 'running' RETURNING id", 0, NULL, err);
-	if (left) {
-		const char *dir = ctx->cfg->archive.directory;
-		for (int i = 0; i < PQntuples(left); i++) {
-			/* its temporary file: .ID.tmp.XXXXXX */
-			char pat[64];
-			snprintf(pat, sizeof pat, ".%s.tmp.", ers_db_str(left, i, 0));
-			DIR *d = opendir(dir);
-			struct dirent *de;
-			while (d && (de = readdir(d))) {
-				if (!strncmp(de->d_name, pat, strlen(pat))) {
-					struct ers_buf p = ERS_BUF_INIT;
-					ers_buf_addf(&p, "%s/%s", dir, de->d_name);
-					unlink(p.data);
-					ers_buf_free(&p);
-				}
-			}
-			if (d)
-				closedir(d);
-		}
-		PQclear(left);
+	/* What a kill left behind: a job "running" whose lock is free never
+	 * finished writing -- nothing of it was deleted (expunging starts
+	 * after 'stored') -- so it is failed, its temporary file removed, and
+	 * its mailbox due again; a job stored with delete-after whose lock is
+	 * free was killed before or while expunging: that is finished now. */
+	if (recover(ctx, actor, r, err) < 0) {
+		struct ers_error ignored;
+		PQclear(ers_db_exec(ctx, "SELECT pg_advisory_unlock(7302651)", 0, NULL, &ignored));
+		return -1;
 	}
 	char run_id[40];
 	snprintf(run_id, sizeof run_id, "run-%lld-%d", (long long)time(NULL), (int)getpid());

@@ -61,6 +61,7 @@ struct ers_archive_spec {
 	size_t nfolders;
 	const char *format;         /* "mbox", "zip"; NULL: the tenant policy's */
 	int delete_after;           /* -1: the tenant policy's; 0; 1 */
+	const char *destination;    /* "local" (NULL: the same): archive.directory */
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 };
@@ -125,10 +126,13 @@ void ers_archive_policy_free(struct ers_archive_policy *p);
 
 /* `archive run`, for cron: every active mailbox of every tenant with
  * auto-archive on whose last archive is older than a day gets a tenant
- * archive under its policy; one run at a time (a lock); a mailbox whose
- * job a killed run left "running" is marked failed and archived again. */
+ * archive under its policy; one run at a time (a lock).  First it
+ * recovers what a kill left: a job still "running" whose process is gone
+ * is marked failed (nothing of it was deleted; its mailbox is due again),
+ * and a stored delete-after archive whose expunge did not finish has
+ * exactly its recorded UIDs expunged now. */
 struct ers_archive_run_result {
-	long long due, done, failed, skipped;
+	long long due, done, failed, recovered; /* recovered: interrupted jobs marked failed or finished */
 };
 int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct ers_archive_run_result *r,
 		    struct ers_error *err);
