@@ -13,7 +13,7 @@
 . "$ERS_STACK_DIR/stack.env"
 T_DB=ers  # Dovecot reads the stack's own database
 ADIR=$T_DIR/archives
-{ cat "$ERS_STACK_DIR/ers.yaml"; printf 'dns:\n  ca_file: %s\narchive:\n  directory: %s\n' "$TLS_CA" "$ADIR"; } >"$T_DIR/ers.yaml"
+{ sed '/^archive:/,$d' "$ERS_STACK_DIR/ers.yaml"; printf 'dns:\n  ca_file: %s\narchive:\n  directory: %s\n' "$TLS_CA" "$ADIR"; } >"$T_DIR/ers.yaml"
 export ERS_CONFIG=$T_DIR/ers.yaml
 master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$ERS_STACK_DIR/secrets")
 
