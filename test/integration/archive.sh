@@ -197,6 +197,39 @@ else
     ok 0 "# SKIP no tmpfs mount here"
 fi
 
+# --- the webmail's Archives view -------------------------------------------------------
+BASE=https://127.0.0.1:$WEB_PORT
+wlogin() { rm -f "$1"; web "$1" POST /login --data-urlencode "email=$2" --data-urlencode "password=archive-password-123"; }
+imap $v dump "$T_DIR/srcv"
+wlogin "$T_DIR/jv" $v
+web "$T_DIR/jv" GET /archives
+is "$CODE" 200 "webmail: the Archives view opens"
+like "$BODY" 'Create archive' "... with Create archive"
+like "$BODY" 'File &gt; Import Mailboxes' "... and the import guidance"
+tok=$(csrf)
+r0=$(arows)
+web "$T_DIR/jv" POST /archives/create -d format=mbox -d older_than=30 -d destination=local
+is "$CODE/$(arows)" "403/$r0" "webmail: Create archive without the CSRF token is refused, nothing made"
+web "$T_DIR/jv" POST /archives/create --data-urlencode "csrf=$tok" -d format=mbox -d older_than=30 -d destination=local
+is "$CODE" 303 "webmail: Create archive makes the archive"
+wid=$(printf '%s\n' "$HDR" | sed -n 's/^Location: .*created=\([0-9]*\).*/\1/Ip')
+is "$(sql "SELECT kind || ' ' || state FROM ers.archive WHERE id = ${wid:-0}")" "personal stored" "... a personal one, stored"
+web "$T_DIR/jv" GET "/archives/download?id=$wid"
+cp "$T_DIR/b" "$T_DIR/w.mbox"
+like "$CODE $(printf '%s\n' "$HDR" | grep -i '^Content-Disposition')" "^200 .*archive-$wid.mbox" "webmail: Download gives the .mbox as an attachment"
+srcv=$(for f in INBOX Work/Sub; do ls "$T_DIR/srcv/$f" | sort -n | sed "s|^|$f/|"; done | grep -v -e '^INBOX/6.eml' -e '^INBOX/7.eml' | tr '\n' ' ')
+is "$(python3 "$T_DIR/mbox_check.py" "$T_DIR/srcv" "$srcv" "$T_DIR/w.mbox")" "7/7 identical" "... which Python's mailbox module reads, byte-identical"
+wlogin "$T_DIR/ju" $u
+web "$T_DIR/ju" GET "/archives/download?id=$wid"
+is "$CODE" 403 "webmail: another user cannot download it, by ID in the URL"
+web "$T_DIR/ju" GET "/archives/download?id=$id_zip"
+is "$CODE" 403 "webmail: a user cannot download the tenant archive of its mailbox"
+wlogin "$T_DIR/jt" $ta
+web "$T_DIR/jt" GET "/archives/download?id=$wid"
+is "$CODE" 403 "webmail: the tenant admin cannot decrypt the user's personal archive"
+web "$T_DIR/jt" GET /archives
+like "$BODY" 'Failures to review' "webmail: tenant admins see the failures to review"
+
 # --- kill -9 at every step: nothing lost, `archive run` finishes the job --------------
 k=kim@$dom
 expect 0 "setup: a mailbox of 300 old messages" -q user add $k --quota-mb 100 --password-file "$pw"
