@@ -214,6 +214,11 @@ static int data_pair(struct cb_pair *p, gpgme_data_t *in, gpgme_data_t *out, str
 		gpgme_data_release(*in);
 		return gpg_fail(err, "stream", e);
 	}
+	/* gpgme moves 4 KB at a time by default: a system call and a poll
+	 * each, which halved the throughput of a large archive. */
+	if (*in)
+		gpgme_data_set_flag(*in, "io-buffer-size", "262144");
+	gpgme_data_set_flag(*out, "io-buffer-size", "262144");
 	return 0;
 }
 

@@ -25,7 +25,21 @@ struct ers_archive_stream {
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 	struct ers_error err;
+	/* Messages are fetched in batches of consecutive UIDs of the folder
+	 * (at most BATCH_MESSAGES, BATCH_BYTES by RFC822.SIZE): one round
+	 * trip for many small messages, memory still bounded. */
+	long long *sizes;          /* RFC822.SIZE of the folder's uids[i], -1: not known */
+	struct ers_imap_result batch;
+	size_t batch_from, batch_to; /* uids[batch_from..batch_to) are in `batch` */
 };
+
+enum { BATCH_MESSAGES = 200, BATCH_BYTES = 4 << 20 };
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
 
 void ers_archive_safe_part(const char *in, size_t len, struct ers_buf *out)
 {
@@ -63,8 +77,11 @@ struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *im, struct er
 	s->progress = progress;
 	s->progress_arg = progress_arg;
 	ers_buf_init(&s->out);
-	for (size_t i = 0; i < nfolders; i++)
+	for (size_t i = 0; i < nfolders; i++) {
 		s->total += (long long)folders[i].nuids;
+		if (folders[i].nuids > 1)
+			qsort(folders[i].uids, folders[i].nuids, sizeof *folders[i].uids, cmp_u32);
+	}
 	if (zip) {
 		s->ar = archive_write_new();
 		if (!s->ar)
@@ -126,6 +143,7 @@ static void mboxrd(struct ers_buf *b, const char *msg, size_t len)
 	ers_buf_addch(b, '\n');
 }
 
+static int select_folder(struct ers_archive_stream *s);
 static int select_folder(struct ers_archive_stream *s)
 {
 	struct ers_archive_folder *f = &s->folders[s->fi];
@@ -145,6 +163,50 @@ static int select_folder(struct ers_archive_stream *s)
 		return fail(s, ERS_E_CONFLICT, "folder %s changed its UIDVALIDITY (%u, was %u) while archiving: nothing of it is "
 			    "safe to archive now; run the job again", f->name, v, f->uidvalidity);
 	s->selected = (long)s->fi;
+	s->batch_from = s->batch_to = 0; /* the last folder's batch is no more */
+	/* The sizes, to cut batches by. */
+	free(s->sizes);
+	s->sizes = ers_xmalloc((f->nuids ? f->nuids : 1) * sizeof *s->sizes);
+	for (size_t i = 0; i < f->nuids; i++)
+		s->sizes[i] = -1;
+	if (f->nuids && ers_imap_command(s->im, "UID FETCH 1:* (UID RFC822.SIZE)", &r, &s->err) == 0) {
+		for (size_t i = 0; i < r.nmsgs; i++) {
+			uint32_t *at = bsearch(&r.msgs[i].uid, f->uids, f->nuids, sizeof *f->uids, cmp_u32);
+			if (at)
+				s->sizes[at - f->uids] = r.msgs[i].size;
+		}
+	}
+	ers_imap_result_free(&r);
+	return 0;
+}
+
+/* Fetches uids[ui..] of the current folder, as many as a batch holds. */
+static int fetch_batch(struct ers_archive_stream *s)
+{
+	struct ers_archive_folder *f = &s->folders[s->fi];
+	ers_imap_result_free(&s->batch);
+	memset(&s->batch, 0, sizeof s->batch);
+	struct ers_buf cmd = ERS_BUF_INIT;
+	ers_buf_adds(&cmd, "UID FETCH ");
+	size_t to = s->ui;
+	long long bytes = 0;
+	while (to < f->nuids && to - s->ui < BATCH_MESSAGES) {
+		long long size = s->sizes[to] < 0 ? BATCH_BYTES : s->sizes[to];
+		if (to > s->ui && bytes + size > BATCH_BYTES)
+			break;
+		bytes += size;
+		ers_buf_addf(&cmd, "%s%u", to > s->ui ? "," : "", f->uids[to]);
+		to++;
+	}
+	ers_buf_adds(&cmd, " (UID INTERNALDATE BODY.PEEK[])");
+	int rc = ers_imap_command(s->im, cmd.data, &s->batch, &s->err);
+	ers_buf_free(&cmd);
+	if (rc < 0) {
+		s->failed = true;
+		return -1;
+	}
+	s->batch_from = s->ui;
+	s->batch_to = to;
 	return 0;
 }
 
@@ -165,18 +227,15 @@ static int next(struct ers_archive_stream *s)
 	if (s->selected != (long)s->fi && select_folder(s) < 0)
 		return -1;
 	uint32_t uid = f->uids[s->ui];
-	char cmd[96];
-	snprintf(cmd, sizeof cmd, "UID FETCH %u (UID INTERNALDATE BODY.PEEK[])", uid);
-	struct ers_imap_result r;
-	if (ers_imap_command(s->im, cmd, &r, &s->err) < 0) {
-		ers_imap_result_free(&r);
-		s->failed = true;
-		return -1;
+	if (s->ui < s->batch_from || s->ui >= s->batch_to) {
+		if (fetch_batch(s) < 0)
+			return -1;
 	}
+	struct ers_imap_result r = { 0 }; /* the batch is s->batch, freed with the next */
 	const struct ers_imap_message *m = NULL;
-	for (size_t i = 0; i < r.nmsgs && !m; i++)
-		if (r.msgs[i].uid == uid && r.msgs[i].body)
-			m = &r.msgs[i];
+	for (size_t i = 0; i < s->batch.nmsgs && !m; i++)
+		if (s->batch.msgs[i].uid == uid && s->batch.msgs[i].body)
+			m = &s->batch.msgs[i];
 	if (!m) {
 		/* Expunged meanwhile: not in the archive, not to be expunged. */
 		f->uids[s->ui++] = 0;
@@ -252,6 +311,8 @@ void ers_archive_stream_free(struct ers_archive_stream *s)
 		return;
 	if (s->ar)
 		archive_write_free(s->ar);
+	ers_imap_result_free(&s->batch);
+	free(s->sizes);
 	ers_buf_free(&s->out);
 	free(s);
 }
