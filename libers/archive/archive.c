@@ -1217,13 +1217,13 @@ int ers_archive_list(struct ers_ctx *ctx, const struct ers_actor *actor, const s
 		return -1;
 	struct ers_num tid = ers_num(sc.tenant_id), self = ers_num(actor->user_id);
 	const char *params[] = { sc.tenant_id ? tid.s : NULL, sc.self_only ? self.s : NULL, sc.regular_only ? "t" : NULL,
-				 f->failed_only ? "t" : NULL };
+				 f->failed_only ? "t" : NULL, self.s };
 	PGresult *res = ers_db_exec(ctx, "SELECT " ARCHIVE_COLUMNS ARCHIVE_FROM
 				    " WHERE ($1::bigint IS NULL OR a.tenant_id = $1::bigint)"
 				    " AND ($2::bigint IS NULL OR (a.kind = 'personal' AND a.mailbox_id = $2::bigint))"
-				    " AND ($3::bool IS NULL OR a.kind = 'tenant' OR a.owner_role = 'user')"
+				    " AND ($3::bool IS NULL OR a.kind = 'tenant' OR a.owner_role = 'user' OR a.mailbox_id = $5::bigint)"
 				    " AND ($4::bool IS NULL OR a.state = 'failed' OR a.error IS NOT NULL)"
-				    " ORDER BY a.id", 4, params, err);
+				    " ORDER BY a.id", 5, params, err);
 	if (!res)
 		return -1;
 	struct ers_archive_list *l = ers_xcalloc(1, sizeof *l);

@@ -7,7 +7,7 @@
 
 out=$("$ERS_TOP/test/layers" 2>&1); rc=$?
 ok "$rc" "this tree keeps its layers" || diag "$out"
-like "$out" '^layers: ok \([0-9]+ includes in 5 areas and 2 fronts; [0-9]+ objects without a circle\)' "... and says what it checked"
+like "$out" '^layers: ok \([0-9]+ includes in [0-9]+ areas and 2 fronts; [0-9]+ objects without a circle\)' "... and says what it checked"
 
 tree=$T_DIR/tree
 fresh() { rm -rf "$tree"; mkdir -p "$tree"; (cd "$ERS_TOP" && tar -cf - libers cmd web) | tar -xf - -C "$tree"; }
@@ -45,9 +45,9 @@ check_copy
 like "$OUT" 'libers/include/ers/stray.h: a public header that libers/LAYERS does not place' "a public header not placed in LAYERS fails"
 
 fresh
-mkdir -p "$tree/libers/archive" && echo 'int x;' >"$tree/libers/archive/a.c"
+mkdir -p "$tree/libers/stray" && echo 'int x;' >"$tree/libers/stray/a.c"
 check_copy
-like "$OUT" 'libers/archive/: a folder that libers/LAYERS does not name as an area' "a folder that is not an area fails"
+like "$OUT" 'libers/stray/: a folder that libers/LAYERS does not name as an area' "a folder that is not an area fails"
 
 fresh
 sed -i 's/^area core$/area core        accounts/' "$tree/libers/LAYERS"
