@@ -21,7 +21,7 @@ bench_archive() {
     local started load0
     started=$(date -u +%Y-%m-%dT%H:%MZ) load0=$(cut -d' ' -f1-3 /proc/loadavg)
     mkdir -p "$ab"
-    { cat "$ERS_CONFIG"; printf 'dns:\n  ca_file: %s\narchive:\n  directory: %s\n' "$TLS_CA" "$ab/store"; } >"$ab/ers.yaml"
+    { sed '/^archive:/,$d' "$ERS_CONFIG"; printf 'dns:\n  ca_file: %s\narchive:\n  directory: %s\n' "$TLS_CA" "$ab/store"; } >"$ab/ers.yaml"
     local cfg=$ab/ers.yaml
     ERS_CONFIG=$cfg "$ERSCTL" -q server host add archbench.example --kind imap --port 143 --tls starttls 2>/dev/null || true
     ERS_CONFIG=$cfg "$ERSCTL" -q server host add archbench.example --kind smtp --port 587 2>/dev/null || true
