@@ -16,6 +16,49 @@ complete -c ersctl -n '__fish_seen_subcommand_from alias' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a alias
 complete -c ersctl -n '__fish_seen_subcommand_from alias' -a list
 complete -c ersctl -n '__fish_seen_subcommand_from alias; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a create
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l older-than -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l folder -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l delete-after
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l to -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a download
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from download' -l output -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a failures
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from failures' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a key
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from key' -a export
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from key; and __fish_seen_subcommand_from export' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from key; and __fish_seen_subcommand_from export' -l output -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from key; and __fish_seen_subcommand_from export' -l passphrase-file -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a set
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l older-than -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l delete-after -r -a 'yes no'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l auto-archive -r -a 'yes no'
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a show
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from show' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a run
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a show
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a verify
 complete -c ersctl -n '__fish_use_subcommand' -a audit
 complete -c ersctl -n '__fish_seen_subcommand_from audit' -a list
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l tenant -r

@@ -1,5 +1,7 @@
 /* What both the front and the module render (core.h): libc only. */
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -131,6 +133,18 @@ void web_emit(const struct web_resp *w)
 		printf("Strict-Transport-Security: max-age=%d%s\r\n", hsts_max_age,
 		       hsts_include_subdomains ? "; includeSubDomains" : "");
 	fputs(w->headers.data, stdout);
+	struct stat st;
+	if (w->body_fd > 0 && fstat(w->body_fd, &st) == 0) {
+		/* A download (an archive): streamed, never whole in memory. */
+		printf("Content-Length: %lld\r\n\r\n", (long long)st.st_size);
+		char buf[65536];
+		ssize_t n;
+		while ((n = read(w->body_fd, buf, sizeof buf)) > 0)
+			fwrite(buf, 1, (size_t)n, stdout);
+		close(w->body_fd);
+		fflush(stdout);
+		return;
+	}
 	printf("Content-Length: %zu\r\n\r\n", w->body.len);
 	fwrite(w->body.data, 1, w->body.len, stdout);
 	fflush(stdout);

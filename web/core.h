@@ -23,6 +23,7 @@ struct web_resp {
 	const char *csp;           /* default: the pages' policy */
 	struct ers_buf headers;    /* extra header lines, each ending "\r\n" */
 	struct ers_buf body;
+	int body_fd;               /* > 0: the body is this file's content instead, streamed (closed after) */
 };
 
 /* Parses a query string or an x-www-form-urlencoded body (at most 200

@@ -94,6 +94,10 @@ void page_password(struct web_req *r, struct web_resp *w);
 void page_password_post(struct web_req *r, struct web_resp *w);
 void page_compose(struct web_req *r, struct web_resp *w);
 void page_compose_post(struct web_req *r, struct web_resp *w);
+/* The Archives view (web/pages_archive.c). */
+void page_archives(struct web_req *r, struct web_resp *w);
+void page_archives_create(struct web_req *r, struct web_resp *w);
+void page_archives_download(struct web_req *r, struct web_resp *w);
 /* The admin panel's Users tab (web/pages_admin.c). */
 bool web_is_admin(const struct web_req *r);
 void page_admin_users(struct web_req *r, struct web_resp *w);

@@ -160,6 +160,17 @@ int cmd_user_mfa_reset(struct cli *c);
 int cmd_limits_set(struct cli *c);
 int cmd_limits_show(struct cli *c);
 int cmd_policyd(struct cli *c);
+int cmd_archive_create(struct cli *c);
+int cmd_archive_list(struct cli *c);
+int cmd_archive_failures(struct cli *c);
+int cmd_archive_show(struct cli *c);
+int cmd_archive_download(struct cli *c);
+int cmd_archive_verify(struct cli *c);
+int cmd_archive_delete(struct cli *c);
+int cmd_archive_key_export(struct cli *c);
+int cmd_archive_policy_show(struct cli *c);
+int cmd_archive_policy_set(struct cli *c);
+int cmd_archive_run(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

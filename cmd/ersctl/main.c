@@ -223,11 +223,58 @@ static const struct opt_spec scan_stats_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec archive_create_opts[] = {
+	{ "tenant", "TENANT", "archive every active mailbox of this tenant (tenant archives), instead of one EMAIL", 0, NULL },
+	{ "older-than", "DAYS", "only messages older than DAYS days, 0..36500 (default: the tenant policy's, 30)", 0, NULL },
+	{ "folder", "FOLDER", "only this folder, as the mailbox lists it (repeat; default: every folder)", OPT_REPEAT, NULL },
+	{ "format", "FORMAT", "mboxrd .mbox (default: the tenant policy's) or a zip of .eml files", 0, "mbox zip" },
+	{ "delete-after", NULL, "expunge the archived messages once the archive is stored and its checksum verified", 0, NULL },
+	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's archives (name or domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_download_opts[] = {
+	{ "output", "FILE", "write the decrypted .mbox or .zip there (-o; mode 0600, complete or not at all)", OPT_REQUIRED, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_key_export_opts[] = {
+	{ "tenant", "TENANT", "the tenant's archive key, instead of the user EMAIL's", 0, NULL },
+	{ "output", "FILE", "write the passphrase-encrypted key there (-o)", OPT_REQUIRED, NULL },
+	{ "passphrase-file", "FILE", "read the passphrase from FILE (- for standard input; default: ask on the terminal)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_policy_show_opts[] = {
+	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_policy_set_opts[] = {
+	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
+	{ "format", "FORMAT", "the default format", 0, "mbox zip" },
+	{ "older-than", "DAYS", "the default cutoff in days, 0..36500", 0, NULL },
+	{ "delete-after", "yes|no", "expunge archived messages by default", 0, "yes no" },
+	{ "auto-archive", "yes|no", "let `archive run` archive every mailbox of the tenant daily", 0, "yes no" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
 	{ "alias delete", "ALIAS", 1, 1, no_opts, "delete an alias", cmd_alias_delete, OPERATOR_DB },
 	{ "alias list", "", 0, 0, alias_list_opts, "list the aliases the actor may see", cmd_alias_list, OPERATOR_DB },
+	{ "archive create", "[EMAIL]", 0, 1, archive_create_opts, "archive a mailbox's messages older than a cutoff, encrypted, optionally deleting them after", cmd_archive_create, OPERATOR_DB },
+	{ "archive delete", "ID", 1, 1, no_opts, "delete a stored archive and its record", cmd_archive_delete, OPERATOR_DB },
+	{ "archive download", "ID", 1, 1, archive_download_opts, "decrypt an archive into a plain .mbox or .zip", cmd_archive_download, OPERATOR_DB },
+	{ "archive failures", "", 0, 0, archive_list_opts, "list the archive jobs that failed, for review", cmd_archive_failures, OPERATOR_DB },
+	{ "archive key export", "[EMAIL]", 0, 1, archive_key_export_opts, "export one's archive key, encrypted with a passphrase, to open raw archives with gpg", cmd_archive_key_export, OPERATOR_DB },
+	{ "archive list", "", 0, 0, archive_list_opts, "list the archives the actor may see", cmd_archive_list, OPERATOR_DB },
+	{ "archive policy set", "", 0, 0, archive_policy_set_opts, "set a tenant's archive defaults: format, cutoff, delete-after, auto-archive", cmd_archive_policy_set, OPERATOR_DB },
+	{ "archive policy show", "", 0, 0, archive_policy_show_opts, "show a tenant's archive defaults", cmd_archive_policy_show, OPERATOR_DB },
+	{ "archive run", "", 0, 0, no_opts, "for cron: archive every mailbox due under its tenant's auto-archive policy, one run at a time", cmd_archive_run, OPERATOR_DB },
+	{ "archive show", "ID", 1, 1, no_opts, "show one archive job", cmd_archive_show, OPERATOR_DB },
+	{ "archive verify", "ID", 1, 1, no_opts, "read a stored archive back and compare its SHA-256 with the recorded one", cmd_archive_verify, OPERATOR_DB },
 	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
 	{ "completion", "SHELL", 1, 1, no_opts, "print the completion script for bash, zsh or fish", cmd_completion, 0 },
 	{ "config check", "", 0, 0, no_opts, "validate ers.yaml and the secrets; print the effective configuration, secrets masked", cmd_config_check, CMD_CONFIG | CMD_OPERATOR },
@@ -542,6 +589,7 @@ static int parse_args(struct cli *c, int argc, char **argv, const char *what)
 			if (!strcmp(name, "h")) name = "help";
 			else if (!strcmp(name, "q")) name = "quiet";
 			else if (!strcmp(name, "y")) name = "yes";
+			else if (!strcmp(name, "o")) name = "output";
 		}
 		const char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);

@@ -23,7 +23,14 @@
  *   addresses, domains or name, nor a tenant admin which addresses of its
  *   own domains belong to admins.
  * - Welcome emails: sent (again) by whoever manages the user -- super
- *   admins to anyone, tenant admins to their tenant's regular users. */
+ *   admins to anyone, tenant admins to their tenant's regular users.
+ * - Archives (manual 000 "Personal And Tenant Archives"): users archive
+ *   and see their own mailbox; tenant admins their tenant's regular users'
+ *   mailboxes and the tenant's archives; super admins every one.  A
+ *   personal archive (target: its user) is decrypted only by that user; a
+ *   tenant archive (target: the tenant as a whole) by the tenant's admins
+ *   and super admins.  Tenant admins set their tenant's archive policy,
+ *   super admins every tenant's; everyone in a tenant sees it. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -66,6 +73,12 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_USER_WELCOME: return "user.welcome";
 	case ERS_ACT_SCAN_VIEW: return "scan.view";
 	case ERS_ACT_SCAN_SELFTEST: return "scan.selftest";
+	case ERS_ACT_ARCHIVE_VIEW: return "archive.view";
+	case ERS_ACT_ARCHIVE_CREATE: return "archive.create";
+	case ERS_ACT_ARCHIVE_DECRYPT: return "archive.decrypt";
+	case ERS_ACT_ARCHIVE_POLICY_VIEW: return "archive.policy_view";
+	case ERS_ACT_ARCHIVE_POLICY_SET: return "archive.policy_set";
+	case ERS_ACT_ARCHIVE_RUN: return "archive.run";
 	}
 	return "unknown";
 }
@@ -149,8 +162,20 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 		return a->role == ERS_ROLE_SUPER_ADMIN || (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
 	case ERS_ACT_SCAN_SELFTEST: /* "Only Super Admins can run self-tests" */
 		return a->role == ERS_ROLE_SUPER_ADMIN;
+	case ERS_ACT_ARCHIVE_VIEW:
+	case ERS_ACT_ARCHIVE_CREATE:
+		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
+	case ERS_ACT_ARCHIVE_DECRYPT: /* a user's key is its own alone */
+		if (t && t->is_user)
+			return is_self(a, t);
+		return a->role == ERS_ROLE_SUPER_ADMIN || (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
+	case ERS_ACT_ARCHIVE_POLICY_VIEW:
+		return a->role == ERS_ROLE_SUPER_ADMIN || same_tenant(a, t);
+	case ERS_ACT_ARCHIVE_POLICY_SET:
+		return a->role == ERS_ROLE_SUPER_ADMIN || (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
 	case ERS_ACT_HOST_MANAGE:
 	case ERS_ACT_SCHEMA_MIGRATE:
+	case ERS_ACT_ARCHIVE_RUN:
 		return false; /* server operators only (manual 001) */
 	}
 	return false;

@@ -374,13 +374,40 @@ int ers_welcome_base_url_check(const char *url, const char *source, struct ers_e
 	return 0;
 }
 
+/* archive.directory: an absolute path. */
+static const char *archive_bad(const char *key)
+{
+	(void)key;
+	return "\n\r\t\"'\\";
+}
+
+static const char *archive_why(const char *key)
+{
+	(void)key;
+	return "must not contain quotes, backslashes, tabs or line breaks";
+}
+
+static int walk_archive(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
+{
+	const struct flat_field fields[] = {
+		{ "directory", &cfg->archive.directory, NULL, 0, 0, NULL },
+	};
+	if (walk_flat(w, map, "archive", fields, sizeof fields / sizeof fields[0], archive_bad, archive_why) < 0)
+		return -1;
+	if (cfg->archive.directory[0] != '/' || strstr(cfg->archive.directory, "/../") ||
+	    (strlen(cfg->archive.directory) >= 3 && !strcmp(cfg->archive.directory + strlen(cfg->archive.directory) - 3, "/..")))
+		return node_error(w, map, "archive.directory", "must be an absolute path without \"..\", got \"%.200s\"",
+				  cfg->archive.directory);
+	return 0;
+}
+
 static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *cfg)
 {
-	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", "scan", NULL };
+	static const char *const known[] = { "database", "secrets_file", "mailstack", "dns", "webmail", "welcome", "scan", "archive", NULL };
 	if (!root) /* an empty file: every default applies */
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome, scan");
+		return node_error(w, root, "(top level)", "must be a mapping of database, secrets_file, mailstack, dns, webmail, welcome, scan, archive");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
@@ -398,6 +425,8 @@ static int walk_root(struct yaml_walk *w, yaml_node_t *root, struct ers_config *
 			rc = walk_welcome(w, v, cfg);
 		else if (key && !strcmp(key, "scan"))
 			rc = walk_scan(w, v, cfg);
+		else if (key && !strcmp(key, "archive"))
+			rc = walk_archive(w, v, cfg);
 		else if (key && !strcmp(key, "secrets_file"))
 			rc = get_string(w, v, "secrets_file", &cfg->secrets_file);
 		else
@@ -459,6 +488,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->scan.timeout = 30;
 	cfg->scan.max_size_mb = 25;
 	cfg->scan.retention_days = 90;
+	cfg->archive.directory = ers_xstrdup("/var/lib/ers/archives");
 }
 
 /* Defaults that follow other keys, filled in once the file is read. */
@@ -583,7 +613,8 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
-			     &cfg->scan.target };
+			     &cfg->scan.target,
+			     &cfg->archive.directory };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	ers_secrets_clear(&cfg->secrets);
@@ -651,6 +682,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		     "  retention_days: %d\n", cfg->scan.enabled ? "true" : "false", cfg->scan.target,
 		     cfg->scan.fail_closed ? "true" : "false", cfg->scan.timeout, cfg->scan.max_size_mb,
 		     cfg->scan.retention_days);
+	ers_buf_addf(out, "archive:\n  directory: \"%s\"\n", cfg->archive.directory);
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);
 	describe_secret(out, "ERS_DATABASE_PASSWORD", cfg->secrets.database_password,

@@ -60,7 +60,7 @@ L63=$(printf 'a%.0s' {1..63})
 L64=$(printf 'a%.0s' {1..64})
 
 # --- command words ---------------------------------------------------------
-bad 64 'unknown command "tenatn"; possibilities are: alias, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant, user$' \
+bad 64 'unknown command "tenatn"; possibilities are: alias, archive, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant, user$' \
     "unknown noun lists the nouns" tenatn list
 bad 64 'ambiguous command "c"; possibilities are: .*completion, config' "ambiguous noun prefix" c check
 bad 64 'tenant: ambiguous command "d"; possibilities are: add, autoconfig, delete, domain, edit, golive, list, show$' \
@@ -75,11 +75,11 @@ bad 64 'audit: which one\? possibilities are: list$' "audit without a verb" audi
 bad 64 'db: which one\? possibilities are: migrate, status$' "db without a verb" db
 bad 64 'db: unknown command "upgrade"; possibilities are: migrate, status$' "unknown db verb" db upgrade
 bad 64 'config: which one\? possibilities are: check$' "config without a verb" config
-bad 64 'unknown command ""; possibilities are: alias, audit,' "an empty command word is unknown, not ambiguous" ""
+bad 64 'unknown command ""; possibilities are: alias, archive, audit,' "an empty command word is unknown, not ambiguous" ""
 expect 64 "no command at all: usage on stderr" --quiet
 like "$ERR" "^usage: ersctl" "the usage says how to call ersctl"
-bad_json 64 usage 'which command\? possibilities are: alias, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant' "no command at all"
-bad_json 64 usage 'unknown command "tenatn"; possibilities are: alias, audit,' "unknown noun" tenatn list
+bad_json 64 usage 'which command\? possibilities are: alias, archive, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant' "no command at all"
+bad_json 64 usage 'unknown command "tenatn"; possibilities are: alias, archive, audit,' "unknown noun" tenatn list
 bad 64 'unknown option --bogus before the command; possibilities are: --config, --as, --json' "unknown global option" --bogus tenant list
 bad 64 'option --json takes no value' "a global flag given a value before the command" --json=yes tenant list
 bad 64 'option --config needs a value \(FILE\)' "--config without its value" --config
@@ -89,7 +89,7 @@ bad 64 'tenant list: option --config needs a value, got an empty one' "--config 
 bad 64 'tenant list: option --yes takes no value' "a global flag given a value after the command" tenant list --yes=1
 
 # --- help and completion -------------------------------------------------
-bad 64 'help: no command "bogus"; possibilities are: alias, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant, user$' \
+bad 64 'help: no command "bogus"; possibilities are: alias, archive, audit, completion, config, db, dkim, dns, forward, help, limits, mailstack, mtasts, policyd, scan, server, tenant, user$' \
     "help for an unknown noun lists each noun once" help bogus
 bad 64 'help: no command "tenant bogus"; possibilities are: add, autoconfig, delete, domain, edit, golive, list, show$' \
     "help for an unknown verb lists the noun's verbs" help tenant bogus
@@ -116,7 +116,7 @@ bad 78 "config check: cannot read configuration $T_DIR/missing.yaml: No such fil
     "--config at a missing file" config check --config "$T_DIR/missing.yaml"
 ERS_CONFIG=$T_DIR/missing.yaml bad 78 "cannot read configuration $T_DIR/missing.yaml" "ERS_CONFIG at a missing file" config check
 bad 78 "cannot read configuration $T_DIR/missing.yaml" "a database command with a missing configuration" tenant list --config "$T_DIR/missing.yaml"
-bad 78 "config check: $T_DIR/bad-key.yaml:$line:1: \(top level\): unknown key \"colour\"; allowed: database, secrets_file, mailstack, dns, webmail, welcome, scan$" \
+bad 78 "config check: $T_DIR/bad-key.yaml:$line:1: \(top level\): unknown key \"colour\"; allowed: database, secrets_file, mailstack, dns, webmail, welcome, scan, archive$" \
     "an unknown top-level key: file:line:col and the allowed keys" --config "$T_DIR/bad-key.yaml" config check
 bad 78 "$T_DIR/bad-db-key.yaml:$dbline:3: database: unknown key \"bogus\"; allowed: host, port, name, user, connect_timeout, sslmode" \
     "an unknown database key, for a database command" --config "$T_DIR/bad-db-key.yaml" tenant add "Acme Corp" --domain n.example "${M[@]}"

@@ -45,9 +45,9 @@ check_copy
 like "$OUT" 'libers/include/ers/stray.h: a public header that libers/LAYERS does not place' "a public header not placed in LAYERS fails"
 
 fresh
-mkdir -p "$tree/libers/archive" && echo 'int x;' >"$tree/libers/archive/a.c"
+mkdir -p "$tree/libers/stray" && echo 'int x;' >"$tree/libers/stray/a.c"
 check_copy
-like "$OUT" 'libers/archive/: a folder that libers/LAYERS does not name as an area' "a folder that is not an area fails"
+like "$OUT" 'libers/stray/: a folder that libers/LAYERS does not name as an area' "a folder that is not an area fails"
 
 fresh
 sed -i 's/^area core$/area core        accounts/' "$tree/libers/LAYERS"

@@ -72,6 +72,19 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_ALIAS_VIEW:
 	case ERS_ACT_FORWARD_VIEW:
 		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
+	case ERS_ACT_ARCHIVE_VIEW:    /* manual 000 "Personal And Tenant Archives" */
+	case ERS_ACT_ARCHIVE_CREATE:
+		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
+	case ERS_ACT_ARCHIVE_DECRYPT: /* a personal archive: its user only; a tenant's: its admins */
+		if (named_user)
+			return self ? ALLOW : DENY;
+		return super || (tadmin && own_tenant) ? ALLOW : DENY;
+	case ERS_ACT_ARCHIVE_POLICY_VIEW: /* everyone in the tenant sees its policy */
+		return super || own_tenant ? ALLOW : DENY;
+	case ERS_ACT_ARCHIVE_POLICY_SET:
+		return super || (tadmin && own_tenant) ? ALLOW : DENY;
+	case ERS_ACT_ARCHIVE_RUN:     /* cron: operators */
+		return DENY;
 	case ERS_ACT_USER_RENAME:     /* users rename, disable, enable themselves */
 	case ERS_ACT_USER_DISABLE:
 	case ERS_ACT_USER_ENABLE:

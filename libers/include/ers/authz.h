@@ -44,9 +44,15 @@ enum ers_action {
 	ERS_ACT_USER_WELCOME,   /* send a user its welcome email (again) */
 	ERS_ACT_SCAN_VIEW,      /* scanner status (no target) and scan records (a tenant's, or all) */
 	ERS_ACT_SCAN_SELFTEST,  /* run the scanner's clean and EICAR self-tests */
+	ERS_ACT_ARCHIVE_VIEW,   /* list and show archives (not their contents) */
+	ERS_ACT_ARCHIVE_CREATE, /* archive a mailbox (personal: oneself; tenant: an admin's) */
+	ERS_ACT_ARCHIVE_DECRYPT, /* download, delete an archive, export its key: the key's owner */
+	ERS_ACT_ARCHIVE_POLICY_VIEW,
+	ERS_ACT_ARCHIVE_POLICY_SET,
+	ERS_ACT_ARCHIVE_RUN,    /* `archive run` for cron: operators */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_SCAN_SELFTEST + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_ARCHIVE_RUN + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

@@ -101,6 +101,10 @@ struct ers_config {
 		int max_size_mb;   /* largest item streamed; larger is "unavailable" */
 		int retention_days; /* scan records older than this are deleted */
 	} scan;
+	/* Mail archives (ers/archive.h). */
+	struct {
+		char *directory;   /* where encrypted archives are stored (default /var/lib/ers/archives) */
+	} archive;
 	struct ers_secrets secrets;
 };
 

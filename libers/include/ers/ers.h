@@ -36,6 +36,7 @@
 #include "compose.h"
 #include "welcome.h"
 #include "scan.h"
+#include "archive.h"
 
 const char *ers_version(void);
 
