@@ -154,6 +154,10 @@ int cmd_user_mfa_reset(struct cli *c);
 int cmd_limits_set(struct cli *c);
 int cmd_limits_show(struct cli *c);
 int cmd_policyd(struct cli *c);
+int cmd_backup_create(struct cli *c);
+int cmd_backup_verify(struct cli *c);
+int cmd_backup_list(struct cli *c);
+int cmd_backup_restore(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

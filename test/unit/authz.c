@@ -111,6 +111,8 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return super || (tadmin && own_regular) ? ALLOW : DENY;
 	case ERS_ACT_USER_WELCOME:    /* "Welcome Emails": the admin who adds or manages the user */
 		return super || (tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_BACKUP:          /* "Secure Backups": Super Admins and operators */
+		return super ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }
