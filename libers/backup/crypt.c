@@ -291,7 +291,7 @@ int bk_crypt_finish(struct bk_crypt *c, const char *file, struct ers_error *err)
 	int rc = 0;
 	if (c->gerr) {
 		gpg_err_code_t code = gpgme_err_code(c->gerr);
-		if (code == GPG_ERR_EPIPE)
+		if (code == GPG_ERR_EPIPE || code == GPG_ERR_ECONNRESET)
 			/* Our reader or writer stopped first: its error says why. */
 			ers_error_set(err, ERS_E_IO, "%s: the %s stopped early", file, c->decrypt ? "reading" : "writing");
 		else if (c->decrypt && (code == GPG_ERR_BAD_PASSPHRASE || code == GPG_ERR_DECRYPT_FAILED ||

@@ -299,8 +299,14 @@ int bk_read(const char *file, const char *passphrase, const struct bk_visitor *v
 		memcpy(seen[nseen].sha, hex, sizeof hex);
 		nseen++;
 	}
-	free(buf);
 	archive_read_free(a);
+	/* What follows the tar's end (its last block's padding, zstd's frame
+	 * end) is read too: gpg must write the whole plaintext to check the
+	 * MDC, and a socket closed with data unread would cut it short. */
+	if (stage == 0)
+		while (read(plain, buf, 1 << 16) > 0)
+			;
+	free(buf);
 	close(plain);
 	struct ers_error cerr = { 0 };
 	int crc = bk_crypt_finish(crypt, file, &cerr);

@@ -54,6 +54,8 @@ expect 0 "setup: tenant" tenant add "Bk$RANDOM" --domain "$D" --imap-host mail.b
 expect 0 "setup: anna" user add "anna@$D" --password-file "$T_DIR/pw"
 expect 0 "setup: bob" user add "bob@$D" --password-file "$T_DIR/pw"
 expect 0 "setup: alias" alias add "info@$D" --to "anna@$D"
+expect 0 "setup: a tenant admin" user add "tadmin@$D" --password-file "$T_DIR/pw" --role tenant_admin
+expect 0 "setup: a super admin" user add "boss@$D" --password-file "$T_DIR/pw" --role super_admin
 expect 0 "setup: forward" forward add "bob@$D" --to elsewhere@outside.example --keep-copy
 expect 0 "setup: DKIM key" dkim enable "$D"
 wa login "anna@$D" "$T_DIR/pw" 192.0.2.9
@@ -126,6 +128,15 @@ like "$(grep -c "^files$ERS_STACK_DIR/dovecot/etc/" "$T_DIR/list")" '^[1-9]' "..
 like "$(gpg --homedir "$G" --batch --pinentry-mode loopback --passphrase-file "$P/pass" --list-packets "$F" 2>&1 | head -n 5)" \
     'cipher 9' "OpenPGP symmetric with AES-256 (cipher 9)"
 gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null
+
+# Operators and super admins only.
+a0=$(sql "SELECT max(id) FROM ers.audit_log")
+expect 77 "a tenant admin may not back up (--as)" backup create --as "tadmin@$D" --passphrase-file "$P/pass" -o "$OUTD"
+is "$(sql "SELECT concat_ws('|', action, outcome) FROM ers.audit_log WHERE id > $a0")" "backup|denied" "... one 'denied' audit row"
+expect 0 "a super admin may (--as)" backup create --as "boss@$D" --passphrase-file "$P/pass" -o "$T_DIR/by-boss.gpg"
+is "$(sql "SELECT concat_ws('|', actor, via, action) FROM ers.audit_log ORDER BY id DESC LIMIT 1")" "boss@$D|operator:root|backup.create" \
+    "... audited with both names"
+rm -f "$T_DIR/by-boss.gpg"
 
 # --- verify and list --------------------------------------------------------------------
 expect 0 "backup verify" backup verify "$F" --passphrase-file "$P/pass"
@@ -215,6 +226,45 @@ ok $? "DKIM: B renders the same signing keys (unsealed with the restored master 
     diag "$(diff <(dkim_files "$T_DIR/dkim-a") <(dkim_files "$T_DIR/dkim-b") | head -n 8)" "$(cat "$T_DIR/render.log")"
 expect 0 "alias survives" alias list
 like "$OUT" "info@$D" "... info@ is there"
+
+# --- a backup of a newer schema ----------------------------------------------------------
+# The same backup with schema 9999 in its header and manifest, encrypted again.
+gpg_d "$P/pass" "$F" 2>/dev/null | zstd -dc >"$T_DIR/plain.tar"
+python3 - "$T_DIR/plain.tar" "$T_DIR/newer.tar" <<'PY'
+import hashlib, io, json, sys, tarfile
+src, dst = tarfile.open(sys.argv[1]), tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT)
+for m in src.getmembers():
+    data = src.extractfile(m).read() if m.isfile() else None
+    if m.name in ('ers-backup/HEADER', 'ers-backup/MANIFEST'):
+        j = json.loads(data); j['schema_version'] = 9999
+        if m.name == 'ers-backup/MANIFEST':
+            j['members'][0]['sha256'] = hashlib.sha256(head).hexdigest(); j['members'][0]['size'] = len(head)
+        data = json.dumps(j).encode()
+        if m.name == 'ers-backup/HEADER': head = data
+        m.size = len(data)
+    dst.addfile(m, io.BytesIO(data) if data is not None else None)
+dst.close()
+PY
+zstd -q -c "$T_DIR/newer.tar" | gpg --homedir "$G" --batch -q --pinentry-mode loopback --passphrase-file "$P/pass" \
+    --symmetric --cipher-algo AES256 --compress-algo none -o "$T_DIR/newer.gpg" 2>/dev/null
+gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null
+rm -f "$T_DIR/plain.tar" "$T_DIR/newer.tar"
+export ERS_CONFIG=$B/ers.yaml
+B_NOW=$(dump_b)
+expect 65 "a backup of a newer schema than this ersctl: refused" backup restore "$T_DIR/newer.gpg" --passphrase-file "$P/pass" \
+    --files-to "$T_DIR/b-files2" --force
+like "$ERR" "schema 9999" "... naming the schema"
+[ "$(dump_b)" = "$B_NOW" ] && [ ! -e "$T_DIR/b-files2" ]; ok $? "... nothing changed on B"
+
+# --- kill -9 during restore, then a rerun ------------------------------------------------
+"$ERSCTL" backup restore "$F" --passphrase-file "$P/pass" --files-to "$T_DIR/b-files" --force >/dev/null 2>&1 &
+KP=$!
+sleep 1.2
+kill -9 "$KP" 2>/dev/null; wait "$KP" 2>/dev/null
+expect 0 "after kill -9 during a restore, a rerun (--force) succeeds" backup restore "$F" --passphrase-file "$P/pass" \
+    --files-to "$T_DIR/b-files" --force
+is "$(messages "$(sed -n 's/^MAIL_ROOT=//p' "$B/stack.env")")" "$MSG_A" "... every message as in the backup"
+is "$(count "$B_IMAP_PORT" "$B_TLS_CA" "anna@$D" INBOX)" 4 "... and anna reads her INBOX"
 
 # --- kill -9 during create -----------------------------------------------------------------
 export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
