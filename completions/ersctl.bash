@@ -7,7 +7,7 @@ _ersctl_commands=(
     'audit list|--tenant --actor --since --limit|'
     'backup create|--include-maildirs --passphrase-file --output --keep --path|'
     'backup list||'
-    'backup restore|--passphrase-file --force --files-to|'
+    'backup restore|--passphrase-file --force --files-to --tenant|'
     'backup verify|--passphrase-file|'
     'completion||'
     'config check||'

@@ -36,6 +36,7 @@ complete -c ersctl -n '__fish_seen_subcommand_from backup' -a restore
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l passphrase-file -r
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l force
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l files-to -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a backup
 complete -c ersctl -n '__fish_seen_subcommand_from backup' -a verify
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from verify' -l passphrase-file -r

@@ -187,8 +187,43 @@ int cmd_backup_list(struct cli *c)
 	return 0;
 }
 
+/* --tenant: into the running system, through its database. */
+static int restore_tenant(struct cli *c)
+{
+	if (cli_opt(c, "files-to")) {
+		ers_error_set(&c->err, ERS_E_USAGE, "--files-to does not go with --tenant (a tenant has no files but its mail)");
+		return -1;
+	}
+	if (ers_config_load(c->config_path, &c->cfg, &c->err) < 0 || ers_ctx_open(c->cfg, 0, &c->ctx, &c->err) < 0)
+		return -1;
+	char *pass = NULL;
+	if (get_passphrase(c, false, &pass) < 0)
+		return -1;
+	struct ers_backup_tenant_result *r;
+	int rc = ers_backup_restore_tenant(c->ctx, &c->actor, c->args[0], pass, cli_opt(c, "tenant"), cli_flag(c, "force"),
+					   &r, &c->err);
+	ers_backup_passphrase_free(pass);
+	if (rc < 0)
+		return -1;
+	if (c->json) {
+		out_json(c, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "file", c->args[0], "tenant", r->tenant, "tenant_id",
+				      (json_int_t)r->tenant_id, "rows", (json_int_t)r->rows, "users", (json_int_t)r->users,
+				      "maildir_files", (json_int_t)r->maildir_files, "warning", json_str_or_null(r->warning)));
+	} else {
+		printf("restored tenant %s from %s: %lld rows, %lld users, %lld maildir files\n", r->tenant, c->args[0],
+		       r->rows, r->users, r->maildir_files);
+		if (r->warning)
+			fprintf(stderr, "ersctl: warning: %s\n", r->warning);
+		printf("next: ersctl mailstack render --opendkim DIR and restart OpenDKIM if the tenant signed with DKIM\n");
+	}
+	ers_backup_tenant_result_free(r);
+	return 0;
+}
+
 int cmd_backup_restore(struct cli *c)
 {
+	if (cli_opt(c, "tenant"))
+		return restore_tenant(c);
 	/* A fresh machine has no ers.yaml yet: the backup brings it. */
 	const char *path = c->config_path;
 	if (!path || !*path)

@@ -222,6 +222,7 @@ static const struct opt_spec backup_restore_opts[] = {
 	{ "passphrase-file", "FILE", "read the passphrase from FILE (also: ERS_BACKUP_PASSPHRASE_FILE; default: ask)", 0, NULL },
 	{ "force", NULL, "restore onto a database holding tenants or users, and over files that differ", 0, NULL },
 	{ "files-to", "DIR", "write ers.yaml and the mail-stack files under DIR instead of their own paths (to compare and move by hand)", 0, NULL },
+	{ "tenant", "TENANT", "bring back only this tenant (its name in the backup): its rows and mail, into this running system beside the others", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 

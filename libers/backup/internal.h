@@ -38,10 +38,11 @@ int bk_crypt_finish(struct bk_crypt *c, const char *file, struct ers_error *err)
 struct bk_child {
 	pid_t pid;
 	int fd;       /* our end: its stdout (read) or its stdin (write) */
+	int out_fd;   /* BK_CHILD_BOTH: its stdout (read) */
 	int errfd;
 	char what[64];
 };
-enum bk_pipe { BK_CHILD_STDOUT, BK_CHILD_STDIN };
+enum bk_pipe { BK_CHILD_STDOUT, BK_CHILD_STDIN, BK_CHILD_BOTH };
 int bk_spawn(const char *const *argv, enum bk_pipe which, const char *const *env_add, struct bk_child *c,
 	     struct ers_error *err);
 /* Closes our end and waits; -1 with the child's stderr when it failed. */
@@ -65,6 +66,9 @@ struct bk_visitor {
 		   long long size, struct ers_error *err);
 	void *hook;
 };
+/* tenant.c: `backup restore --tenant`. */
+struct bk_tenant_restore;
+
 int bk_read(const char *file, const char *passphrase, const struct bk_visitor *v,
 	    struct ers_backup_info **info_r, struct ers_error *err);
 

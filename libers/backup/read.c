@@ -344,9 +344,10 @@ int bk_read(const char *file, const char *passphrase, const struct bk_visitor *v
 	return 0;
 }
 
-/* verify: the dump parts into `pg_restore --list`, which reads the whole
- * custom-format dump (its table of contents and every data block's
- * framing) and writes nothing. */
+/* verify: the dump parts into `pg_restore --file=/dev/null`, which reads
+ * the whole custom-format dump -- its table of contents and every data
+ * block, decompressed -- and writes its script nowhere.  (--list would
+ * stop after the table of contents.) */
 struct verify {
 	struct bk_child child;
 	bool running, done;
@@ -357,7 +358,7 @@ static int verify_begin(void *hook, struct archive_entry *e, const char *name, s
 	struct verify *v = hook;
 	bool dump = !strncmp(name, "db/ers.dump.", 12);
 	if (dump && !v->running && !v->done) {
-		const char *argv[] = { "pg_restore", "--list", NULL };
+		const char *argv[] = { "pg_restore", "--file=/dev/null", NULL };
 		if (bk_spawn(argv, BK_CHILD_STDIN, NULL, &v->child, err) < 0)
 			return -1;
 		v->running = true;

@@ -1,8 +1,7 @@
 /* `ersctl backup restore`: a lost server back from its backup.
  *
  * Two passes over the file.  The first reads it all -- decrypting,
- * hashing every member against the manifest, pg_restore --list reading the
- * dump -- and changes nothing; only a file that is whole and unchanged
+ * hashing every member against the manifest -- and changes nothing; only a file that is whole and unchanged
  * reaches the second.  Between them the target is checked: a database
  * holding tenants or users, or an existing file that differs from the
  * backup's, refuses the restore (still nothing changed) unless --force.
@@ -103,27 +102,16 @@ static void conflict(struct ers_backup_restored *out, const char *what, const ch
 	out->conflicts[out->nconflicts++] = ers_buf_detach(&b);
 }
 
-/* First pass: capture ers.yaml and the secrets for a fresh machine, and
- * have pg_restore read the dump. */
+/* First pass: capture ers.yaml and the secrets for a fresh machine.  (The
+ * dump is checked by its hashes and the MDC here; pg_restore reads it in
+ * the second pass, in one transaction, before any file is written: the
+ * dump's parts come first in the archive.) */
 static int first_begin(void *hook, struct archive_entry *e, const char *name, struct ers_error *err)
 {
 	struct restore *r = hook;
 	r->capturing = !strcmp(name, "config/ers.yaml") ? 1 : !strcmp(name, "secrets/secrets") ? 2 : 0;
-	bool dump = !strncmp(name, "db/ers.dump.", 12);
-	if (dump && !r->running && !r->done) {
-		const char *argv[] = { "pg_restore", "--list", NULL };
-		if (bk_spawn(argv, BK_CHILD_STDIN, NULL, &r->child, err) < 0)
-			return -1;
-		r->running = true;
-	}
-	if (!dump && r->running) {
-		r->running = false;
+	if (!strncmp(name, "db/ers.dump.", 12))
 		r->done = true;
-		if (bk_wait(&r->child, err) < 0) {
-			ers_error_prefix(err, "the database dump is not readable");
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -134,14 +122,6 @@ static int first_data(void *hook, const void *buf, size_t len, struct ers_error 
 		ers_buf_add(&r->yaml, buf, len);
 	else if (r->capturing == 2)
 		ers_buf_add(&r->secrets, buf, len);
-	if (r->running && bk_write_all(r->child.fd, buf, len) < 0) {
-		r->running = false;
-		r->done = true;
-		if (bk_wait(&r->child, err) == 0)
-			ers_error_set(err, ERS_E_IO, "writing to pg_restore: %s", strerror(errno));
-		ers_error_prefix(err, "the database dump is not readable");
-		return -1;
-	}
 	return 0;
 }
 
@@ -351,14 +331,6 @@ int ers_backup_restore(const struct ers_config *cfg_in, const struct ers_actor *
 	struct bk_visitor first = { first_begin, first_data, count_end, &r };
 	if (bk_read(file, passphrase, &first, &r.info, err) < 0)
 		goto out;
-	if (r.running) {
-		r.running = false;
-		if (bk_wait(&r.child, err) < 0) {
-			ers_error_prefix(err, "the database dump is not readable");
-			goto out;
-		}
-		r.done = true;
-	}
 	out->info = r.info;
 	if (!r.done) {
 		ers_error_set(err, ERS_E_INVALID, "%s holds no database dump", file);

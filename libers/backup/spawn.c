@@ -55,7 +55,7 @@ int bk_spawn(const char *const *argv, enum bk_pipe which, const char *const *env
 	     struct ers_error *err)
 {
 	memset(c, 0, sizeof *c);
-	c->fd = c->errfd = -1;
+	c->fd = c->errfd = c->out_fd = -1;
 	snprintf(c->what, sizeof c->what, "%s", argv[0]);
 	char tmpl[] = "/tmp/ers-backup-stderr.XXXXXX";
 	int errfd = mkostemp(tmpl, O_CLOEXEC);
@@ -64,7 +64,12 @@ int bk_spawn(const char *const *argv, enum bk_pipe which, const char *const *env
 		return -1;
 	}
 	unlink(tmpl);
-	int p[2];
+	int p[2], q[2] = { -1, -1 };
+	if (which == BK_CHILD_BOTH && pipe2(q, O_CLOEXEC) < 0) {
+		ers_error_set(err, ERS_E_IO, "pipe: %s", strerror(errno));
+		close(errfd);
+		return -1;
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ers_error_set(err, ERS_E_IO, "pipe: %s", strerror(errno));
 		close(errfd);
@@ -100,7 +105,7 @@ int bk_spawn(const char *const *argv, enum bk_pipe which, const char *const *env
 			dup2(p[1], 1);
 		} else {
 			dup2(p[0], 0);
-			dup2(null, 1);
+			dup2(which == BK_CHILD_BOTH ? q[1] : null, 1);
 		}
 		dup2(errfd, 2);
 		signal(SIGPIPE, SIG_DFL);
@@ -115,6 +120,10 @@ int bk_spawn(const char *const *argv, enum bk_pipe which, const char *const *env
 		close(p[0]);
 		c->fd = p[1];
 	}
+	if (which == BK_CHILD_BOTH) {
+		close(q[1]);
+		c->out_fd = q[0];
+	}
 	c->pid = pid;
 	c->errfd = errfd;
 	return 0;
@@ -125,6 +134,9 @@ int bk_wait(struct bk_child *c, struct ers_error *err)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	c->out_fd = -1;
 	if (c->pid <= 0)
 		return 0;
 	int status = 0;

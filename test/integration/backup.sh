@@ -50,7 +50,8 @@ MASTER=$(sed -n 's/^SMIME_MASTER_KEY=//p' "$ERS_STACK_DIR/secrets")
 D=bk$RANDOM.example
 run server host add mail.bk.example --kind imap
 run server host add mail.bk.example --kind smtp
-expect 0 "setup: tenant" tenant add "Bk$RANDOM" --domain "$D" --imap-host mail.bk.example --smtp-host mail.bk.example
+TN=Bk$RANDOM
+expect 0 "setup: tenant" tenant add "$TN" --domain "$D" --imap-host mail.bk.example --smtp-host mail.bk.example
 expect 0 "setup: anna" user add "anna@$D" --password-file "$T_DIR/pw"
 expect 0 "setup: bob" user add "bob@$D" --password-file "$T_DIR/pw"
 expect 0 "setup: alias" alias add "info@$D" --to "anna@$D"
@@ -97,6 +98,16 @@ is "$(printf '%s\n' "$MSG_A" | grep -c .)" 6 "setup: 6 message files on A (4 in 
 mkdir -p "$T_DIR/dkim-a" "$T_DIR/dkim-b"
 "$ERSCTL" -q mailstack render --opendkim "$T_DIR/dkim-a" >/dev/null
 AUDIT_MAX=$(sql "SELECT max(id) FROM ers.audit_log")
+# The tenant's rows and everyone else's, for --tenant below.
+tenant_rows() { sql "SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+    SELECT 'tenant ' || t::text x FROM ers.tenant t WHERE id $1
+    UNION ALL SELECT 'domain ' || d::text FROM ers.domain d WHERE tenant_id $1
+    UNION ALL SELECT 'claim ' || c::text FROM ers.address_claim c WHERE tenant_id $1
+    UNION ALL SELECT 'mailbox ' || m::text FROM ers.mailbox m WHERE tenant_id $1
+    UNION ALL SELECT 'alias ' || a::text FROM ers.alias a WHERE tenant_id $1
+    UNION ALL SELECT 'forward ' || f::text FROM ers.forward f WHERE tenant_id $1
+    UNION ALL SELECT 'dkim ' || k::text FROM ers.dkim_key k JOIN ers.domain d ON d.id = k.domain_id WHERE d.tenant_id $1) s"; }
+ROWS_T=$(tenant_rows "= $TID")
 AUDIT_A=$(sql "SELECT concat_ws('|', id, at, actor, via, action, target, tenant_id, tenant_name, outcome, detail) FROM ers.audit_log ORDER BY id")
 
 # --- create ----------------------------------------------------------------------------
@@ -281,6 +292,27 @@ is "$(ls "$KD" | grep -c 'gpg$')|$(ls -A "$KD" | grep -c 'part$')" "0|1" "kill -
 # What the killed run left: its temporary file and its throwaway GnuPG agent.
 for h in /tmp/ers-gpg.*; do [ -d "$h" ] && gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null; done
 rm -f "$T_DIR/big"
+
+# --- one tenant back into the running system (--tenant) ----------------------------
+export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
+ROWS_OTHERS=$(tenant_rows "<> $TID")
+expect 0 "setup: the tenant is deleted on A, mail and all" --yes tenant delete "$TN"
+[ ! -e "$MAIL_ROOT/$TID" ]; ok $? "... its mail is gone"
+n=$(count "$IMAP_PORT" "$TLS_CA" "anna@$D" INBOX)
+[ "$n" != 4 ]; ok $? "... anna has no mail there ($n)"
+expect 66 "restore --tenant of a name the backup does not hold: refused" backup restore "$F" --passphrase-file "$P/pass" --tenant "No$TN"
+expect 0 "backup restore --tenant brings it back" backup restore "$F" --passphrase-file "$P/pass" --tenant "$TN"
+like "$OUT" "restored tenant $TN" "... says so"
+is "$(tenant_rows "= $TID")" "$ROWS_T" "its rows are as they were (users, password hashes, MFA seeds, aliases, forward, DKIM key)"
+is "$(tenant_rows "<> $TID")" "$ROWS_OTHERS" "the other tenants are untouched"
+is "$(messages "$MAIL_ROOT")" "$MSG_A" "its mail is back, byte-identical per folder"
+is "$(count "$IMAP_PORT" "$TLS_CA" "anna@$D" INBOX)" 4 "anna logs in with her password and reads her INBOX"
+is "$(count "$IMAP_PORT" "$TLS_CA" "anna@$D" Archive)" 2 "... and Archive"
+is "$(sql "SELECT concat_ws('|', action, target, outcome) FROM ers.audit_log ORDER BY id DESC LIMIT 1")" "backup.restore_tenant|$TN|ok" \
+    "audited"
+ROWS_NOW=$(tenant_rows "IS NOT NULL")
+expect 73 "restore --tenant again: refused, it exists" backup restore "$F" --passphrase-file "$P/pass" --tenant "$TN"
+is "$(tenant_rows "IS NOT NULL")" "$ROWS_NOW" "... nothing changed"
 
 # --- no secret in clear --------------------------------------------------------------------
 leak=0

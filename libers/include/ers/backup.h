@@ -79,7 +79,8 @@ struct ers_backup_info {
 void ers_backup_info_free(struct ers_backup_info *info);
 
 /* Decrypts `file` and checks every member against the manifest and the
- * dump with `pg_restore --list`; writes nothing. */
+ * dump with `pg_restore --file=/dev/null` (which reads all of it); writes
+ * nothing. */
 int ers_backup_verify(const struct ers_actor *actor, const char *file, const char *passphrase,
 		      struct ers_backup_info **info_r, struct ers_error *err);
 
@@ -122,5 +123,22 @@ void ers_backup_restored_free(struct ers_backup_restored *r);
 int ers_backup_restore(const struct ers_config *cfg, const struct ers_actor *actor, const char *file,
 		       const char *passphrase, const struct ers_backup_restore_opts *opts,
 		       struct ers_backup_restored **r_r, struct ers_error *err);
+
+struct ers_backup_tenant_result {
+	char *tenant;
+	long long tenant_id;
+	long long rows, users, maildir_files;
+	char *warning;        /* restored, but something after needs the operator */
+};
+void ers_backup_tenant_result_free(struct ers_backup_tenant_result *r);
+
+/* Brings the tenant named `tenant` in the backup (its rows, its mail when
+ * the backup has maildirs) back into this running system, beside the
+ * others.  Refused, changing nothing, when a tenant of that name or id
+ * exists or its addresses are taken; its mail directory existing is
+ * refused unless `force`.  Audited. */
+int ers_backup_restore_tenant(struct ers_ctx *ctx, const struct ers_actor *actor, const char *file,
+			      const char *passphrase, const char *tenant, bool force,
+			      struct ers_backup_tenant_result **r_r, struct ers_error *err);
 
 #endif
