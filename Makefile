@@ -205,7 +205,7 @@ install: all
 	@if [ "$${ERS_BACKUP_BEFORE_DEPLOY:-}" = true ]; then \
 	  e=$(DESTDIR)$(BINDIR)/ersctl; [ -x "$$e" ] || e=$(ERSCTL); \
 	  echo "  BACKUP before installing (ERS_BACKUP_BEFORE_DEPLOY=true) with $$e"; \
-	  "$$e" backup create -o "$${ERS_BACKUP_DIR:-/var/backups/ers}" \
+	  "$$e" backup create -o "$${ERS_BACKUP_DIR:-/var/backups/ers}/" \
 	    || { echo "make install: the backup failed; nothing was installed" >&2; exit 1; }; fi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/ers $(DESTDIR)$(INCLUDEDIR)/ers \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

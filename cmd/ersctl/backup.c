@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 #include "cli.h"
@@ -71,6 +72,12 @@ static int get_passphrase(struct cli *c, bool confirm, char **pass_r)
 	return rc;
 }
 
+static bool opendir_ok(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static json_t *str_array(char **items, size_t n)
 {
 	json_t *arr = json_array();
@@ -86,6 +93,11 @@ int cmd_backup_create(struct cli *c)
 	long long keep = 0;
 	if (cli_opt(c, "keep") && cli_opt_int(c, "keep", 1, 100000, &keep) < 0)
 		return -1;
+	const char *o_out = cli_opt(c, "output");
+	if (keep && o_out && o_out[strlen(o_out) - 1] != '/' && !opendir_ok(o_out)) {
+		ers_error_set(&c->err, ERS_E_USAGE, "--keep needs -o DIR (a directory of backups), got %s", o_out);
+		return -1;
+	}
 	struct ers_backup_create_opts o = { .include_maildirs = cli_flag(c, "include-maildirs"),
 					    .output = cli_opt(c, "output"), .paths = paths, .npaths = npaths,
 					    .keep = (int)keep };

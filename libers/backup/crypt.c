@@ -143,7 +143,7 @@ static int home_make(struct bk_crypt *c, struct ers_error *err)
 	/* The agent's socket path must stay short (108 bytes). */
 	if (!tmp || !*tmp || strlen(tmp) > 40)
 		tmp = "/tmp";
-	snprintf(c->home, sizeof c->home, "%s/ers-gpg.XXXXXX", tmp);
+	snprintf(c->home, sizeof c->home, "%s/ers-backup-gpg.XXXXXX", tmp);
 	if (!mkdtemp(c->home)) {
 		ers_error_set(err, ERS_E_IO, "cannot create a GnuPG home in %s: %s", tmp, strerror(errno));
 		c->home[0] = '\0';

@@ -414,9 +414,12 @@ int ers_backup_verify(const struct ers_actor *actor, const char *file, const cha
 	return rc;
 }
 
-static int by_name(const void *a, const void *b)
+static int by_time(const void *a, const void *b)
 {
-	return strcmp(((const struct ers_backup_entry *)a)->name, ((const struct ers_backup_entry *)b)->name);
+	const struct ers_backup_entry *x = a, *y = b;
+	if (x->mtime_ns != y->mtime_ns)
+		return x->mtime_ns < y->mtime_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 int ers_backup_list(const char *dir, struct ers_backup_list **list_r, struct ers_error *err)
@@ -448,15 +451,14 @@ int ers_backup_list(const char *dir, struct ers_backup_list **list_r, struct ers
 		it->path = ers_buf_detach(&path);
 		it->name = ers_xstrdup(de->d_name);
 		it->bytes = st.st_size;
+		it->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 		struct tm tm;
 		gmtime_r(&st.st_mtime, &tm);
 		strftime(it->mtime, sizeof it->mtime, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
 	closedir(d);
-	/* Names end in the time of the backup (UTC): their order is the time's,
-	 * for backups of one host. */
 	if (l->count)
-		qsort(l->items, l->count, sizeof *l->items, by_name);
+		qsort(l->items, l->count, sizeof *l->items, by_time);
 	*list_r = l;
 	return 0;
 }

@@ -73,20 +73,19 @@ PY
     # children, in MB (GNU time's %M covers the waited-for descendants).
     timed() { # OUTFILE COMMAND...
         local out=$1; shift
-        /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$out.err"
+        /usr/bin/time -f '%e %M %U %S' -o "$out" "$@" >/dev/null 2>"$out.err"
     }
     local conninfo="host=$PG_SOCKET port=$PG_PORT dbname=ers user=ers"
-    floor_create() { # OUT: pg_dump to a file, then tar of it and the mail | zstd | gpg
-        local t0 t1 g=$bk/gnupg
+    floor_create() { # OUT TIMEFILE: pg_dump to a file, then tar of it and the mail | zstd | gpg
+        local g=$bk/gnupg
         rm -rf "$g"; mkdir -m 700 "$g"
-        t0=$(date +%s%N)
-        pg_dump -Fc --dbname "$conninfo" >"$bk/floor.dump"
-        tar -cf - -C "$bk" floor.dump -C "$root" . | zstd -q -3 -T2 |
-            gpg --homedir "$g" --batch -q --pinentry-mode loopback --passphrase-file "$bk/pass" \
-                --symmetric --cipher-algo AES256 --compress-algo none -o "$1"
-        t1=$(date +%s%N)
+        /usr/bin/time -f '%e %M %U %S' -o "$2" bash -c '
+            pg_dump -Fc --dbname "$1" >"$2/floor.dump" &&
+            tar -cf - -C "$2" floor.dump -C "$3" . | zstd -q -3 -T2 |
+                gpg --homedir "$4" --batch -q --pinentry-mode loopback --passphrase-file "$2/pass" \
+                    --symmetric --cipher-algo AES256 --compress-algo none -o "$5"' \
+            floor "$conninfo" "$bk" "$root" "$g" "$1"
         gpgconf --homedir "$g" --kill gpg-agent
-        calc "($t1 - $t0) / 1e9" 2
     }
 
     say "backup: $users users; ${mb} MB of mail (first 100 MB)"
@@ -102,18 +101,24 @@ PY
     rm -f "$bk/small.gpg"
     # Page cache warm for both; then interleaved: ours, floor, ours, floor.
     tar -cf - -C "$root" . >/dev/null
-    local ours=() floors=() peak=0 r
+    local ours=() floors=() ours_cpu=() floors_cpu=() peak=0 r
     for r in 1 2; do
         rm -f "$bk/ours.gpg" "$bk/floor.gpg"
         timed "$bk/t$r" "$ERSCTL" backup create --include-maildirs --passphrase-file "$bk/pass" -o "$bk/ours.gpg" ||
             { echo "bench: backup create failed: $(cat "$bk/t$r.err")" >&2; exit 1; }
         ours+=("$(cut -d' ' -f1 "$bk/t$r")")
+        ours_cpu+=("$(awk '{ print $3 + $4 }' "$bk/t$r")")
         peak=$(awk -v a="$peak" -v b="$(cut -d' ' -f2 "$bk/t$r")" 'BEGIN { print (b / 1024 > a) ? b / 1024 : a }')
-        floors+=("$(floor_create "$bk/floor.gpg")")
+        floor_create "$bk/floor.gpg" "$bk/f$r"
+        floors+=("$(cut -d' ' -f1 "$bk/f$r")")
+        floors_cpu+=("$(awk '{ print $3 + $4 }' "$bk/f$r")")
     done
     local ours_s floor_s
     ours_s=$(printf '%s\n' "${ours[@]}" | sort -g | head -n 1)
     floor_s=$(printf '%s\n' "${floors[@]}" | sort -g | head -n 1)
+    local ours_c floor_c
+    ours_c=$(printf '%s\n' "${ours_cpu[@]}" | sort -g | head -n 1)
+    floor_c=$(printf '%s\n' "${floors_cpu[@]}" | sort -g | head -n 1)
     local ours_size floor_size
     ours_size=$(( $(stat -c %s "$bk/ours.gpg") >> 20 ))
     floor_size=$(( $(stat -c %s "$bk/floor.gpg") >> 20 ))
@@ -169,15 +174,15 @@ end.  $users users in the database, $input_mb MB of maildirs (100 mailboxes of
 warm.  Baselines: NOTES-performance.md "Archives and backups" (tar | zstd |
 gpg at 261 MB/s on 989 MB).
 
-| | seconds | MB/s of maildir | ratio | goal | |
-| --- | ---: | ---: | ---: | --- | --- |
-| \`ersctl backup create --include-maildirs\` | $ours_s | $thr_ours | $ratio_c of the floor's throughput | >= 0.8 | $ok_c |
-| floor: \`pg_dump -Fc\`, then \`tar \| zstd -3 -T2 \| gpg -c --compress-algo none\` | $floor_s | $thr_floor | 1 | | |
-| \`ersctl backup restore\` (reads the file twice: check, then apply) | $restore_s | | $ratio_r of the floor | <= 1.5 | $ok_r |
-| floor: \`gpg -d \| zstd -d \| tar x\` + \`pg_restore --single-transaction\` | $frestore_s | | 1 | | |
+| | seconds | CPU seconds (user + sys) | MB/s of maildir | ratio | goal | |
+| --- | ---: | ---: | ---: | ---: | --- | --- |
+| \`ersctl backup create --include-maildirs\` | $ours_s | $ours_c | $thr_ours | $ratio_c of the floor's throughput | >= 0.8 | $ok_c |
+| floor: \`pg_dump -Fc\`, then \`tar \| zstd -3 -T2 \| gpg -c --compress-algo none\` | $floor_s | $floor_c | $thr_floor | 1 | | |
+| \`ersctl backup restore\` (reads the file twice: check, then apply) | $restore_s | | | $ratio_r of the floor | <= 1.5 | $ok_r |
+| floor: \`gpg -d \| zstd -d \| tar x\` + \`pg_restore --single-transaction\` | $frestore_s | | | 1 | | |
 
 Peak memory (largest resident set of ersctl, gpg and pg_dump): $peak100 MB at
-100 MB of mail, $peak MB at $input_mb MB; $restore_peak MB for the restore.
+100 MB of mail, $(calc "$peak" 1) MB at $input_mb MB; $restore_peak MB for the restore.
 Goal <= 64 MB: $ok_m.  Sizes: ours $ours_size MB, the floor's $floor_size MB.
 The restore brought back $restored_users users.
 EOF

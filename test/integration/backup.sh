@@ -157,6 +157,20 @@ is "$RC" 0 "ERS_BACKUP_PASSPHRASE_FILE names the passphrase file"
 expect 0 "backup list" backup list "$OUTD" --json
 like "$OUT" "\"file\": \"$F\"" "... lists it"
 
+# Retention: three more backups into the directory with --keep 2 (the full
+# backup, copied aside, serves the rest of the test).
+cp -p "$F" "$T_DIR/full.gpg"
+for i in 1 2 3; do
+    run backup create --passphrase-file "$P/pass" -o "$OUTD" --keep 2
+    [ "$RC" -eq 0 ] || diag "create --keep: $ERR"
+    LAST=$(printf '%s\n' "$OUT" | head -n 1)
+done
+is "$(ls "$OUTD" | grep -c '\.gpg$')" 2 "--keep 2: two backups stay"
+[ -e "$LAST" ] && [ ! -e "$F" ]; ok $? "... the newest, not the oldest (two of the same second get -2, -3)"
+expect 64 "--keep with -o FILE: refused" backup create --passphrase-file "$P/pass" -o "$T_DIR/one.gpg" --keep 2
+rm -f "$OUTD"/*.gpg
+F=$T_DIR/full.gpg
+
 # --- refusals that change nothing (on B, which is empty) -----------------------------
 B_BEFORE=$(dump_b)
 B_SECRETS=$(sha256sum <"$B/secrets")
@@ -191,7 +205,7 @@ expect 65 "an empty passphrase file: refused" backup create --passphrase-file "$
 like "$ERR" "empty" "... saying it is empty"
 chmod 640 "$T_DIR/loose"
 expect 65 "a group-readable passphrase file: refused by create too" backup create --passphrase-file "$T_DIR/loose" -o "$OUTD"
-is "$(ls "$OUTD" | wc -l)" 1 "... no backup written"
+is "$(ls -A "$OUTD" | wc -l)" 0 "... no backup written"
 expect 73 "restore onto B without --force: refused, B's secrets file differs" backup restore "$F" --passphrase-file "$P/pass" --files-to "$T_DIR/b-files"
 like "$ERR" "$B/secrets exists and differs" "... naming it"
 unchanged "... nothing changed on B"
@@ -281,6 +295,7 @@ is "$(count "$B_IMAP_PORT" "$B_TLS_CA" "anna@$D" INBOX)" 4 "... and anna reads h
 export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
 KD=$T_DIR/killed; mkdir -m 700 "$KD"
 head -c 400000000 /dev/urandom >"$T_DIR/big"
+HOMES_BEFORE=$(ls -d /tmp/ers-backup-gpg.* 2>/dev/null | sort)
 "$ERSCTL" backup create --passphrase-file "$P/pass" -o "$KD" --path "$T_DIR/big" >/dev/null 2>&1 &
 KP=$!
 # Killed once its temporary file has grown past 1 MB: well into the dump or the files.
@@ -289,8 +304,9 @@ for i in $(seq 1 400); do
 done
 kill -9 "$KP"; wait "$KP" 2>/dev/null
 is "$(ls "$KD" | grep -c 'gpg$')|$(ls -A "$KD" | grep -c 'part$')" "0|1" "kill -9 during create: no file under a backup's name (only the temporary .part)"
-# What the killed run left: its temporary file and its throwaway GnuPG agent.
-for h in /tmp/ers-gpg.*; do [ -d "$h" ] && gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null; done
+# What the killed run left: its temporary file and its throwaway GnuPG home
+# with its agent (only the home this run made).
+for h in $(comm -13 <(printf "%s\n" $HOMES_BEFORE) <(ls -d /tmp/ers-backup-gpg.* 2>/dev/null | sort)); do gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null; rm -rf "$h"; done
 rm -f "$T_DIR/big"
 
 # --- one tenant back into the running system (--tenant) ----------------------------
@@ -313,6 +329,21 @@ is "$(sql "SELECT concat_ws('|', action, target, outcome) FROM ers.audit_log ORD
 ROWS_NOW=$(tenant_rows "IS NOT NULL")
 expect 73 "restore --tenant again: refused, it exists" backup restore "$F" --passphrase-file "$P/pass" --tenant "$TN"
 is "$(tenant_rows "IS NOT NULL")" "$ROWS_NOW" "... nothing changed"
+
+# --- make install with ERS_BACKUP_BEFORE_DEPLOY=true ------------------------------------
+export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
+PFX=$T_DIR/prefix
+ERS_BACKUP_BEFORE_DEPLOY=true ERS_BACKUP_DIR=$T_DIR/deploy ERS_BACKUP_PASSPHRASE_FILE=$T_DIR/empty \
+    make -s -C "$ERS_TOP" install PREFIX="$PFX" >"$T_DIR/install.log" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ ! -e "$PFX/bin/ersctl" ] && grep -q "the backup failed; nothing was installed" "$T_DIR/install.log"
+ok $? "ERS_BACKUP_BEFORE_DEPLOY=true: a failing backup stops make install, nothing installed" || diag "$(tail -n 5 "$T_DIR/install.log")"
+ERS_BACKUP_BEFORE_DEPLOY=true ERS_BACKUP_DIR=$T_DIR/deploy ERS_BACKUP_PASSPHRASE_FILE=$P/pass \
+    make -s -C "$ERS_TOP" install PREFIX="$PFX" >"$T_DIR/install.log" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && [ -x "$PFX/bin/ersctl" ] && [ "$(ls "$T_DIR/deploy" | grep -c '^ers-backup-.*\.tar\.zst\.gpg$')" -eq 1 ]
+ok $? "... and with a good one it backs up, then installs" || diag "$(tail -n 5 "$T_DIR/install.log")"
+rm -rf "$PFX" "$T_DIR/deploy"
 
 # --- no secret in clear --------------------------------------------------------------------
 leak=0

@@ -89,10 +89,11 @@ struct ers_backup_entry {
 	char *name;
 	long long bytes;
 	char mtime[32]; /* ISO 8601 UTC */
+	long long mtime_ns;
 };
 struct ers_backup_list {
 	size_t count;
-	struct ers_backup_entry *items; /* oldest first */
+	struct ers_backup_entry *items; /* oldest first (by modification time, then name) */
 };
 /* The backups in `dir` by their names (nothing is decrypted). */
 int ers_backup_list(const char *dir, struct ers_backup_list **list_r, struct ers_error *err);
