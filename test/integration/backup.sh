@@ -281,6 +281,9 @@ expect 65 "a backup of a newer schema than this ersctl: refused" backup restore 
 like "$ERR" "schema 9999" "... naming the schema"
 [ "$(dump_b)" = "$B_NOW" ] && [ ! -e "$T_DIR/b-files2" ]; ok $? "... nothing changed on B"
 
+# Throwaway GnuPG homes before the kills below, to end what they leave.
+HOMES_BEFORE=$(ls -d /tmp/ers-backup-gpg.* 2>/dev/null | sort)
+
 # --- kill -9 during restore, then a rerun ------------------------------------------------
 "$ERSCTL" backup restore "$F" --passphrase-file "$P/pass" --files-to "$T_DIR/b-files" --force >/dev/null 2>&1 &
 KP=$!
@@ -295,7 +298,6 @@ is "$(count "$B_IMAP_PORT" "$B_TLS_CA" "anna@$D" INBOX)" 4 "... and anna reads h
 export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
 KD=$T_DIR/killed; mkdir -m 700 "$KD"
 head -c 400000000 /dev/urandom >"$T_DIR/big"
-HOMES_BEFORE=$(ls -d /tmp/ers-backup-gpg.* 2>/dev/null | sort)
 "$ERSCTL" backup create --passphrase-file "$P/pass" -o "$KD" --path "$T_DIR/big" >/dev/null 2>&1 &
 KP=$!
 # Killed once its temporary file has grown past 1 MB: well into the dump or the files.
