@@ -462,6 +462,7 @@ int ers_backup_create(struct ers_ctx *ctx, const struct ers_actor *actor,
 	/* One zstd thread: its workers would cost ~20 MB more (the 64 MB
 	 * goal), and on a busy machine they did not shorten the run
 	 * (test/bench/RESULTS.md, section 7). */
+	archive_write_set_bytes_per_block(w.a, 1 << 20); /* fewer, larger writes to gpg */
 	archive_write_set_bytes_in_last_block(w.a, 1);
 	if (archive_write_open2(w.a, &w, NULL, sock_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		aw_error(&w, "start");

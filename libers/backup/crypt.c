@@ -190,6 +190,10 @@ static void *crypt_thread(void *arg)
 	if (!e)
 		e = c->decrypt ? gpgme_data_new_from_cbs(&out, &sock_cbs, &c->out_fd) : gpgme_data_new_from_fd(&out, c->out_fd);
 	if (!e) {
+		/* gpgme moves data 4 KB at a time by default: a round trip through
+		 * its poll loop per 4 KB held create at half the floor's speed. */
+		gpgme_data_set_flag(in, "io-buffer-size", "1048576");
+		gpgme_data_set_flag(out, "io-buffer-size", "1048576");
 		if (c->decrypt) {
 			e = gpgme_op_decrypt(g, in, out);
 			gpgme_decrypt_result_t r = gpgme_op_decrypt_result(g);
@@ -236,6 +240,13 @@ static int start(bool decrypt, const char *passphrase, int file_fd, struct bk_cr
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ers_error_set(err, ERS_E_IO, "socketpair: %s", strerror(errno));
 		goto fail;
+	}
+	/* Large socket buffers: fewer round trips between the thread that
+	 * writes the tar stream and gpgme's pump. */
+	int big = 4 << 20;
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
 	}
 	if (decrypt) {
 		c->in_fd = file_fd;
