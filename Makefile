@@ -197,7 +197,16 @@ bench: deps
 	$(SUBMAKE) all
 	test/bench/run
 
+# ERS_BACKUP_BEFORE_DEPLOY=true: a secure backup first, by the ersctl now
+# installed (it knows the running schema; else the one just built), into
+# ERS_BACKUP_DIR (default /var/backups/ers), with ERS_BACKUP_PASSPHRASE_FILE;
+# if it fails, nothing is installed (ersctl-backup(1)).
 install: all
+	@if [ "$${ERS_BACKUP_BEFORE_DEPLOY:-}" = true ]; then \
+	  e=$(DESTDIR)$(BINDIR)/ersctl; [ -x "$$e" ] || e=$(ERSCTL); \
+	  echo "  BACKUP before installing (ERS_BACKUP_BEFORE_DEPLOY=true) with $$e"; \
+	  "$$e" backup create -o "$${ERS_BACKUP_DIR:-/var/backups/ers}/" \
+	    || { echo "make install: the backup failed; nothing was installed" >&2; exit 1; }; fi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/ers $(DESTDIR)$(INCLUDEDIR)/ers \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	  $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/vendor-completions \

@@ -65,6 +65,24 @@ complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcom
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l actor -r
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l since -r
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l limit -r
+complete -c ersctl -n '__fish_use_subcommand' -a backup
+complete -c ersctl -n '__fish_seen_subcommand_from backup' -a create
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l include-maildirs
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l passphrase-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l output -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l keep -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l path -r
+complete -c ersctl -n '__fish_use_subcommand' -a backup
+complete -c ersctl -n '__fish_seen_subcommand_from backup' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a backup
+complete -c ersctl -n '__fish_seen_subcommand_from backup' -a restore
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l passphrase-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l force
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l files-to -r
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from restore' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a backup
+complete -c ersctl -n '__fish_seen_subcommand_from backup' -a verify
+complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from verify' -l passphrase-file -r
 complete -c ersctl -n '__fish_use_subcommand' -a completion
 complete -c ersctl -n '__fish_use_subcommand' -a config
 complete -c ersctl -n '__fish_seen_subcommand_from config' -a check

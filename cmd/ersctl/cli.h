@@ -171,6 +171,10 @@ int cmd_archive_key_export(struct cli *c);
 int cmd_archive_policy_show(struct cli *c);
 int cmd_archive_policy_set(struct cli *c);
 int cmd_archive_run(struct cli *c);
+int cmd_backup_create(struct cli *c);
+int cmd_backup_verify(struct cli *c);
+int cmd_backup_list(struct cli *c);
+int cmd_backup_restore(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

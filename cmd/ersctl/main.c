@@ -258,6 +258,25 @@ static const struct opt_spec archive_policy_set_opts[] = {
 	{ "auto-archive", "yes|no", "let `archive run` archive every mailbox of the tenant daily", 0, "yes no" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec backup_create_opts[] = {
+	{ "include-maildirs", NULL, "carry the maildirs too (mail_root)", 0, NULL },
+	{ "passphrase-file", "FILE", "read the passphrase from FILE: owned by root, mode 0600, not empty (also: ERS_BACKUP_PASSPHRASE_FILE; default: ask twice on the terminal)", 0, NULL },
+	{ "output", "FILE|DIR", "write this file, or a new ers-backup-HOST-TIME.tar.zst.gpg in DIR (default /var/backups/ers)", 0, NULL },
+	{ "keep", "N", "after writing into a directory, remove all but its N newest backups", 0, NULL },
+	{ "path", "PATH", "carry this file or directory too (repeat)", OPT_REPEAT, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec backup_verify_opts[] = {
+	{ "passphrase-file", "FILE", "read the passphrase from FILE (also: ERS_BACKUP_PASSPHRASE_FILE; default: ask)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec backup_restore_opts[] = {
+	{ "passphrase-file", "FILE", "read the passphrase from FILE (also: ERS_BACKUP_PASSPHRASE_FILE; default: ask)", 0, NULL },
+	{ "force", NULL, "restore onto a database holding tenants or users, and over files that differ", 0, NULL },
+	{ "files-to", "DIR", "write ers.yaml and the mail-stack files under DIR instead of their own paths (to compare and move by hand)", 0, NULL },
+	{ "tenant", "TENANT", "bring back only this tenant (its name in the backup): its rows and mail, into this running system beside the others", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
@@ -276,6 +295,10 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "archive show", "ID", 1, 1, no_opts, "show one archive job", cmd_archive_show, OPERATOR_DB },
 	{ "archive verify", "ID", 1, 1, no_opts, "read a stored archive back and compare its SHA-256 with the recorded one", cmd_archive_verify, OPERATOR_DB },
 	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
+	{ "backup create", "", 0, 0, backup_create_opts, "write an encrypted backup of the database, ers.yaml, the secrets, the mail-stack configuration and (asked) the maildirs", cmd_backup_create, OPERATOR_DB },
+	{ "backup list", "[DIR]", 0, 1, no_opts, "list the backups in a directory (default /var/backups/ers)", cmd_backup_list, CMD_OPERATOR },
+	{ "backup restore", "FILE", 1, 1, backup_restore_opts, "restore a backup onto this machine: database, secrets, configuration, maildirs (refuses a database in use without --force)", cmd_backup_restore, CMD_OPERATOR },
+	{ "backup verify", "FILE", 1, 1, backup_verify_opts, "decrypt a backup and check every member against its manifest and the dump with pg_restore; writes nothing", cmd_backup_verify, CMD_OPERATOR },
 	{ "completion", "SHELL", 1, 1, no_opts, "print the completion script for bash, zsh or fish", cmd_completion, 0 },
 	{ "config check", "", 0, 0, no_opts, "validate ers.yaml and the secrets; print the effective configuration, secrets masked", cmd_config_check, CMD_CONFIG | CMD_OPERATOR },
 	{ "db migrate", "", 0, 0, no_opts, "apply pending schema migrations, each in its own transaction", cmd_db_migrate, OPERATOR_DB | CMD_ANY_SCHEMA },

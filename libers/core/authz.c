@@ -45,6 +45,7 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_HOST_MANAGE: return "host.manage";
 	case ERS_ACT_AUDIT_VIEW: return "audit.view";
 	case ERS_ACT_SCHEMA_MIGRATE: return "db.migrate";
+	case ERS_ACT_BACKUP: return "backup";
 	case ERS_ACT_USER_VIEW: return "user.view";
 	case ERS_ACT_USER_CREATE: return "user.create";
 	case ERS_ACT_USER_EDIT: return "user.edit";
@@ -148,6 +149,8 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_TENANT_EDIT:
 	case ERS_ACT_TENANT_DELETE:
 	case ERS_ACT_HOST_VIEW:
+		return a->role == ERS_ROLE_SUPER_ADMIN;
+	case ERS_ACT_BACKUP: /* manual 000: "Super Admins and operators"; ersctl only */
 		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_DKIM_MANAGE: /* "Generate or install DKIM signing key": Super Admin can request, operator does (manual 001) */
 	case ERS_ACT_MTASTS_SET:

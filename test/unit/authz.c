@@ -127,6 +127,7 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_SCAN_VIEW:       /* "Tenant Admins can view ... same-tenant domain statistics" */
 		return super || (tadmin && own_tenant) ? ALLOW : DENY;
 	case ERS_ACT_SCAN_SELFTEST:   /* "Only Super Admins can run self-tests" (manual 000) */
+	case ERS_ACT_BACKUP:          /* "Secure Backups": Super Admins and operators */
 		return super ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;

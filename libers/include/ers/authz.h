@@ -50,9 +50,10 @@ enum ers_action {
 	ERS_ACT_ARCHIVE_POLICY_VIEW,
 	ERS_ACT_ARCHIVE_POLICY_SET,
 	ERS_ACT_ARCHIVE_RUN,    /* `archive run` for cron: operators */
+	ERS_ACT_BACKUP,         /* secure backups: create, verify, restore (issue 17) */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_ARCHIVE_RUN + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_BACKUP + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

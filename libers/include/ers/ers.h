@@ -37,6 +37,7 @@
 #include "welcome.h"
 #include "scan.h"
 #include "archive.h"
+#include "backup.h"
 
 const char *ers_version(void);
 
