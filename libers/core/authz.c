@@ -23,7 +23,11 @@
  *   addresses, domains or name, nor a tenant admin which addresses of its
  *   own domains belong to admins.
  * - Welcome emails: sent (again) by whoever manages the user -- super
- *   admins to anyone, tenant admins to their tenant's regular users. */
+ *   admins to anyone, tenant admins to their tenant's regular users.
+ * - S/MIME (manual 000 "Managing User S/MIME Identities"): users see and
+ *   manage their own identity and recipient certificates; super admins any
+ *   user's, tenant admins those of regular users of their own tenant.
+ *   Signing and decrypting with a user's private key: that user only. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -64,6 +68,9 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_MFA_VIEW: return "mfa.view";
 	case ERS_ACT_MFA_RESET: return "mfa.reset";
 	case ERS_ACT_USER_WELCOME: return "user.welcome";
+	case ERS_ACT_SMIME_VIEW: return "smime.view";
+	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
+	case ERS_ACT_SMIME_USE: return "smime.use";
 	}
 	return "unknown";
 }
@@ -102,6 +109,10 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_CHANGE_PASSWORD:
 	case ERS_ACT_MFA_SETUP: /* the code comes from one's own phone */
 		return is_self(a, t);
+	case ERS_ACT_SMIME_USE:
+		return is_self(a, t);
+	case ERS_ACT_SMIME_VIEW:
+	case ERS_ACT_SMIME_MANAGE:
 	case ERS_ACT_MFA_VIEW:
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_MFA_RESET: /* not oneself: a stolen session must not turn MFA off */

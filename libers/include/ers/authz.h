@@ -42,9 +42,12 @@ enum ers_action {
 	ERS_ACT_MFA_VIEW,       /* whether a user has MFA on, locked out */
 	ERS_ACT_MFA_RESET,      /* turn a user's MFA off (a lost phone) */
 	ERS_ACT_USER_WELCOME,   /* send a user its welcome email (again) */
+	ERS_ACT_SMIME_VIEW,     /* a user's S/MIME identity status and recipient certificates */
+	ERS_ACT_SMIME_MANAGE,   /* save or remove them */
+	ERS_ACT_SMIME_USE,      /* sign or decrypt with a user's private key: the user alone */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_USER_WELCOME + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_SMIME_USE + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

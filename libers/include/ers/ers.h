@@ -35,6 +35,7 @@
 #include "imap.h"
 #include "compose.h"
 #include "welcome.h"
+#include "smime.h"
 
 const char *ers_version(void);
 
