@@ -154,6 +154,13 @@ int cmd_user_mfa_reset(struct cli *c);
 int cmd_limits_set(struct cli *c);
 int cmd_limits_show(struct cli *c);
 int cmd_policyd(struct cli *c);
+int cmd_smime_identity_set(struct cli *c);
+int cmd_smime_identity_show(struct cli *c);
+int cmd_smime_identity_remove(struct cli *c);
+int cmd_smime_status(struct cli *c);
+int cmd_smime_cert_add(struct cli *c);
+int cmd_smime_cert_list(struct cli *c);
+int cmd_smime_cert_remove(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 
