@@ -161,6 +161,8 @@ int cmd_smime_status(struct cli *c);
 int cmd_smime_cert_add(struct cli *c);
 int cmd_smime_cert_list(struct cli *c);
 int cmd_smime_cert_remove(struct cli *c);
+int cmd_smime_protect(struct cli *c);
+int cmd_smime_open(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

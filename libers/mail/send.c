@@ -121,6 +121,9 @@ int ers_mail_send(const struct ers_smtp_params *smtp, const struct ers_compose *
 {
 	if (ers_mail_build(c, mail_r, err) < 0)
 		return -1;
-	/* Later: outbound scanning and S/MIME here, on *mail_r. */
+	/* Outbound scanning, when it comes, goes first: it must see the message
+	 * before S/MIME encrypts it.  Then the caller's transform (S/MIME). */
+	if (c->transform && c->transform(c->transform_arg, *mail_r, err) < 0)
+		return -1;
 	return ers_mail_submit(smtp, *mail_r, err);
 }

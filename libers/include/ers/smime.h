@@ -147,25 +147,36 @@ int ers_smime_protect(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 
 /* What the compose page shows and allows (manual "What The Status Messages
  * Mean"): `sign_line` and `encrypt_line` are the status lines; the
- * checkboxes are enabled exactly when can_sign / can_encrypt. */
+ * checkboxes are enabled exactly when can_sign / can_encrypt.  `rcpt` is
+ * the address list typed so far (To, then Cc and Bcc: "A <a@x>, b@y"),
+ * NULL or "" for none. */
 struct ers_smime_compose_status {
 	bool can_sign, can_encrypt;
-	char sign_line[300];
+	char sign_line[512];
 	char encrypt_line[1200];
 };
-/* `to` is the list of recipient addresses typed so far (may be NULL). */
 int ers_smime_compose_status(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
-			     const char *const *to, size_t nto, struct ers_smime_compose_status *st_r,
-			     struct ers_error *err);
+			     const char *rcpt, struct ers_smime_compose_status *st_r, struct ers_error *err);
+
+/* The hook of ers_mail_send (compose.h: transform): signs and/or encrypts
+ * the built message in place; `arg` is a struct ers_smime_hook. */
+struct ers_smime_hook {
+	struct ers_ctx *ctx;
+	const struct ers_actor *actor;
+	const char *address;     /* the sender, whose identity signs */
+	bool sign, encrypt;
+};
+struct ers_built_mail;
+int ers_smime_send_hook(void *arg, struct ers_built_mail *m, struct ers_error *err);
 
 /* Reading: what a signed and/or encrypted message turned out to be. */
 struct ers_smime_read {
 	bool was_signed, was_encrypted;
 	bool decrypted;           /* the content below is the decrypted one */
 	bool verified;            /* the signature verified, and its certificate chained */
-	char signer[320];         /* the signer's email address(es) */
+	char signer[640];         /* the signer's email address(es) */
 	char signer_subject[512];
-	char why[600];            /* what failed, for the person reading */
+	char why[1200];           /* what failed, for the person reading */
 };
 /* Opens `mime` for user `address`: decrypts it with the user's identity
  * when it is enveloped, verifies a signature against the system's CA
