@@ -251,8 +251,11 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 
 	html(&c, "<section class=\"mailbox\">");
 	const char *sent = web_query(r, "sent"), *done = done_notice(web_query(r, "done"));
+	const char *smime = web_query(r, "smime");
 	if (sent && !strcmp(sent, "1"))
-		html(&c, "<p class=\"ok\" role=\"status\">Message sent.</p>");
+		html(&c, "<p class=\"ok\" role=\"status\">Message sent%r.</p>",
+		     !smime ? "" : !strcmp(smime, "signed-encrypted") ? ", signed and encrypted with S/MIME"
+		     : !strcmp(smime, "signed") ? ", signed with S/MIME" : !strcmp(smime, "encrypted") ? ", encrypted with S/MIME" : "");
 	if (done)
 		html(&c, "<p class=\"ok\" role=\"status\">%s</p>", done);
 	html(&c, "<div class=\"toolbar\"><h1>%s</h1><span class=\"count\">%ld message%r",

@@ -94,6 +94,13 @@ void page_password(struct web_req *r, struct web_resp *w);
 void page_password_post(struct web_req *r, struct web_resp *w);
 void page_compose(struct web_req *r, struct web_resp *w);
 void page_compose_post(struct web_req *r, struct web_resp *w);
+/* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
+void page_smime(struct web_req *r, struct web_resp *w);
+void page_smime_identity_post(struct web_req *r, struct web_resp *w);
+void page_smime_identity_remove(struct web_req *r, struct web_resp *w);
+void page_smime_cert_post(struct web_req *r, struct web_resp *w);
+void page_smime_cert_remove(struct web_req *r, struct web_resp *w);
+void page_smime_compose_status(struct web_req *r, struct web_resp *w);
 /* The admin panel's Users tab (web/pages_admin.c). */
 bool web_is_admin(const struct web_req *r);
 void page_admin_users(struct web_req *r, struct web_resp *w);
