@@ -7,6 +7,7 @@
  * Identity"); libers checks, seals and decides who may. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "html.h"
 #include "web.h"
 
@@ -221,4 +222,56 @@ void page_smime_compose_status(struct web_req *r, struct web_resp *w)
 		ers_buf_addch(&w->body, '"');
 	}
 	ers_buf_addch(&w->body, '}');
+}
+
+/* Whether the header of `src` says the message is S/MIME (enveloped, or
+ * signed as multipart/signed or opaque). */
+static bool looks_smime(const struct ers_buf *src)
+{
+	const char *end = strstr(src->data, "\r\n\r\n");
+	const char *end2 = strstr(src->data, "\n\n");
+	size_t n = end ? (size_t)(end - src->data) : src->len;
+	if (end2 && (size_t)(end2 - src->data) < n)
+		n = (size_t)(end2 - src->data);
+	static const char *const types[] = { "pkcs7-mime", "pkcs7-signature" };
+	for (size_t t = 0; t < 2; t++)
+		for (size_t i = 0; i + strlen(types[t]) <= n; i++)
+			if (!strncasecmp(src->data + i, types[t], strlen(types[t])))
+				return true;
+	return false;
+}
+
+bool web_smime_open(struct web_req *r, struct ers_buf *src, struct ers_smime_read *st)
+{
+	memset(st, 0, sizeof *st);
+	if (!looks_smime(src))
+		return false;
+	struct ers_buf out = ERS_BUF_INIT;
+	struct ers_error err;
+	if (ers_smime_open(r->ctx, &r->session.actor, r->session.actor.name, src->data, src->len, NULL, &out, st, &err) < 0) {
+		snprintf(st->why, sizeof st->why, "This S/MIME message could not be opened: %.1000s", err.message);
+		ers_buf_free(&out);
+		return true;
+	}
+	ers_buf_free(src);
+	*src = out;
+	return true;
+}
+
+void web_smime_read_html(const struct ers_smime_read *st, struct ers_buf *c)
+{
+	if (st->was_encrypted)
+		html(c, "<p class=\"%r\" role=\"note\">%r</p>", st->decrypted ? "ok" : "warning",
+		     st->decrypted ? "Encrypted with S/MIME: decrypted with your S/MIME identity."
+				   : "Encrypted with S/MIME: it could not be decrypted.");
+	if (st->was_signed) {
+		if (st->verified)
+			html(c, "<p class=\"ok\" role=\"note\">Signed with S/MIME by %s (%s): the signature is verified.</p>",
+			     st->signer, st->signer_subject);
+		else
+			html(c, "<p class=\"warning\" role=\"note\">Signed with S/MIME by %s: the signature is not verified.</p>",
+			     st->signer[0] ? st->signer : "an unknown signer");
+	}
+	if (st->why[0])
+		html(c, "<p class=\"notice\">%s</p>", st->why);
 }

@@ -101,6 +101,12 @@ void page_smime_identity_remove(struct web_req *r, struct web_resp *w);
 void page_smime_cert_post(struct web_req *r, struct web_resp *w);
 void page_smime_cert_remove(struct web_req *r, struct web_resp *w);
 void page_smime_compose_status(struct web_req *r, struct web_resp *w);
+/* Reading: when `src` is S/MIME, opens it for the session's user (decrypts,
+ * verifies), replaces it with the opened message and says what it was in
+ * `st`; false when it is no S/MIME message.  Failures are in st->why. */
+bool web_smime_open(struct web_req *r, struct ers_buf *src, struct ers_smime_read *st);
+/* The lines saying what web_smime_open found (trusted markup). */
+void web_smime_read_html(const struct ers_smime_read *st, struct ers_buf *c);
 /* The admin panel's Users tab (web/pages_admin.c). */
 bool web_is_admin(const struct web_req *r);
 void page_admin_users(struct web_req *r, struct web_resp *w);

@@ -172,6 +172,22 @@ imap a@$dom "Sent;UID=$suid" >"$T_DIR/sent.eml"
 openssl cms -decrypt -in "$T_DIR/sent.eml" -recip "$C/a.pem" -inkey "$C/a.key" -out /dev/null 2>/dev/null
 ok $? "the Sent copy decrypts with a's own key"
 
+# --- reading: b opens it in the webmail ------------------------------------------------------
+web "$B" "$W/message?folder=INBOX&uid=$uid"
+like "$BODY" 'Encrypted with S/MIME: it could not be decrypted' "b without an identity: the page says it cannot be decrypted"
+like "$BODY" 'S/MIME not configured' "... and why"
+expect 0 "setup: b's identity" -q smime identity set b@$dom --cert "$C/b.pem" --key "$C/b.key"
+web "$B" "$W/message?folder=INBOX&uid=$uid"
+is "$CODE" 200 "b opens the message: 200"
+like "$BODY" 'Encrypted with S/MIME: decrypted with your S/MIME identity' "... decrypted with b's identity"
+like "$BODY" "Signed with S/MIME by a@$dom: the signature is not verified" "... signed by a, not verified (a's CA is not trusted here)"
+like "$BODY" "signature is intact, but the signer&#39;s certificate is not trusted|signature is intact, but the signer's certificate is not trusted" "... and why"
+web "$B" "$W/message/body?folder=INBOX&uid=$uid"
+like "$BODY" "the quarterly numbers are in" "the body frame shows the decrypted text"
+expect 0 "setup: b saves a's certificate" -q smime cert add b@$dom a@$dom --cert "$C/a.pem"
+web "$B" "$W/message?folder=INBOX&uid=$uid"
+like "$BODY" "Signed with S/MIME by a@$dom \(CN=a\): the signature is verified" "with a's certificate saved: verified"
+
 # Encrypt to someone without a certificate: refused, the form comes back.
 web "$A" "$W/compose" -F "csrf=$CC" -F "to=c@$dom" -F "subject=no-cert" -F "body=x" -F "smime_encrypt=1"
 is "$CODE" 409 "encrypting to an address without a certificate: 409"
