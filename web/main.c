@@ -114,6 +114,7 @@ static const struct route routes[] = {
 	{ "POST", "/smime/cert", page_smime_cert_post, true, true, false },
 	{ "POST", "/smime/cert/remove", page_smime_cert_remove, true, true, false },
 	{ "GET", "/smime/status", page_smime_compose_status, true, false, false },
+	{ "POST", "/smime/save-signer", page_smime_save_signer, true, true, true },
 	{ "GET", "/admin", page_admin_users, true, false, false },
 	{ "GET", "/admin/users", page_admin_users, true, false, false },
 	{ "GET", "/admin/users/new", page_admin_user_new, true, false, false },

@@ -464,7 +464,7 @@ void page_message(struct web_req *r, struct web_resp *w)
 				       "Be extra careful before opening them."
 				     : "This message comes from outside your organization.");
 	if (smime_seen)
-		web_smime_read_html(&smime_read, &c);
+		web_smime_read_html(r, &smime_read, folder, uid, &c);
 	html(&c, "<dl class=\"headers\"><dt>From</dt><dd>%s</dd><dt>To</dt><dd>%s</dd>", m->from, m->to);
 	if (*m->cc)
 		html(&c, "<dt>Cc</dt><dd>%s</dd>", m->cc);

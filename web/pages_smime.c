@@ -5,7 +5,9 @@
  * recipient certificates -- for the user's own account, or with ?user=
  * for an admin managing a user ("Save User S/MIME Identity", "Remove User
  * Identity"); libers checks, seals and decides who may. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "html.h"
@@ -258,7 +260,8 @@ bool web_smime_open(struct web_req *r, struct ers_buf *src, struct ers_smime_rea
 	return true;
 }
 
-void web_smime_read_html(const struct ers_smime_read *st, struct ers_buf *c)
+void web_smime_read_html(struct web_req *r, const struct ers_smime_read *st, const char *folder, unsigned long uid,
+			 struct ers_buf *c)
 {
 	if (st->was_encrypted)
 		html(c, "<p class=\"%r\" role=\"note\">%r</p>", st->decrypted ? "ok" : "warning",
@@ -274,4 +277,56 @@ void web_smime_read_html(const struct ers_smime_read *st, struct ers_buf *c)
 	}
 	if (st->why[0])
 		html(c, "<p class=\"notice\">%s</p>", st->why);
+	/* A signature that is intact (verified, or only not trusted yet). */
+	if (st->was_signed && st->signer[0] && (st->verified || strstr(st->why, "signature is intact"))) {
+		html(c, "<form method=\"post\" action=\"/smime/save-signer\" class=\"inline\">");
+		web_csrf_field(r, c);
+		html(c, "<input type=\"hidden\" name=\"folder\" value=\"%s\"><input type=\"hidden\" name=\"uid\" value=\"%ld\">"
+			 "<button type=\"submit\" class=\"secondary small\">Save the sender's certificate</button></form>",
+		     folder, (long)uid);
+	}
+}
+
+/* POST /smime/save-signer (folder, uid): "Save the sender's certificate"
+ * of a signed message whose signature is intact, as a recipient
+ * certificate; then back to the message. */
+void page_smime_save_signer(struct web_req *r, struct web_resp *w)
+{
+	const char *folder = web_form(r, "folder"), *uid_s = web_form(r, "uid");
+	char *end = NULL;
+	unsigned long uid = uid_s ? strtoul(uid_s, &end, 10) : 0;
+	if (!folder || !*folder || strlen(folder) > 1000 || !uid_s || !*uid_s || *end || uid == 0 || uid > 4294967295UL) {
+		web_error_page(r, w, 400, "The form is not right: it must name a folder and a message number.");
+		return;
+	}
+	struct ers_imap *im = NULL;
+	struct ers_buf src = ERS_BUF_INIT;
+	struct ers_error err;
+	struct ers_smime_recipient rec;
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_fetch_source(im, folder, (uint32_t)uid, false, &src, &err) < 0 ||
+	    ers_smime_save_signer(r->ctx, &r->session.actor, r->session.actor.name, src.data, src.len, &rec, &err) < 0) {
+		ers_imap_close(im);
+		ers_buf_free(&src);
+		if (err.code == ERS_E_INVALID || err.code == ERS_E_CONFLICT) {
+			w->status = web_status_of(err.code);
+			struct ers_buf c = ERS_BUF_INIT;
+			html(&c, "<section class=\"card\"><h1>Save the sender's certificate</h1><p class=\"error\" role=\"alert\">%s</p>"
+				 "<p><a class=\"button\" href=\"/message?folder=%u&amp;uid=%ld\">Back to the message</a></p></section>",
+			     err.message, folder, (long)uid);
+			web_page(r, w, "Save the sender's certificate", c.data);
+			ers_buf_free(&c);
+		} else
+			web_ers_error(r, w, &err);
+		return;
+	}
+	ers_imap_close(im);
+	ers_buf_free(&src);
+	struct ers_buf c = ERS_BUF_INIT;
+	html(&c, "<section class=\"card\"><h1>Save the sender's certificate</h1><p class=\"ok\" role=\"status\">The certificate "
+		 "of %s (%s, valid until %s) is saved: you can send encrypted mail to %s.</p>"
+		 "<p><a class=\"button\" href=\"/message?folder=%u&amp;uid=%ld\">Back to the message</a> "
+		 "<a class=\"button secondary\" href=\"/smime\">S/MIME Settings</a></p></section>",
+	     rec.address, rec.cert.subject, rec.cert.not_after, rec.address, folder, (long)uid);
+	web_page(r, w, "Save the sender's certificate", c.data);
+	ers_buf_free(&c);
 }

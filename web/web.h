@@ -105,8 +105,11 @@ void page_smime_compose_status(struct web_req *r, struct web_resp *w);
  * verifies), replaces it with the opened message and says what it was in
  * `st`; false when it is no S/MIME message.  Failures are in st->why. */
 bool web_smime_open(struct web_req *r, struct ers_buf *src, struct ers_smime_read *st);
-/* The lines saying what web_smime_open found (trusted markup). */
-void web_smime_read_html(const struct ers_smime_read *st, struct ers_buf *c);
+/* The lines saying what web_smime_open found, with "Save the sender's
+ * certificate" for an intact signature (trusted markup). */
+void web_smime_read_html(struct web_req *r, const struct ers_smime_read *st, const char *folder, unsigned long uid,
+			 struct ers_buf *c);
+void page_smime_save_signer(struct web_req *r, struct web_resp *w);
 /* The admin panel's Users tab (web/pages_admin.c). */
 bool web_is_admin(const struct web_req *r);
 void page_admin_users(struct web_req *r, struct web_resp *w);

@@ -424,10 +424,15 @@ static STACK_OF(X509) *saved_certs(struct ers_ctx *ctx, long long owner_id)
 	return s;
 }
 
-static void signer_info(CMS_ContentInfo *cms, struct ers_smime_read *st)
+static void signer_info(CMS_ContentInfo *cms, struct ers_smime_read *st, X509 **signer_r)
 {
 	STACK_OF(X509) *signers = CMS_get0_signers(cms);
 	if (signers && sk_X509_num(signers) > 0) {
+		if (signer_r) {
+			X509_free(*signer_r);
+			*signer_r = sk_X509_value(signers, 0);
+			X509_up_ref(*signer_r);
+		}
 		struct ers_smime_cert_info ci;
 		ers_smime_cert_info_fill(sk_X509_value(signers, 0), &ci);
 		snprintf(st->signer, sizeof st->signer, "%s", ci.emails[0] ? ci.emails : "(no address)");
@@ -436,9 +441,11 @@ static void signer_info(CMS_ContentInfo *cms, struct ers_smime_read *st)
 	sk_X509_free(signers);
 }
 
-int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
-		   const char *mime, size_t len, const char *ca_file, struct ers_buf *content_r,
-		   struct ers_smime_read *st, struct ers_error *err)
+/* ers_smime_open, and the certificate of an intact signature's signer to
+ * `signer_r` (may be NULL). */
+static int open_message(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			const char *mime, size_t len, const char *ca_file, struct ers_buf *content_r,
+			struct ers_smime_read *st, X509 **signer_r, struct ers_error *err)
 {
 	struct ers_smime_user u;
 	memset(st, 0, sizeof *st);
@@ -495,9 +502,11 @@ int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 					ers_buf_add(&content, chunk, (size_t)got);
 			}
 			BIO *data = indata ? BIO_new_mem_buf(content.data, (int)content.len) : NULL;
+			bool intact = false;
 			if (CMS_verify(cms, saved, store, data, o, 0) == 1) {
 				st->verified = true;
 				next = true;
+				intact = true;
 			} else {
 				unsigned long e = ERR_peek_last_error();
 				char reason[200] = "";
@@ -511,11 +520,12 @@ int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 					snprintf(st->why, sizeof st->why,
 						 "The signature is intact, but the signer's certificate is not trusted here (%s)", reason);
 					next = true;
+					intact = true;
 				} else {
 					snprintf(st->why, sizeof st->why, "The signature does not verify: the message was changed after it was signed, or the signature is damaged");
 				}
 			}
-			signer_info(cms, st);
+			signer_info(cms, st, intact ? signer_r : NULL);
 			BIO_free(data);
 			ers_buf_free(&content);
 			sk_X509_pop_free(saved, X509_free);
@@ -547,5 +557,43 @@ int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 	ers_buf_free(&cur);
 	ers_buf_free(&outer);
 	ers_buf_free(&entity);
+	return rc;
+}
+
+int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+		   const char *mime, size_t len, const char *ca_file, struct ers_buf *content_r,
+		   struct ers_smime_read *st, struct ers_error *err)
+{
+	return open_message(ctx, actor, address, mime, len, ca_file, content_r, st, NULL, err);
+}
+
+int ers_smime_save_signer(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			  const char *mime, size_t len, struct ers_smime_recipient *rec_r, struct ers_error *err)
+{
+	struct ers_buf content = ERS_BUF_INIT, pem = ERS_BUF_INIT;
+	struct ers_smime_read st;
+	X509 *signer = NULL;
+	int rc = open_message(ctx, actor, address, mime, len, NULL, &content, &st, &signer, err);
+	ers_buf_free(&content);
+	if (rc < 0)
+		return -1;
+	if (!signer) {
+		ers_error_set(err, ERS_E_INVALID, "%s", !st.was_signed ? "This message is not signed with S/MIME: there is no certificate to save"
+			      : "The signature of this message does not verify: its certificate is not saved");
+		return -1;
+	}
+	struct ers_smime_cert_info ci;
+	ers_smime_cert_info_fill(signer, &ci);
+	char first[320];
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(ci.emails, ","), ci.emails);
+	rc = -1;
+	if (!first[0])
+		ers_error_set(err, ERS_E_INVALID, "The signer's certificate names no email address: it cannot be saved for one");
+	else if (ers_smime_cert_pem(signer, &pem) < 0)
+		ers_error_set(err, ERS_E_INTERNAL, "the certificate could not be written as PEM");
+	else
+		rc = ers_smime_recipient_add(ctx, actor, address, first, pem.data, rec_r, err);
+	X509_free(signer);
+	ers_buf_free(&pem);
 	return rc;
 }

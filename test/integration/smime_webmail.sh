@@ -182,9 +182,15 @@ is "$CODE" 200 "b opens the message: 200"
 like "$BODY" 'Encrypted with S/MIME: decrypted with your S/MIME identity' "... decrypted with b's identity"
 like "$BODY" "Signed with S/MIME by a@$dom: the signature is not verified" "... signed by a, not verified (a's CA is not trusted here)"
 like "$BODY" "signature is intact, but the signer&#39;s certificate is not trusted|signature is intact, but the signer's certificate is not trusted" "... and why"
+like "$BODY" "Save the sender&#39;s certificate|Save the sender's certificate" "... with \"Save the sender's certificate\""
+CB=$(csrf_of)
 web "$B" "$W/message/body?folder=INBOX&uid=$uid"
 like "$BODY" "the quarterly numbers are in" "the body frame shows the decrypted text"
-expect 0 "setup: b saves a's certificate" -q smime cert add b@$dom a@$dom --cert "$C/a.pem"
+web "$B" "$W/smime/save-signer" --data-urlencode "csrf=$CB" --data-urlencode "folder=INBOX" --data-urlencode "uid=$uid"
+is "$CODE" 200 "b saves a's certificate from the message: 200"
+like "$BODY" "The certificate of a@$dom \(CN=a, valid until" "... saved for a@$dom"
+expect 0 "... it is in b's recipient certificates" --json smime cert list b@$dom
+like "$OUT" "\"address\": \"a@$dom\"" "... listed"
 web "$B" "$W/message?folder=INBOX&uid=$uid"
 like "$BODY" "Signed with S/MIME by a@$dom \(CN=a\): the signature is verified" "with a's certificate saved: verified"
 

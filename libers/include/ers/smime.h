@@ -188,4 +188,11 @@ int ers_smime_open(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 		   const char *mime, size_t len, const char *ca_file, struct ers_buf *content_r,
 		   struct ers_smime_read *st_r, struct ers_error *err);
 
+/* "Save the sender's certificate": the certificate of the signer of
+ * `mime`, whose signature is intact, saved as user `address`'s recipient
+ * certificate for the signer's address (ers_smime_recipient_add's checks,
+ * one audit row). */
+int ers_smime_save_signer(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			  const char *mime, size_t len, struct ers_smime_recipient *rec_r, struct ers_error *err);
+
 #endif
