@@ -22,6 +22,16 @@ static struct ers_error err;
 static EVP_PKEY *ca_key;
 static X509 *ca_cert;
 
+/* The PEM texts made here, freed at the end (the test runs under LSan too). */
+static char *owned[64];
+static size_t nowned;
+static char *own(char *s)
+{
+	if (nowned < sizeof owned / sizeof owned[0])
+		owned[nowned++] = s;
+	return s;
+}
+
 static EVP_PKEY *new_key(bool ec)
 {
 	return ec ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -84,7 +94,7 @@ static char *cert_pem(X509 *x)
 	PEM_write_bio_X509(b, x);
 	char *p;
 	long n = BIO_get_mem_data(b, &p);
-	char *s = strndup(p, (size_t)n);
+	char *s = own(strndup(p, (size_t)n));
 	BIO_free(b);
 	return s;
 }
@@ -98,7 +108,7 @@ static char *key_pem(EVP_PKEY *k, const char *pass)
 		PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
 	char *p;
 	long n = BIO_get_mem_data(b, &p);
-	char *s = strndup(p, (size_t)n);
+	char *s = own(strndup(p, (size_t)n));
 	BIO_free(b);
 	return s;
 }
@@ -109,7 +119,7 @@ static char *traditional_rsa_pem(EVP_PKEY *k, const char *pass)
 	PEM_write_bio_PrivateKey_traditional(b, k, pass ? EVP_aes_128_cbc() : NULL, NULL, 0, NULL, (void *)pass);
 	char *p;
 	long n = BIO_get_mem_data(b, &p);
-	char *s = strndup(p, (size_t)n);
+	char *s = own(strndup(p, (size_t)n));
 	BIO_free(b);
 	return s;
 }
@@ -301,5 +311,10 @@ int main(void)
 	free(big);
 	free(chain);
 	free(bag);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	EVP_PKEY_free(kp);
+	X509_free(ca_cert);
+	EVP_PKEY_free(ca_key);
 	return done_testing();
 }
