@@ -203,6 +203,25 @@ like "$BODY" "Add a recipient certificate in S/MIME Settings to enable encrypted
 web "$A" "$W/smime/identity/remove" --data-urlencode "csrf=$CS"
 like "$BODY" 'role="status">S/MIME identity removed' "Remove"
 is "$(ident_rows a@$dom)" 0 "... the identity and its sealed key are gone"
+# An admin manages a user's identity ("Managing User S/MIME Identities").
+expect 0 "setup: a tenant admin" -q user add boss@$dom --password-file "$pw" --role tenant_admin
+T=$T_DIR/t.jar
+login "$T" boss@$dom
+web "$T" "$W/smime?user=a@$dom"
+is "$CODE" 200 "the tenant admin opens a's S/MIME page: 200"
+like "$BODY" "S/MIME identity of <strong>a@$dom</strong>" "... naming a"
+like "$BODY" '<button type="submit">Save User S/MIME Identity</button>' "... Save User S/MIME Identity"
+CT=$(csrf_of)
+web "$T" "$W/smime/identity" --data-urlencode "csrf=$CT" --data-urlencode "user=a@$dom" --data-urlencode "cert@$C/a.pem" \
+    --data-urlencode "key@$C/a.key"
+like "$BODY" 'role="status">S/MIME identity saved' "... saves a's identity"
+like "$(sql "SELECT actor || ' ' || action || ' ' || target FROM ers.audit_log ORDER BY id DESC LIMIT 1")" \
+    "^boss@$dom smime.identity_set a@$dom" "... audited as the tenant admin"
+web "$T" "$W/smime/identity/remove" --data-urlencode "csrf=$CT" --data-urlencode "user=a@$dom"
+like "$BODY" 'role="status">S/MIME identity removed' "... and Remove User Identity"
+is "$(ident_rows a@$dom)" 0 "... gone"
+web "$T" "$W/smime?user=boss2@$dom"
+is "$CODE" 403 "a user that does not exist is refused like an admin would be: 403"
 # b may not touch a's identity through ?user=
 web "$B" "$W/smime?user=a@$dom"
 is "$CODE" 403 "b may not open a's S/MIME Settings: 403"
