@@ -194,6 +194,42 @@ complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host' -a remove
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l kind -r -a 'imap smtp'
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l port -r
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a cert
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert; and __fish_seen_subcommand_from add' -l cert -r
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a cert
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a cert
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert' -a remove
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a identity
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity' -a remove
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a identity
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity' -a set
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity; and __fish_seen_subcommand_from set' -l cert -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity; and __fish_seen_subcommand_from set' -l key -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity; and __fish_seen_subcommand_from set' -l passphrase-file -r
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a identity
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from identity' -a show
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a open
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from open' -l in -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from open' -l ca-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from open' -l output -r
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a protect
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l in -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l sign
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l encrypt
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l to -r
+complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l output -r
+complete -c ersctl -n '__fish_use_subcommand' -a smime
+complete -c ersctl -n '__fish_seen_subcommand_from smime' -a status
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a add
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from add' -l domain -r

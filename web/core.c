@@ -12,7 +12,7 @@
 
 /* The pages' policy: only our own script file (no inline script), styles
  * and images from here only. */
-#define CSP_PAGES "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; " \
+#define CSP_PAGES "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; " \
 		  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 static int hexval(char c)

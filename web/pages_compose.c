@@ -27,6 +27,7 @@ struct draft {
 	uint32_t fwd_uid;
 	struct ers_message *orig;          /* the original (its attachments are listed) */
 	bool *fwd_keep;                    /* per attachment of the original: send it on */
+	bool smime_sign, smime_encrypt;    /* "Sign with S/MIME", "Encrypt with recipient certificate" */
 };
 
 static void draft_free(struct draft *d)
@@ -237,6 +238,36 @@ static void add_size(struct ers_buf *b, size_t n)
 		html(b, "%zu MB", (n + 1024 * 1024 - 1) / (1024 * 1024));
 }
 
+/* Manual 000 "How To Use It When Composing Mail": the S/MIME status lines
+ * for the recipients in the form, and the two checkboxes, disabled
+ * exactly when libers says they cannot be used.  The page's script asks
+ * /smime/status again when the addresses change. */
+static void smime_fields(struct web_req *r, const struct draft *d, struct ers_buf *c)
+{
+	struct ers_buf rcpt = ERS_BUF_INIT;
+	const char *lists[] = { d->to, d->cc, d->bcc };
+	for (size_t i = 0; i < 3; i++)
+		if (lists[i] && *lists[i])
+			ers_buf_addf(&rcpt, "%s%s", rcpt.len ? ", " : "", lists[i]);
+	struct ers_smime_compose_status st;
+	struct ers_error err;
+	if (ers_smime_compose_status(r->ctx, &r->session.actor, r->session.actor.name, rcpt.data, &st, &err) < 0) {
+		memset(&st, 0, sizeof st);
+		snprintf(st.sign_line, sizeof st.sign_line, "%.500s", err.message);
+	}
+	ers_buf_free(&rcpt);
+	html(c, "<fieldset class=\"smime\"><legend>S/MIME</legend>"
+		 "<p class=\"hint\" id=\"smime-sign-line\">%s</p>"
+		 "<label class=\"check\"><input type=\"checkbox\" name=\"smime_sign\" value=\"1\" id=\"smime-sign\"%r%r> "
+		 "Sign with S/MIME</label>"
+		 "<p class=\"hint\" id=\"smime-encrypt-line\">%s</p>"
+		 "<label class=\"check\"><input type=\"checkbox\" name=\"smime_encrypt\" value=\"1\" id=\"smime-encrypt\"%r%r> "
+		 "Encrypt with recipient certificate</label>"
+		 "<p class=\"hint\"><a href=\"/smime\">S/MIME Settings</a></p></fieldset>",
+	     st.sign_line, st.can_sign ? "" : " disabled", st.can_sign && d->smime_sign ? " checked" : "",
+	     st.encrypt_line, st.can_encrypt ? "" : " disabled", st.can_encrypt && d->smime_encrypt ? " checked" : "");
+}
+
 /* The compose page with `d`'s values; `error` (may be NULL) above them. */
 static void show_form(struct web_req *r, struct web_resp *w, const struct draft *d, const char *error,
 		      const char *hint)
@@ -273,6 +304,7 @@ static void show_form(struct web_req *r, struct web_resp *w, const struct draft 
 	}
 	html(&c, "<label>Attachments<input type=\"file\" name=\"attachments\" multiple></label>"
 		 "<p class=\"hint\">At most %zu MB in all.</p>", (size_t)(WEB_UPLOAD_MAX >> 20));
+	smime_fields(r, d, &c);
 	if (d->in_reply_to)
 		html(&c, "<input type=\"hidden\" name=\"in_reply_to\" value=\"%s\">", d->in_reply_to);
 	if (d->fwd_folder)
@@ -372,6 +404,8 @@ void page_compose_post(struct web_req *r, struct web_resp *w)
 	d.body = unix_newlines(web_form(r, "body") ? web_form(r, "body") : "");
 	const char *irt = web_form(r, "in_reply_to");
 	d.in_reply_to = irt && *irt ? ers_xstrdup(irt) : NULL;
+	d.smime_sign = web_form(r, "smime_sign") != NULL;
+	d.smime_encrypt = web_form(r, "smime_encrypt") != NULL;
 
 	struct ers_imap *im = NULL;
 	struct ers_buf src = ERS_BUF_INIT, user = ERS_BUF_INIT;
@@ -440,6 +474,13 @@ void page_compose_post(struct web_req *r, struct web_resp *w)
 		.attachments = atts,
 		.nattachments = natts,
 	};
+	/* S/MIME through the one send function's hook (libers/smime). */
+	struct ers_smime_hook smime = { .ctx = r->ctx, .actor = &r->session.actor, .address = r->session.actor.name,
+					.sign = d.smime_sign, .encrypt = d.smime_encrypt };
+	if (smime.sign || smime.encrypt) {
+		c.transform = ers_smime_send_hook;
+		c.transform_arg = &smime;
+	}
 	if (ers_mail_send(r->ctx, &smtp, &c, &built, &err) < 0) {
 		status = web_status_of(err.code);
 		if (built)
@@ -450,7 +491,8 @@ void page_compose_post(struct web_req *r, struct web_resp *w)
 	/* Sent.  The copy in Sent is second: its failure must not read as
 	 * "not sent" (the recipients have it). */
 	if ((im || web_imap_open(r, &im, &err) == 0) && save_sent(im, built, &err) == 0) {
-		web_redirect(w, "/?sent=1");
+		web_redirect(w, smime.sign && smime.encrypt ? "/?sent=1&smime=signed-encrypted"
+				: smime.sign ? "/?sent=1&smime=signed" : smime.encrypt ? "/?sent=1&smime=encrypted" : "/?sent=1");
 		goto out;
 	}
 	{

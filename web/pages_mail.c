@@ -251,8 +251,11 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 
 	html(&c, "<section class=\"mailbox\">");
 	const char *sent = web_query(r, "sent"), *done = done_notice(web_query(r, "done"));
+	const char *smime = web_query(r, "smime");
 	if (sent && !strcmp(sent, "1"))
-		html(&c, "<p class=\"ok\" role=\"status\">Message sent.</p>");
+		html(&c, "<p class=\"ok\" role=\"status\">Message sent%r.</p>",
+		     !smime ? "" : !strcmp(smime, "signed-encrypted") ? ", signed and encrypted with S/MIME"
+		     : !strcmp(smime, "signed") ? ", signed with S/MIME" : !strcmp(smime, "encrypted") ? ", encrypted with S/MIME" : "");
 	if (done)
 		html(&c, "<p class=\"ok\" role=\"status\">%s</p>", done);
 	html(&c, "<div class=\"toolbar\"><h1>%s</h1><span class=\"count\">%ld message%r",
@@ -364,7 +367,13 @@ static char *cid_data_url(size_t index, void *data)
 	return url.data; /* the buffer's own malloc'd string */
 }
 
-/* The message's source; -1 with an error page. */
+/* What the S/MIME layer of the last message fetched was (one request,
+ * one message): page_message shows it. */
+static struct ers_smime_read smime_read;
+static bool smime_seen;
+
+/* The message's source -- an S/MIME one opened (decrypted, verified) for
+ * the user; -1 with an error page. */
 static int fetch(struct web_req *r, struct web_resp *w, struct ers_imap *im, const char *folder, uint32_t uid,
 		 bool mark_seen, struct ers_buf *src)
 {
@@ -376,6 +385,7 @@ static int fetch(struct web_req *r, struct web_resp *w, struct ers_imap *im, con
 			web_ers_error(r, w, &err);
 		return -1;
 	}
+	smime_seen = web_smime_open(r, src, &smime_read);
 	return 0;
 }
 
@@ -453,6 +463,8 @@ void page_message(struct web_req *r, struct web_resp *w)
 		     m->nattachments ? "&#9888; This message comes from outside your organization and has attachments. "
 				       "Be extra careful before opening them."
 				     : "This message comes from outside your organization.");
+	if (smime_seen)
+		web_smime_read_html(r, &smime_read, folder, uid, &c);
 	html(&c, "<dl class=\"headers\"><dt>From</dt><dd>%s</dd><dt>To</dt><dd>%s</dd>", m->from, m->to);
 	if (*m->cc)
 		html(&c, "<dt>Cc</dt><dd>%s</dd>", m->cc);

@@ -98,6 +98,22 @@ void page_compose_post(struct web_req *r, struct web_resp *w);
 void page_archives(struct web_req *r, struct web_resp *w);
 void page_archives_create(struct web_req *r, struct web_resp *w);
 void page_archives_download(struct web_req *r, struct web_resp *w);
+/* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
+void page_smime(struct web_req *r, struct web_resp *w);
+void page_smime_identity_post(struct web_req *r, struct web_resp *w);
+void page_smime_identity_remove(struct web_req *r, struct web_resp *w);
+void page_smime_cert_post(struct web_req *r, struct web_resp *w);
+void page_smime_cert_remove(struct web_req *r, struct web_resp *w);
+void page_smime_compose_status(struct web_req *r, struct web_resp *w);
+/* Reading: when `src` is S/MIME, opens it for the session's user (decrypts,
+ * verifies), replaces it with the opened message and says what it was in
+ * `st`; false when it is no S/MIME message.  Failures are in st->why. */
+bool web_smime_open(struct web_req *r, struct ers_buf *src, struct ers_smime_read *st);
+/* The lines saying what web_smime_open found, with "Save the sender's
+ * certificate" for an intact signature (trusted markup). */
+void web_smime_read_html(struct web_req *r, const struct ers_smime_read *st, const char *folder, unsigned long uid,
+			 struct ers_buf *c);
+void page_smime_save_signer(struct web_req *r, struct web_resp *w);
 /* The admin panel's Users tab (web/pages_admin.c). */
 bool web_is_admin(const struct web_req *r);
 void page_admin_users(struct web_req *r, struct web_resp *w);

@@ -175,6 +175,15 @@ int cmd_backup_create(struct cli *c);
 int cmd_backup_verify(struct cli *c);
 int cmd_backup_list(struct cli *c);
 int cmd_backup_restore(struct cli *c);
+int cmd_smime_identity_set(struct cli *c);
+int cmd_smime_identity_show(struct cli *c);
+int cmd_smime_identity_remove(struct cli *c);
+int cmd_smime_status(struct cli *c);
+int cmd_smime_cert_add(struct cli *c);
+int cmd_smime_cert_list(struct cli *c);
+int cmd_smime_cert_remove(struct cli *c);
+int cmd_smime_protect(struct cli *c);
+int cmd_smime_open(struct cli *c);
 int cmd_help(struct cli *c);
 int cmd_completion(struct cli *c);
 

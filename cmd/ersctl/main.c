@@ -277,6 +277,30 @@ static const struct opt_spec backup_restore_opts[] = {
 	{ "tenant", "TENANT", "bring back only this tenant (its name in the backup): its rows and mail, into this running system beside the others", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec smime_identity_set_opts[] = {
+	{ "cert", "FILE", "the certificate, PEM, for the user's own address (- for standard input)", OPT_REQUIRED, NULL },
+	{ "key", "FILE", "its private key, PEM; stored sealed under SMIME_MASTER_KEY, never shown", OPT_REQUIRED, NULL },
+	{ "passphrase-file", "FILE", "the key's passphrase, only if it has one; stored sealed", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec smime_cert_add_opts[] = {
+	{ "cert", "FILE", "the recipient's certificate, PEM, issued for ADDRESS (- for standard input)", OPT_REQUIRED, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec smime_protect_opts[] = {
+	{ "in", "FILE", "the message (RFC 5322; - for standard input)", OPT_REQUIRED, NULL },
+	{ "sign", NULL, "sign with the user's identity: multipart/signed, SHA-256", 0, NULL },
+	{ "encrypt", NULL, "encrypt (AES-256) to each --to and to the user's own certificate", 0, NULL },
+	{ "to", "ADDRESS", "a recipient whose saved certificate to encrypt to (repeat)", OPT_REPEAT, NULL },
+	{ "output", "FILE", "write the message there instead of to standard output", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec smime_open_opts[] = {
+	{ "in", "FILE", "the message (- for standard input)", OPT_REQUIRED, NULL },
+	{ "ca-file", "FILE", "more trusted CA certificates (PEM), beside the system's and the user's saved ones", 0, NULL },
+	{ "output", "FILE", "write the opened message there instead of to standard output", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
@@ -332,6 +356,15 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
 	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },
+	{ "smime cert add", "EMAIL ADDRESS", 2, 2, smime_cert_add_opts, "save the certificate a user encrypts to ADDRESS with (checked: valid now, for that address)", cmd_smime_cert_add, OPERATOR_DB },
+	{ "smime cert list", "EMAIL", 1, 1, no_opts, "list a user's recipient certificates", cmd_smime_cert_list, OPERATOR_DB },
+	{ "smime cert remove", "EMAIL ADDRESS", 2, 2, no_opts, "remove a user's certificate for ADDRESS", cmd_smime_cert_remove, OPERATOR_DB },
+	{ "smime identity remove", "EMAIL", 1, 1, no_opts, "remove a user's S/MIME identity (certificate and sealed key)", cmd_smime_identity_remove, OPERATOR_DB },
+	{ "smime identity set", "EMAIL", 1, 1, smime_identity_set_opts, "save a user's S/MIME certificate and private key, checked, the key sealed", cmd_smime_identity_set, OPERATOR_DB },
+	{ "smime identity show", "EMAIL", 1, 1, no_opts, "show a user's S/MIME identity: subject, issuer, validity, fingerprint (never the key)", cmd_smime_identity_show, OPERATOR_DB },
+	{ "smime open", "EMAIL", 1, 1, smime_open_opts, "decrypt a message with a user's identity and verify its signature, as the webmail reads it", cmd_smime_open, OPERATOR_DB },
+	{ "smime protect", "EMAIL", 1, 1, smime_protect_opts, "sign and/or encrypt a message as the user, as the webmail sends it", cmd_smime_protect, OPERATOR_DB },
+	{ "smime status", "", 0, 0, no_opts, "show whether S/MIME is ready here: master key, OpenSSL runtime, identities", cmd_smime_status, OPERATOR_DB },
 	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
 	{ "tenant autoconfig", "DOMAIN", 1, 1, tenant_autoconfig_opts, "print (or write) the domain's Thunderbird-style autoconfig file, config-v1.1.xml", cmd_tenant_autoconfig, OPERATOR_DB },
 	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },

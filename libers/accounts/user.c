@@ -300,7 +300,7 @@ int ers_user_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char 
 
 static const char *const sort_names[] = { "email", "name", "role", "status" };
 /* The sort key of each order, beside m.address (the indexes of migration
- * 0071 hold the same expressions). */
+ * 0012 hold the same expressions). */
 static const char *const sort_exprs[] = { NULL, "lower(m.first_name || ' ' || m.last_name)", "m.role", "m.status" };
 
 const char *ers_user_sort_name(enum ers_user_sort sort)

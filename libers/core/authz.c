@@ -30,7 +30,11 @@
  *   personal archive (target: its user) is decrypted only by that user; a
  *   tenant archive (target: the tenant as a whole) by the tenant's admins
  *   and super admins.  Tenant admins set their tenant's archive policy,
- *   super admins every tenant's; everyone in a tenant sees it. */
+ *   super admins every tenant's; everyone in a tenant sees it.
+ * - S/MIME (manual 000 "Managing User S/MIME Identities"): users see and
+ *   manage their own identity and recipient certificates; super admins any
+ *   user's, tenant admins those of regular users of their own tenant.
+ *   Signing and decrypting with a user's private key: that user only. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -80,6 +84,9 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_ARCHIVE_POLICY_VIEW: return "archive.policy_view";
 	case ERS_ACT_ARCHIVE_POLICY_SET: return "archive.policy_set";
 	case ERS_ACT_ARCHIVE_RUN: return "archive.run";
+	case ERS_ACT_SMIME_VIEW: return "smime.view";
+	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
+	case ERS_ACT_SMIME_USE: return "smime.use";
 	}
 	return "unknown";
 }
@@ -118,6 +125,10 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_USER_CHANGE_PASSWORD:
 	case ERS_ACT_MFA_SETUP: /* the code comes from one's own phone */
 		return is_self(a, t);
+	case ERS_ACT_SMIME_USE:
+		return is_self(a, t);
+	case ERS_ACT_SMIME_VIEW:
+	case ERS_ACT_SMIME_MANAGE:
 	case ERS_ACT_MFA_VIEW:
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_MFA_RESET: /* not oneself: a stolen session must not turn MFA off */

@@ -128,6 +128,9 @@ int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const
 	const struct ers_built_mail *m = *mail_r;
 	if (ers_scan_outbound(ctx, m->envelope_from, m->data, m->len, m->message_id, err) < 0)
 		return -1;
-	/* Later: S/MIME here, on *mail_r. */
+	/* Then the caller's transform (S/MIME): after the scan, which must see
+	 * the message before it is encrypted. */
+	if (c->transform && c->transform(c->transform_arg, *mail_r, err) < 0)
+		return -1;
 	return ers_mail_submit(smtp, *mail_r, err);
 }

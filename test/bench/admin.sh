@@ -143,7 +143,7 @@ SQL
         echo "Section 2 measured \`ersctl user list\` at about 12 ms on a quiet machine: the wall times"
         echo "here move with the load average above (other work on the same $(nproc) cores)."
         echo
-        echo "The pages sorted by name, role or status read the indexes of migration 0071"
+        echo "The pages sorted by name, role or status read the indexes of migration 0012"
         echo "(tenant, sort key, address): no page of a tenant sorts or loads the whole tenant."
     } >"$dir/results-admin.md"
 }

@@ -129,6 +129,11 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_SCAN_SELFTEST:   /* "Only Super Admins can run self-tests" (manual 000) */
 	case ERS_ACT_BACKUP:          /* "Secure Backups": Super Admins and operators */
 		return super ? ALLOW : DENY;
+	case ERS_ACT_SMIME_VIEW:      /* "Managing User S/MIME Identities": one's own; */
+	case ERS_ACT_SMIME_MANAGE:    /* super admins any user's, tenant admins their regular users' */
+		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_SMIME_USE:       /* signing with, decrypting by a user's key: the user alone */
+		return self ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

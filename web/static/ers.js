@@ -175,4 +175,25 @@
       navigator.clipboard.writeText(el.textContent).then(function () { b.textContent = "Copied"; });
     });
   });
+
+  /* --- Compose: the S/MIME lines follow the addresses typed (GET
+   * /smime/status); without a script they are those of the page's load. */
+  var signLine = doc.getElementById("smime-sign-line");
+  if (signLine && window.fetch) {
+    var fields = ["to", "cc", "bcc"].map(function (n) { return doc.querySelector("input[name=" + n + "]"); });
+    var refresh = function () {
+      var rcpt = fields.map(function (f) { return f ? f.value : ""; }).filter(function (v) { return v; }).join(", ");
+      fetch("/smime/status?rcpt=" + encodeURIComponent(rcpt), { credentials: "same-origin" })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (st) {
+          if (!st) return;
+          signLine.textContent = st.sign_line;
+          doc.getElementById("smime-encrypt-line").textContent = st.encrypt_line;
+          var s = doc.getElementById("smime-sign"), e = doc.getElementById("smime-encrypt");
+          s.disabled = !st.can_sign; if (s.disabled) s.checked = false;
+          e.disabled = !st.can_encrypt; if (e.disabled) e.checked = false;
+        });
+    };
+    fields.forEach(function (f) { if (f) f.addEventListener("change", refresh); });
+  }
 })();

@@ -51,9 +51,12 @@ enum ers_action {
 	ERS_ACT_ARCHIVE_POLICY_SET,
 	ERS_ACT_ARCHIVE_RUN,    /* `archive run` for cron: operators */
 	ERS_ACT_BACKUP,         /* secure backups: create, verify, restore (issue 17) */
+	ERS_ACT_SMIME_VIEW,     /* a user's S/MIME identity status and recipient certificates */
+	ERS_ACT_SMIME_MANAGE,   /* save or remove them */
+	ERS_ACT_SMIME_USE,      /* sign or decrypt with a user's private key: the user alone */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_BACKUP + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_SMIME_USE + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

@@ -19,6 +19,8 @@ struct ers_compose_attachment {
 	size_t len;
 };
 
+struct ers_built_mail;
+
 struct ers_compose {
 	const char *from;       /* the sender's address, required */
 	const char *from_name;  /* display name, or NULL */
@@ -32,6 +34,12 @@ struct ers_compose {
 	const char *in_reply_to; /* a Message-ID without <>, or NULL */
 	const struct ers_compose_attachment *attachments;
 	size_t nattachments;
+	/* Applied by ers_mail_send to the built message before it is submitted
+	 * (S/MIME signing and encryption: ers_smime_send_hook in ers/smime.h,
+	 * with its struct ers_smime_hook as `transform_arg`); it may replace
+	 * m->data and m->len.  NULL: none. */
+	int (*transform)(void *arg, struct ers_built_mail *m, struct ers_error *err);
+	void *transform_arg;
 };
 
 struct ers_built_mail {

@@ -38,6 +38,7 @@
 #include "scan.h"
 #include "archive.h"
 #include "backup.h"
+#include "smime.h"
 
 const char *ers_version(void);
 
