@@ -1,7 +1,7 @@
 /* The admin panel's Users tab (manual 000 "Admin Features", "Managing
  * Users", "Resetting Passwords and Roles", "Deleting a User"): the table of
  * users, paged on the server with libers' keyset cursor; Add User; and for
- * each user Edit, Reset password, MFA and Delete.  libers decides every
+ * each user Edit, Reset password, MFA, S/MIME and Delete.  libers decides every
  * time: a tenant admin's request about an admin user, another tenant's
  * user or a role it may not give is refused there (and audited), and the
  * page shows the refusal.  What the forms offer (the Admin tab, the tenant
@@ -157,6 +157,9 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			user_link(&c, "/admin/users/edit", u->address, "Edit", NULL);
 			user_link(&c, "/admin/users/password", u->address, "Reset password", NULL);
 			user_link(&c, "/admin/users/mfa", u->address, "MFA", NULL);
+			/* The user's S/MIME identity (manual 000 "Managing User S/MIME
+			 * Identities"): the S/MIME Settings page for that user. */
+			html(&c, "<a href=\"/smime?user=%u\">S/MIME</a>", u->address);
 			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
 			/* Resend welcome where the policy allows it (not to oneself). */
 			struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,

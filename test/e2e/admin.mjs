@@ -109,7 +109,11 @@ await step('5 the edit page: forward and send limit', async () => {
 	await shot(page, 'admin-edit-user-desktop');
 	await page.setViewportSize({ width: 375, height: 800 });
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	ok(overflow <= 1, 'at 375 px the edit page fits the width', `overflow ${overflow}px`);
+	// Names the widest elements when it fails.
+	const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+		.filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 || (e.children.length === 0 && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0))
+		.slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)} ${e.scrollWidth}/${e.clientWidth} ${(e.textContent || '').slice(0, 40)}`).join(', '));
+	ok(overflow <= 1, 'at 375 px the edit page fits the width', `overflow ${overflow}px: ${wide}`);
 	await shot(page, 'admin-edit-user-phone');
 	await page.setViewportSize({ width: 1280, height: 800 });
 });

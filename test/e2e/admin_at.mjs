@@ -2,7 +2,8 @@
 // 000 "Managing Email Aliases", "Managing Tenants"): a super admin creates
 // a tenant (hosts chosen from the approved list) and an alias, deletes the
 // tenant after typing its name; a tenant admin sees no Tenants tab.
-// Screenshots of both tabs at 1280 and 375 px, light and dark.  Run by
+// Screenshots of every admin tab (Users, Aliases, Tenants, Security) at 1280
+// and 375 px, light and dark.  Run by
 // test/integration/webmail_admin_at_browser.sh, which sets up the tenant
 // DOMAIN with the super admin boss@DOMAIN, the tenant admin ta@DOMAIN and
 // the user u@DOMAIN (password PASSWORD).
@@ -104,6 +105,16 @@ await step('3 Delete a tenant: its name typed', async () => {
 	await page.waitForLoadState('load');
 	ok(await page.getByRole('heading', { name: 'Tenant deleted' }).isVisible(), 'the name typed: the tenant is deleted');
 	is(psql(`SELECT count(*) FROM ers.tenant WHERE name = '${newName}'`), '0', '... it is gone from the database');
+});
+
+await step('3b the Users and Security tabs, light and dark', async () => {
+	await page.goto(`${BASE}/admin/users`);
+	ok(await page.getByRole('heading', { name: 'Users' }).first().isVisible(), 'the Users tab');
+	ok(await page.locator('a[href^="/smime?user="]').count() > 0, "each user's row links to its S/MIME identity");
+	await shots('admin-users-all');
+	await page.goto(`${BASE}/admin/security`);
+	ok(await page.getByText('Run EICAR Test').first().isVisible(), 'the Security tab offers the self-tests');
+	await shots('admin-security');
 });
 
 await step('4 a tenant admin sees no Tenants tab', async () => {

@@ -362,4 +362,9 @@ done
 ls /tmp/ers-backup-stderr.* >/dev/null 2>&1 && { leak=1; diag "a stderr spool was left"; }
 ok $leak "no passphrase or master key in ps output, logs, audit rows or the backup file"
 like "$(wc -l <"$T_DIR/ps.log")" '^[1-9]' "... (ps was sampled during create)"
+
+# The stack is shared with the tests that follow (dkim.sh counts the active
+# keys of every domain): the tenant goes, with its DKIM key.
+export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
+expect 0 "cleanup: the tenant is deleted on A" --yes tenant delete "$TN"
 done_testing
