@@ -3,17 +3,19 @@
 // Generate and Send welcome email (on by default), copies the temporary
 // password shown once, and the new user logs in with it; the table sorts by
 // a column heading; the edit page adds a forward (an error shown next to
-// the field first, the typed text kept) and a send limit; Resend welcome.
-// Screenshots at 1280 and 375 px.  Run by
+// the field first, the typed text kept) and a send limit; Resend welcome;
+// Reset password with Generate and Delete after its confirmation (of
+// leaver@DOMAIN).  Screenshots at 1280 and 375 px.  Run by
 // test/integration/webmail_admin_browser.sh, which sets up the tenant
-// DOMAIN with the super admin boss@DOMAIN (password PASSWORD) and the
+// DOMAIN with the super admin boss@DOMAIN (password PASSWORD), the user
+// leaver@DOMAIN and the
 // welcome emails' base URL and sender, and checks the delivered welcome
 // email against the password this script writes to PWFILE.
 import { writeFileSync } from 'node:fs';
 import { BASE, ok, is, step, launch, newContext, watchErrors, shot, login, onLoginPage, control, failed } from './lib.mjs';
 
 const dom = process.env.DOMAIN, PW = process.env.PASSWORD;
-const boss = `boss@${dom}`, newUser = `newbie@${dom}`;
+const boss = `boss@${dom}`, newUser = `newbie@${dom}`, leaver = `leaver@${dom}`;
 const browser = await launch();
 const ctx = await newContext(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
 const errors = watchErrors(ctx);
@@ -125,6 +127,28 @@ await step('6 Resend welcome', async () => {
 	await page.waitForLoadState('load');
 	ok(await page.getByRole('heading', { name: 'Welcome email sent' }).isVisible(), 'Resend welcome sends it again',
 		await page.locator('main').innerText());
+});
+
+await step('7 Reset password with Generate', async () => {
+	await page.goto(`${BASE}/admin/users?q=${encodeURIComponent(leaver)}`);
+	await Promise.all([page.waitForLoadState('load'),
+		page.getByRole('row', { name: new RegExp(leaver) }).getByRole('link', { name: 'Reset password' }).click()]);
+	ok(await page.getByRole('heading', { name: 'Reset password' }).isVisible(), 'the Reset password page');
+	await page.getByLabel(/Generate a strong temporary password/).check();
+	await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Reset password' }).click()]);
+	ok(await page.getByRole('heading', { name: 'Password reset' }).isVisible(), 'Password reset',
+		await page.locator('main').innerText());
+});
+
+await step('8 Delete after a confirmation that names the address', async () => {
+	await page.goto(`${BASE}/admin/users?q=${encodeURIComponent(leaver)}`);
+	await Promise.all([page.waitForLoadState('load'),
+		page.getByRole('row', { name: new RegExp(leaver) }).getByRole('link', { name: 'Delete' }).click()]);
+	ok(await page.getByRole('heading', { name: `Delete ${leaver}?` }).isVisible(), 'the confirmation names the address');
+	await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: `Delete ${leaver}` }).click()]);
+	ok(await page.getByText(`${leaver} was deleted.`).isVisible(), 'the user is deleted', await page.locator('main').innerText());
+	await page.goto(`${BASE}/admin/users?q=${encodeURIComponent(leaver)}`);
+	is(await page.getByRole('row', { name: new RegExp(leaver) }).count(), 0, '... and no longer in the table');
 });
 
 ok(errors.length === 0, 'no script errors and no CSP violations', ...errors);

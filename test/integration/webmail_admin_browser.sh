@@ -20,6 +20,7 @@ e2e_hosts
 expect 0 "setup: tenant" -q tenant add "Web Admin $dom" --domain "$dom" --imap-host localhost --imap-port "$IMAP_PORT" \
     --smtp-host localhost --smtp-port "$SUBMISSION_PORT"
 expect 0 "setup: super admin" -q user add "boss@$dom" --role super_admin --first-name Boss --password-file "$T_DIR/pw"
+expect 0 "setup: a user to reset and delete" -q user add "leaver@$dom" --first-name Leaver --password-file "$T_DIR/pw"
 # Welcome emails: the webmail's base URL (put back after) and postmaster@.
 WEBCONF=$ERS_STACK_DIR/web/ers.yaml
 cp "$WEBCONF" "$T_DIR/web-ers.yaml.orig"
