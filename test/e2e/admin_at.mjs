@@ -1,7 +1,8 @@
 // The admin panel's Aliases and Tenants tabs in headless Chromium (manual
 // 000 "Managing Email Aliases", "Managing Tenants"): a super admin creates
 // a tenant (hosts chosen from the approved list) and an alias, deletes the
-// tenant after typing its name; a tenant admin sees no Tenants tab.
+// tenant after typing its name; a tenant admin sees no Tenants tab; a
+// regular user sees no Admin tab.
 // Screenshots of every admin tab (Users, Aliases, Tenants, Security) at 1280
 // and 375 px, light and dark.  Run by
 // test/integration/webmail_admin_at_browser.sh, which sets up the tenant
@@ -132,6 +133,17 @@ await step('4 a tenant admin sees no Tenants tab', async () => {
 	await p2.goto(`${BASE}/admin/aliases`);
 	ok(await p2.getByRole('cell', { name: `sales@${dom}`, exact: true }).isVisible(), '... who sees its user\'s alias');
 	await ctx2.close();
+});
+
+await step('5 a regular user sees no Admin tab', async () => {
+	const ctx3 = await newContext(browser);
+	const p3 = await ctx3.newPage();
+	await login(p3, user, PW);
+	ok(!(await onLoginPage(p3)), 'the user logs in');
+	is(await p3.getByRole('link', { name: 'Admin', exact: true }).count(), 0, 'no Admin tab');
+	const resp = await p3.goto(`${BASE}/admin/users`);
+	is(resp.status(), 403, 'the Users page itself is refused to a user');
+	await ctx3.close();
 });
 
 ok(errors.length === 0, 'no script errors and no CSP violations', ...errors);
