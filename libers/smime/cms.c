@@ -233,6 +233,16 @@ int ers_smime_protect(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 				      u.address, ci.not_before, ci.not_after);
 			goto out;
 		}
+		/* Encrypted mail goes to the sender too (the Sent copy): a
+		 * certificate only for signing cannot take it. */
+		if (how->encrypt && !ci.can_encrypt) {
+			ers_error_set(err, ERS_E_CONFLICT,
+				      "the S/MIME certificate of %s does not allow encryption (its key usage needs "
+				      "keyEncipherment for RSA or keyAgreement for EC), so the Sent copy could not be read: "
+				      "send without \"Encrypt with recipient certificate\", or save an identity whose "
+				      "certificate allows encryption in S/MIME Settings", u.address);
+			goto out;
+		}
 	}
 	if (how->encrypt) {
 		to = sk_X509_new_null();

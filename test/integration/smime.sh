@@ -71,6 +71,7 @@ leaf ext ec "/CN=Eve External" "email:eve@partner.example" -1 365
 leaf expired rsa "/CN=Anna Old" "email:anna@acme.example" -400 -35
 leaf future rsa "/CN=Anna Later" "email:anna@acme.example" 10 400
 leaf nosign rsa "/CN=Anna NoSign" "email:anna@acme.example" -1 365 "critical,keyEncipherment"
+leaf signonly rsa "/CN=Anna SignOnly" "email:anna@acme.example" -1 365 "critical,digitalSignature"
 # Anna's key with a passphrase (PKCS#8, AES-256).
 printf 'correct horse battery staple\n' >"$C/pass"
 openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$C/anna.key" -out "$C/anna-enc.key" -passout file:"$C/pass" 2>/dev/null
@@ -245,6 +246,12 @@ is "$(json verified)" "false" "... not verified"
 like "$(json problem)" "signature is intact, but the signer's certificate is not trusted" "... and says why"
 expect 0 "a tampered message" --json smime open bob@acme.example --in "$P/tampered.eml" --ca-file "$C/ca.pem"
 like "$(json problem)" "does not verify" "... does not verify, and says so"
+
+# --- a certificate only for signing: no encrypted mail (the Sent copy needs it) -------------
+expect 0 "an identity whose certificate only signs" smime identity set anna@acme.example --cert "$C/signonly.pem" --key "$C/signonly.key"
+expect 0 "... signs" smime protect anna@acme.example --sign --in "$P/plain.eml" --output "$P/signed-only.eml"
+refused 73 "does not allow encryption .*so the Sent copy could not be read" \
+    "... but encrypting is refused, saying why" smime protect anna@acme.example --encrypt --to eve@partner.example --in "$P/plain.eml"
 
 # --- remove ----------------------------------------------------------------------------------
 a0=$(audit_count)

@@ -226,4 +226,22 @@ is "$CODE" 403 "a user that does not exist is refused like an admin would be: 40
 web "$B" "$W/smime?user=a@$dom"
 is "$CODE" 403 "b may not open a's S/MIME Settings: 403"
 
+# A node whose secrets file lacks SMIME_MASTER_KEY: saving is disabled, with
+# the manual's words (the webmail's configuration is put back after).
+WEBCONF=$ERS_STACK_DIR/web/ers.yaml
+cp -p "$WEBCONF" "$T_DIR/web-ers.yaml.orig"
+trap 'cp -p "$T_DIR/web-ers.yaml.orig" "$WEBCONF"; rm -f "$ERS_STACK_DIR/secrets-nokey"' EXIT
+cp -p "$ERS_STACK_DIR/secrets" "$ERS_STACK_DIR/secrets-nokey"
+sed -i '/^SMIME_MASTER_KEY=/d' "$ERS_STACK_DIR/secrets-nokey"
+sed -i "s|^secrets_file: .*|secrets_file: $ERS_STACK_DIR/secrets-nokey|" "$WEBCONF"
+web "$A" "$W/smime"
+is "$CODE" 200 "without the master key: S/MIME Settings opens"
+like "$BODY" "S/MIME server encryption key is not configured" "... and says \"S/MIME server encryption key is not configured\""
+like "$BODY" '<button type="submit" disabled>Save S/MIME Identity</button>' "... with Save S/MIME Identity disabled"
+CA=$(csrf_of)
+web "$A" "$W/smime/identity" --data-urlencode "csrf=$CA" --data-urlencode "cert@$C/a.pem" --data-urlencode "key@$C/a.key"
+like "$BODY" "S/MIME server encryption key is not configured" "... a hand-made save is refused in the same words"
+is "$(ident_rows a@$dom)" 0 "... and stores nothing"
+cp -p "$T_DIR/web-ers.yaml.orig" "$WEBCONF"
+
 done_testing
