@@ -15,6 +15,13 @@ T_DB=ers  # Dovecot reads the stack's own database
 ADIR=$T_DIR/archives
 { sed '/^archive:/,$d' "$ERS_STACK_DIR/ers.yaml"; printf 'dns:\n  ca_file: %s\narchive:\n  directory: %s\n' "$TLS_CA" "$ADIR"; } >"$T_DIR/ers.yaml"
 export ERS_CONFIG=$T_DIR/ers.yaml
+# The GnuPG homes ersctl makes (and their gpg-agents, which a job killed with
+# -9 below cannot end) go under the stack, where they are ended and removed
+# at the end of this test, and by test/run-all's cleanup in any case.
+export TMPDIR=$ERS_STACK_DIR/gpg
+mkdir -p "$TMPDIR"
+end_agents() { local h; for h in "$TMPDIR"/ers-gpg.*; do [ -d "$h" ] && gpgconf --homedir "$h" --kill all 2>/dev/null; rm -rf "$h"; done; }
+trap end_agents EXIT
 master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$ERS_STACK_DIR/secrets")
 
 n=$RANDOM
