@@ -49,19 +49,11 @@ void ers_alias_list_free(struct ers_alias_list *list)
 	free(list);
 }
 
-static enum ers_role role_from_db(const char *s)
-{
-	enum ers_role role = ERS_ROLE_USER;
-	struct ers_error ignored;
-	ers_role_parse(s, &role, &ignored);
-	return role;
-}
-
 /* The policy's view of the user an alias delivers to. */
 static struct ers_authz_target user_target(long long tenant_id, long long user_id, const char *role)
 {
 	return (struct ers_authz_target){ .tenant_id = tenant_id, .user_id = user_id, .is_user = true,
-					  .user_role = role_from_db(role) };
+					  .user_role = ers_role_from_db(role) };
 }
 
 static int load(struct ers_ctx *ctx, const char *address, bool lock, struct ers_alias **alias_r,

@@ -117,14 +117,6 @@ struct target {
 	struct ers_authz_target authz;
 };
 
-static enum ers_role role_from_db(const char *s)
-{
-	enum ers_role role = ERS_ROLE_USER;
-	struct ers_error ignored;
-	ers_role_parse(s, &role, &ignored);
-	return role;
-}
-
 /* Finds what `key` names at `level` and asks the policy on `action` over
  * it.  Something that is not there is refused like something out of reach
  * to an actor that may not see whatever could be there (the same lookups
@@ -186,7 +178,7 @@ static int find_target(struct ers_ctx *ctx, const struct ers_actor *actor, enum 
 		t->tenant_id = ers_db_ll(res, 0, 1);
 		t->authz.user_id = t->id;
 		t->authz.is_user = true;
-		t->authz.user_role = role_from_db(ers_db_str(res, 0, 2));
+		t->authz.user_role = ers_role_from_db(ers_db_str(res, 0, 2));
 		PQclear(res);
 		break;
 	}

@@ -17,12 +17,6 @@
 #define USER_FROM " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id" \
 	" LEFT JOIN ers_quota.usage q ON q.username = m.address"
 
-static enum ers_role role_from_db(const char *s)
-{
-	return !strcmp(s, "super_admin") ? ERS_ROLE_SUPER_ADMIN :
-	       !strcmp(s, "tenant_admin") ? ERS_ROLE_TENANT_ADMIN : ERS_ROLE_USER;
-}
-
 static void fill_user(struct ers_user *u, const PGresult *res, int r)
 {
 	u->id = ers_db_ll(res, r, 0);
@@ -32,7 +26,7 @@ static void fill_user(struct ers_user *u, const PGresult *res, int r)
 	u->tenant_id = ers_db_ll(res, r, 4);
 	u->first_name = ers_xstrdup(ers_db_str(res, r, 5));
 	u->last_name = ers_xstrdup(ers_db_str(res, r, 6));
-	u->role = role_from_db(ers_db_str(res, r, 7));
+	u->role = ers_role_from_db(ers_db_str(res, r, 7));
 	u->quota_mb = ers_db_ll(res, r, 8);
 	u->quota_used_bytes = ers_db_ll(res, r, 15); /* -1 (NULL): nothing delivered or read yet */
 	u->quota_used_mb = u->quota_used_bytes < 0 ? -1 : (u->quota_used_bytes + 1048575) / 1048576;

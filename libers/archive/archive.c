@@ -120,14 +120,6 @@ void ers_archive_list_free(struct ers_archive_list *list)
 	free(list);
 }
 
-static enum ers_role role_from_db(const char *s)
-{
-	enum ers_role role = ERS_ROLE_USER;
-	struct ers_error ignored;
-	ers_role_parse(s, &role, &ignored);
-	return role;
-}
-
 /* Who the policy sees behind an archive: its user for a personal one,
  * the tenant as a whole for a tenant one. */
 static struct ers_authz_target archive_target(const char *kind, long long tenant_id, long long mailbox_id,
@@ -135,7 +127,7 @@ static struct ers_authz_target archive_target(const char *kind, long long tenant
 {
 	if (!strcmp(kind, "personal"))
 		return (struct ers_authz_target){ .tenant_id = tenant_id, .user_id = mailbox_id, .is_user = true,
-						  .user_role = role_from_db(owner_role) };
+						  .user_role = ers_role_from_db(owner_role) };
 	return (struct ers_authz_target){ .tenant_id = tenant_id };
 }
 
@@ -1182,7 +1174,7 @@ int ers_archive_create(struct ers_ctx *ctx, const struct ers_actor *actor, const
 		}
 		if (rc == 0) {
 			struct ers_authz_target t = { .tenant_id = mbs[0].tenant_id, .user_id = mbs[0].id, .is_user = true,
-						      .user_role = role_from_db(mbs[0].role) };
+						      .user_role = ers_role_from_db(mbs[0].role) };
 			rc = ers_authz_require(ctx, actor, ERS_ACT_ARCHIVE_CREATE, &t, addr.data, err);
 		}
 		ers_buf_free(&addr);
@@ -1418,7 +1410,7 @@ int ers_archive_key_export(struct ers_ctx *ctx, const struct ers_actor *actor, c
 		tid = mbs[0].tenant_id;
 		mid = mbs[0].id;
 		struct ers_authz_target t = { .tenant_id = tid, .user_id = mid, .is_user = true,
-					      .user_role = role_from_db(mbs[0].role) };
+					      .user_role = ers_role_from_db(mbs[0].role) };
 		if (ers_authz_require(ctx, actor, ERS_ACT_ARCHIVE_DECRYPT, &t, address, err) < 0) {
 			mailboxes_free(mbs, n);
 			return -1;

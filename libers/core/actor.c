@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ers/actor.h"
+#include "core/internal.h"
 
 void ers_actor_operator(struct ers_actor *a)
 {
@@ -44,4 +45,12 @@ int ers_role_parse(const char *s, enum ers_role *role_r, struct ers_error *err)
 	ers_error_set(err, ERS_E_INVALID, "role must be user, tenant_admin or super_admin, got \"%.40s\"",
 		      s ? s : "");
 	return -1;
+}
+
+enum ers_role ers_role_from_db(const char *s)
+{
+	enum ers_role role = ERS_ROLE_USER;
+	struct ers_error ignored;
+	ers_role_parse(s, &role, &ignored);
+	return role;
 }

@@ -29,6 +29,9 @@ struct ers_ctx {
 
 /* Records that something after a commit failed: the change stands, and
  * ers_ctx_warning() tells the caller what is still to do. */
+/* A role column as the database holds it (the schema allows only the
+ * three names); anything else reads as a regular user, the least right. */
+enum ers_role ers_role_from_db(const char *s);
 void ers_ctx_warn(struct ers_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* secrets.c */
