@@ -37,16 +37,6 @@ static bool sees_tenants(const struct web_req *r)
 	return ers_authz_check(&r->session.actor, ERS_ACT_TENANT_CREATE, &t, &err) == 0;
 }
 
-/* Regular users get no admin pages: the policy's word, in the manual's. */
-static bool admin_only(struct web_req *r, struct web_resp *w)
-{
-	if (web_is_admin(r))
-		return true;
-	web_error_page(r, w, 403, "Admin features are for Tenant Admins and Super Admins. Contact your Super Admin "
-		       "to request appropriate permissions.");
-	return false;
-}
-
 static void admin_page(struct web_req *r, struct web_resp *w, const char *title, const char *content)
 {
 	web_admin_page(r, w, "users", title, content); /* web/admin_nav.c */
@@ -92,7 +82,7 @@ static void sort_heading(struct ers_buf *c, const struct ers_user_filter *f, con
 
 void page_admin_users(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *q = web_query(r, "q"), *tenant = web_query(r, "tenant"), *after = web_query(r, "after");
 	const char *sort = web_query(r, "sort"), *dir = web_query(r, "dir");
@@ -297,7 +287,7 @@ static void add_form(struct web_req *r, struct web_resp *w, const char *err_fiel
 
 void page_admin_user_new(struct web_req *r, struct web_resp *w)
 {
-	if (admin_only(r, w))
+	if (web_admin_only(r, w))
 		add_form(r, w, NULL, NULL);
 }
 
@@ -329,7 +319,7 @@ static void show_password(struct ers_buf *c, const char *address, const char *pa
 
 void page_admin_user_new_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *email = web_form(r, "email"), *password = web_form(r, "password"), *role = web_form(r, "role");
 	bool generate = web_form(r, "generate") != NULL;
@@ -402,7 +392,7 @@ static struct ers_user *target_user(struct web_req *r, struct web_resp *w, const
 {
 	struct ers_user *u = NULL;
 	struct ers_error err;
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return NULL;
 	if (ers_user_get(r->ctx, &r->session.actor, address ? address : "", &u, &err) < 0) {
 		web_ers_error(r, w, &err);
@@ -638,7 +628,7 @@ static void back_to_edit(struct web_resp *w, const char *address, const char *do
 
 void page_admin_user_edit_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u"), *role = web_form(r, "role"), *status = web_form(r, "status");
 	struct ers_user_spec spec = { .address = address ? address : "", .first_name = web_form(r, "first"),
@@ -691,7 +681,7 @@ refused:
 /* "Send a copy to": destinations separated by commas or spaces. */
 void page_admin_user_forward_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u"), *op = web_form(r, "op"), *to = web_form(r, "to");
 	struct ers_error err;
@@ -735,7 +725,7 @@ void page_admin_user_forward_post(struct web_req *r, struct web_resp *w)
  * libers is asked (as `ersctl forward add '*@DOMAIN' --to USER`). */
 void page_admin_user_catchall_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u"), *op = web_form(r, "op");
 	const char *at = address ? strrchr(address, '@') : NULL;
@@ -768,7 +758,7 @@ void page_admin_user_catchall_post(struct web_req *r, struct web_resp *w)
  * Clear limit) to inherit. */
 void page_admin_user_limits_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u"), *value = web_form(r, "per_mailbox");
 	struct ers_limit_change ch = { 0 };
@@ -825,7 +815,7 @@ void page_admin_user_password(struct web_req *r, struct web_resp *w)
 
 void page_admin_user_password_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u"), *password = web_form(r, "password");
 	bool generate = web_form(r, "generate") != NULL;
@@ -861,7 +851,7 @@ void page_admin_user_password_post(struct web_req *r, struct web_resp *w)
 /* MFA: whether it is on, and Reset MFA (a lost phone). */
 void page_admin_user_mfa(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_query(r, "u");
 	struct ers_mfa_status st;
@@ -891,7 +881,7 @@ void page_admin_user_mfa(struct web_req *r, struct web_resp *w)
 
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u");
 	bool was_on;
@@ -929,7 +919,7 @@ void page_admin_user_delete(struct web_req *r, struct web_resp *w)
 
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u");
 	struct ers_error err;
@@ -947,7 +937,7 @@ void page_admin_user_delete_post(struct web_req *r, struct web_resp *w)
  * user.welcome (as `ersctl user welcome`); libers audits it either way. */
 void page_admin_user_welcome_post(struct web_req *r, struct web_resp *w)
 {
-	if (!admin_only(r, w))
+	if (!web_admin_only(r, w))
 		return;
 	const char *address = web_form(r, "u");
 	struct ers_welcome_result res;
