@@ -147,4 +147,24 @@ int ers_tenant_resolve_for(struct ers_ctx *ctx, const struct ers_actor *actor, e
 			   const struct ers_authz_target *target, const char *key, long long *id_r,
 			   char **name_r, struct ers_error *err);
 
+/* A mailbox as the policy sees it: what ers_mailbox_for found. */
+struct ers_mailbox_ref {
+	long long id, tenant_id;
+	enum ers_role role;
+	char address[320];
+	char tenant[200];
+};
+/* lookup_policy.c: normalises the address `input`, loads its mailbox and
+ * asks the policy on `action` over that user.  With `in_tx` the row is
+ * locked in the caller's transaction, which a refusal rolls back before
+ * its audit row.  A missing user is refused like one out of reach to an
+ * actor that may not see whoever could have the address; only one who may
+ * is told "no user".  `extra_columns` (constant SQL over m, the mailbox,
+ * and t, its tenant; NULL for none) follow the five columns of the ref;
+ * with `row_r` the one row is handed back (PQclear it) to read them from
+ * column 5. */
+int ers_mailbox_for(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
+		    enum ers_action action, bool in_tx, const char *extra_columns, struct ers_mailbox_ref *ref,
+		    PGresult **row_r, struct ers_error *err);
+
 #endif

@@ -2,7 +2,10 @@
  * then whether the actor may act there -- where a name that names nothing
  * is refused like one the actor may not see (ers_authz_missing).  Above
  * both lookup.c and authz.c, which do not ask each other for this. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "ers/names.h"
 #include "core/internal.h"
 
 int ers_domain_owner_for(struct ers_ctx *ctx, const struct ers_actor *actor, enum ers_action action,
@@ -46,4 +49,61 @@ int ers_tenant_resolve_for(struct ers_ctx *ctx, const struct ers_actor *actor, e
 	if (name_r)
 		*name_r = name;
 	return 0;
+}
+
+int ers_mailbox_for(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
+		    enum ers_action action, bool in_tx, const char *extra_columns, struct ers_mailbox_ref *ref,
+		    PGresult **row_r, struct ers_error *err)
+{
+	struct ers_buf address = ERS_BUF_INIT, sql = ERS_BUF_INIT;
+	long long domain_tenant = 0, domain_id;
+	memset(ref, 0, sizeof *ref);
+	if (row_r)
+		*row_r = NULL;
+	if (ers_address_normalize(input ? input : "", &address, err) < 0 ||
+	    /* where a missing user would be: asked whether or not it is */
+	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0) {
+		ers_buf_free(&address);
+		return -1;
+	}
+	ers_buf_addf(&sql, "SELECT m.id, m.tenant_id, m.role, m.address, t.name%s%s"
+		       " FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id WHERE m.address = $1%s",
+		       extra_columns ? ", " : "", extra_columns ? extra_columns : "", in_tx ? " FOR UPDATE OF m" : "");
+	const char *params[] = { address.data };
+	PGresult *res = ers_db_exec(ctx, sql.data, 1, params, err);
+	int rc = -1;
+	if (!res)
+		goto out;
+	if (PQntuples(res) == 0) {
+		ers_error_set(err, ERS_E_NOTFOUND, "no user %s (see: ersctl user list)", address.data);
+		struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
+		if (in_tx)
+			ers_db_rollback(ctx);
+		ers_authz_missing(ctx, actor, action, &where, address.data, err);
+		goto out;
+	}
+	ref->id = ers_db_ll(res, 0, 0);
+	ref->tenant_id = ers_db_ll(res, 0, 1);
+	ref->role = ers_role_from_db(ers_db_str(res, 0, 2));
+	snprintf(ref->address, sizeof ref->address, "%s", ers_db_str(res, 0, 3));
+	snprintf(ref->tenant, sizeof ref->tenant, "%s", ers_db_str(res, 0, 4));
+	struct ers_authz_target t = { .tenant_id = ref->tenant_id, .user_id = ref->id, .is_user = true,
+				      .user_role = ref->role };
+	if (!in_tx) {
+		rc = ers_authz_require(ctx, actor, action, &t, ref->address, err);
+	} else if (ers_authz_check(actor, action, &t, err) < 0) {
+		ers_db_rollback(ctx);
+		ers_audit_denied(ctx, actor, ers_action_name(action), ref->address, ref->tenant_id, err->message);
+	} else {
+		rc = 0;
+	}
+	if (rc == 0 && row_r) {
+		*row_r = res;
+		res = NULL;
+	}
+out:
+	PQclear(res);
+	ers_buf_free(&address);
+	ers_buf_free(&sql);
+	return rc;
 }

@@ -23,12 +23,8 @@ int ers_smime_cert_pem(X509 *x, struct ers_buf *out);
 
 /* store.c: the user whose identity or certificates an operation is on,
  * after the policy allowed `action`; with in_tx its row is locked. */
-struct ers_smime_user {
-	long long id, tenant_id;
-	enum ers_role role;
-	char address[320];
-	char tenant[200];
-};
+/* The mailbox an S/MIME action is about (core's lookup with the policy). */
+#define ers_smime_user ers_mailbox_ref
 int ers_smime_find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
 			enum ers_action action, bool in_tx, struct ers_smime_user *u, struct ers_error *err);
 /* The user's certificate and private key, unsealed (free them). */
