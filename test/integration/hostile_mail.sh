@@ -22,7 +22,7 @@ expect 0 "setup: tenant" -q tenant add "Hostile Co $dom" --domain "$dom" --imap-
     --smtp-host localhost --smtp-port "$SUBMISSION_PORT"
 expect 0 "setup: user" -q user add "victim@$dom" --quota-mb 200 --password-file "$pw"
 
-e2e_run hostile.mjs 240 USER="victim@$dom" PASSWORD="$PW" IMAP_PORT="$IMAP_PORT" TLS_CA="$TLS_CA"
+e2e_run hostile.mjs 480 USER="victim@$dom" PASSWORD="$PW" IMAP_PORT="$IMAP_PORT" TLS_CA="$TLS_CA"
 
 expect 0 "cleanup: delete the tenant" -q tenant delete "Hostile Co $dom" --yes
 done_testing

@@ -215,6 +215,7 @@ open(sys.argv[2], 'wb').write(sig.get_payload(decode=True))
 PY
     gpgsm --homedir "$G" --batch --disable-crl-checks --disable-policy-checks --verify "$P/sig.p7s" "$P/signed-part" >"$T_DIR/g.out" 2>&1
     ok $? "gpgsm --verify accepts the signature" || diag "$(tail -n 5 "$T_DIR/g.out")"
+    gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null # gpgsm started it; it would outlive the test
 else
     ok 0 "# SKIP gpgsm is not installed"
 fi
