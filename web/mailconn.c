@@ -52,7 +52,10 @@ static bool host_loopback(const char *host)
 static void imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
 {
 	memset(p, 0, sizeof *p);
-	p->host = node_host(cfg);
+	/* Dovecot on every address ("*") is on 127.0.0.1 too: the webmail
+	 * runs on its node, so it takes the loopback path there. */
+	const char *listen = cfg->mailstack.listen;
+	p->host = listen && !strcmp(listen, "*") ? "127.0.0.1" : node_host(cfg);
 	p->port = cfg->mailstack.imap_port;
 	p->tls = node_tls(cfg) && !host_loopback(p->host) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
 	p->ca_file = cfg->dns.ca_file;
