@@ -27,6 +27,23 @@ complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subc
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l url -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l user -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l password-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l key-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l host-key -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a remove
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from remove' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a download
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from download' -l output -r
 complete -c ersctl -n '__fish_use_subcommand' -a archive

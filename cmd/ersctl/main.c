@@ -229,7 +229,7 @@ static const struct opt_spec archive_create_opts[] = {
 	{ "folder", "FOLDER", "only this folder, as the mailbox lists it (repeat; default: every folder)", OPT_REPEAT, NULL },
 	{ "format", "FORMAT", "mboxrd .mbox (default: the tenant policy's) or a zip of .eml files", 0, "mbox zip" },
 	{ "delete-after", NULL, "expunge the archived messages once the archive is stored and its checksum verified", 0, NULL },
-	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default)", 0, NULL },
+	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default), or one of the tenant's destinations (also uploaded there and read back)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec archive_list_opts[] = {
@@ -244,6 +244,15 @@ static const struct opt_spec archive_key_export_opts[] = {
 	{ "tenant", "TENANT", "the tenant's archive key, instead of the user EMAIL's", 0, NULL },
 	{ "output", "FILE", "write the passphrase-encrypted key there (-o)", OPT_REQUIRED, NULL },
 	{ "passphrase-file", "FILE", "read the passphrase from FILE (- for standard input; default: ask on the terminal)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec archive_destination_add_opts[] = {
+	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
+	{ "url", "URL", "sftp://HOST[:PORT]/DIR/ or https://HOST[:PORT]/DIR/ (WebDAV)", OPT_REQUIRED, NULL },
+	{ "user", "USER", "the user name to log in with", OPT_REQUIRED, NULL },
+	{ "password-file", "FILE", "read the password from FILE (- for standard input); stored sealed", 0, NULL },
+	{ "key-file", "FILE", "SFTP: an SSH private key without passphrase, instead of a password; stored sealed", 0, NULL },
+	{ "host-key", "SHA256", "SFTP: the server's host key fingerprint, as `ssh-keygen -lf KEY.pub` prints it", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec archive_policy_show_opts[] = {
@@ -309,6 +318,9 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "alias list", "", 0, 0, alias_list_opts, "list the aliases the actor may see", cmd_alias_list, OPERATOR_DB },
 	{ "archive create", "[EMAIL]", 0, 1, archive_create_opts, "archive a mailbox's messages older than a cutoff, encrypted, optionally deleting them after", cmd_archive_create, OPERATOR_DB },
 	{ "archive delete", "ID", 1, 1, no_opts, "delete a stored archive and its record", cmd_archive_delete, OPERATOR_DB },
+	{ "archive destination add", "NAME", 1, 1, archive_destination_add_opts, "add a remote destination for the tenant's archives (SFTP or WebDAV)", cmd_archive_destination_add, OPERATOR_DB },
+	{ "archive destination list", "", 0, 0, archive_policy_show_opts, "list the tenant's remote archive destinations (never their credentials)", cmd_archive_destination_list, OPERATOR_DB },
+	{ "archive destination remove", "NAME", 1, 1, archive_policy_show_opts, "remove a remote archive destination", cmd_archive_destination_remove, OPERATOR_DB },
 	{ "archive download", "ID", 1, 1, archive_download_opts, "decrypt an archive into a plain .mbox or .zip", cmd_archive_download, OPERATOR_DB },
 	{ "archive failures", "", 0, 0, archive_list_opts, "list the archive jobs that failed, for review", cmd_archive_failures, OPERATOR_DB },
 	{ "archive key export", "[EMAIL]", 0, 1, archive_key_export_opts, "export one's archive key, encrypted with a passphrase, to open raw archives with gpg", cmd_archive_key_export, OPERATOR_DB },

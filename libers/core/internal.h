@@ -147,4 +147,18 @@ int ers_tenant_resolve_for(struct ers_ctx *ctx, const struct ers_actor *actor, e
 			   const struct ers_authz_target *target, const char *key, long long *id_r,
 			   char **name_r, struct ers_error *err);
 
+/* lookup_policy.c: the user of address `input` (normalised here), after
+ * the policy allowed `action` on it; a missing user is refused like one
+ * out of reach to an actor that may not see whoever could have the
+ * address (ers_authz_missing).  With `in_tx` its row is locked in the
+ * caller's transaction, which a refusal rolls back before its audit row. */
+struct ers_user_ref {
+	long long id, tenant_id;
+	enum ers_role role;
+	char address[320];
+	char tenant[200];
+};
+int ers_user_find_for(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input, enum ers_action action,
+		      bool in_tx, struct ers_user_ref *u, struct ers_error *err);
+
 #endif

@@ -13,57 +13,6 @@
 #include <openssl/pem.h>
 #include "smime/internal.h"
 
-#define USER_COLUMNS "m.id, m.tenant_id, m.role, m.address, t.name" \
-	" FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id WHERE m.address = $1"
-
-int ers_smime_find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
-			enum ers_action action, bool in_tx, struct ers_smime_user *u, struct ers_error *err)
-{
-	struct ers_buf address = ERS_BUF_INIT;
-	long long domain_tenant = 0, domain_id;
-	memset(u, 0, sizeof *u);
-	if (ers_address_normalize(input ? input : "", &address, err) < 0 ||
-	    ers_domain_lookup(ctx, strrchr(address.data, '@') + 1, &domain_tenant, &domain_id, err) < 0) {
-		ers_buf_free(&address);
-		return -1;
-	}
-	const char *params[] = { address.data };
-	PGresult *res = ers_db_exec(ctx, in_tx ? "SELECT " USER_COLUMNS " FOR UPDATE OF m" : "SELECT " USER_COLUMNS,
-				    1, params, err);
-	int rc = -1;
-	if (!res)
-		goto out;
-	if (PQntuples(res) == 0) {
-		ers_error_set(err, ERS_E_NOTFOUND, "no user %s (see: ersctl user list)", address.data);
-		struct ers_authz_target where = { .tenant_id = domain_tenant, .is_user = true };
-		if (in_tx)
-			ers_db_rollback(ctx);
-		ers_authz_missing(ctx, actor, action, &where, address.data, err);
-		goto out;
-	}
-	struct ers_error ignored;
-	u->id = ers_db_ll(res, 0, 0);
-	u->tenant_id = ers_db_ll(res, 0, 1);
-	if (ers_role_parse(ers_db_str(res, 0, 2), &u->role, &ignored) < 0)
-		ERS_BUG("a role the schema does not allow");
-	snprintf(u->address, sizeof u->address, "%s", ers_db_str(res, 0, 3));
-	snprintf(u->tenant, sizeof u->tenant, "%s", ers_db_str(res, 0, 4));
-	struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,
-				      .user_role = u->role };
-	if (!in_tx) {
-		rc = ers_authz_require(ctx, actor, action, &t, u->address, err);
-	} else if (ers_authz_check(actor, action, &t, err) < 0) {
-		ers_db_rollback(ctx);
-		ers_audit_denied(ctx, actor, ers_action_name(action), u->address, u->tenant_id, err->message);
-	} else {
-		rc = 0;
-	}
-out:
-	PQclear(res);
-	ers_buf_free(&address);
-	return rc;
-}
-
 static void seal_context(char *dst, size_t cap, const char *what, const char *address)
 {
 	snprintf(dst, cap, "smime-%s:%s", what, address);
@@ -83,7 +32,7 @@ static int no_master_key(struct ers_ctx *ctx, struct ers_error *err)
 
 #define IDENTITY_COLUMNS "cert_pem, passphrase_sealed IS NOT NULL, " ERS_SQL_TIME("updated_at") ", updated_by"
 
-static void identity_fill(struct ers_smime_identity *id, const struct ers_smime_user *u, const PGresult *res)
+static void identity_fill(struct ers_smime_identity *id, const struct ers_user_ref *u, const PGresult *res)
 {
 	memset(id, 0, sizeof *id);
 	snprintf(id->address, sizeof id->address, "%s", u->address);
@@ -111,13 +60,13 @@ int ers_smime_identity_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   const char *cert_pem, const char *key_pem, const char *passphrase,
 			   struct ers_smime_identity *identity_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_user_ref u;
 	struct ers_smime_cert_info info;
 	struct ers_buf pem = ERS_BUF_INIT, key_sealed = ERS_BUF_INIT, pass_sealed = ERS_BUF_INIT;
 	int rc = -1;
 	if (ers_db_begin(ctx, err) < 0)
 		return -1;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_user_find_for(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
 		return -1; /* rolled back */
 	if (no_master_key(ctx, err) < 0 ||
 	    ers_smime_check_identity(cert_pem, key_pem, passphrase, u.address, time(NULL), &info, err) < 0)
@@ -184,8 +133,8 @@ out:
 int ers_smime_identity_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 			    struct ers_smime_identity *identity_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
+	struct ers_user_ref u;
+	if (ers_user_find_for(ctx, actor, address, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -201,12 +150,12 @@ int ers_smime_identity_show(struct ers_ctx *ctx, const struct ers_actor *actor, 
 int ers_smime_identity_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 			      bool *removed_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_user_ref u;
 	if (removed_r)
 		*removed_r = false;
 	if (ers_db_begin(ctx, err) < 0)
 		return -1;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_user_find_for(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -232,7 +181,7 @@ int ers_smime_identity_remove(struct ers_ctx *ctx, const struct ers_actor *actor
 	return 0;
 }
 
-int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_smime_user *u, X509 **cert_r,
+int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_user_ref *u, X509 **cert_r,
 			    EVP_PKEY **key_r, struct ers_error *err)
 {
 	*cert_r = NULL;
@@ -347,7 +296,7 @@ int ers_smime_recipient_add(struct ers_ctx *ctx, const struct ers_actor *actor, 
 			    const char *address, const char *cert_pem, struct ers_smime_recipient *rec_r,
 			    struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_user_ref u;
 	struct ers_smime_cert_info info;
 	struct ers_buf addr = ERS_BUF_INIT, pem = ERS_BUF_INIT;
 	int rc = -1;
@@ -355,7 +304,7 @@ int ers_smime_recipient_add(struct ers_ctx *ctx, const struct ers_actor *actor, 
 		return -1;
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_user_find_for(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
 		goto out;
 	if (ers_smime_check_recipient(cert_pem, addr.data, time(NULL), &info, err) < 0)
 		goto rollback;
@@ -400,8 +349,8 @@ out:
 int ers_smime_recipient_list(struct ers_ctx *ctx, const struct ers_actor *actor, const char *owner,
 			     struct ers_smime_recipient_list **list_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
+	struct ers_user_ref u;
+	if (ers_user_find_for(ctx, actor, owner, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -445,14 +394,14 @@ void ers_smime_recipient_list_free(struct ers_smime_recipient_list *l)
 int ers_smime_recipient_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *owner,
 			       const char *address, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_user_ref u;
 	struct ers_buf addr = ERS_BUF_INIT;
 	int rc = -1;
 	if (recipient_address(address, &addr, err) < 0)
 		return -1;
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_user_find_for(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
 		goto out;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s, addr.data };

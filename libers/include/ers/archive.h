@@ -42,6 +42,8 @@ struct ers_archive {
 	char *sha256;           /* of the stored (encrypted) file; NULL until stored */
 	char *path;             /* the stored file; NULL until stored */
 	char *error;            /* why it failed; NULL */
+	char *destination;      /* "local" or the name of a tenant's remote destination */
+	char *remote_url;       /* where it was uploaded and read back from; NULL */
 	char created_at[40], finished_at[40];
 };
 
@@ -61,7 +63,8 @@ struct ers_archive_spec {
 	size_t nfolders;
 	const char *format;         /* "mbox", "zip"; NULL: the tenant policy's */
 	int delete_after;           /* -1: the tenant policy's; 0; 1 */
-	const char *destination;    /* "local" (NULL: the same): archive.directory */
+	const char *destination;    /* "local" (NULL: the same): archive.directory; or the name of one of
+				       the tenant's remote destinations (uploaded there too, read back) */
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 };
@@ -105,7 +108,7 @@ int ers_archive_key_export(struct ers_ctx *ctx, const struct ers_actor *actor, c
 struct ers_archive_policy {
 	char *tenant;
 	long long tenant_id;
-	char format[8];
+	char format[16];
 	int older_than_days;
 	bool delete_after;
 	bool auto_archive;
@@ -136,6 +139,30 @@ struct ers_archive_run_result {
 };
 int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct ers_archive_run_result *r,
 		    struct ers_error *err);
+
+/* Remote destinations of a tenant (SFTP, WebDAV over HTTPS), set by its
+ * admins (as its policy): the credential sealed, never shown again. */
+struct ers_archive_destination_spec {
+	const char *tenant;      /* NULL: the actor's */
+	const char *name;        /* a-z 0-9 - _, 1..40, not "local" */
+	const char *url;         /* sftp://HOST[:PORT]/DIR/ or https://HOST[:PORT]/DIR/ */
+	const char *username;
+	const char *secret;      /* a password, or (secret_is_key) an SSH private key */
+	size_t secret_len;
+	bool secret_is_key;
+	const char *host_key;    /* SFTP: the host key's SHA-256, base64 */
+};
+struct ers_archive_destination {
+	char *tenant, *name, *kind, *url, *username, *host_key;
+	char created_at[40];
+};
+int ers_archive_destination_add(struct ers_ctx *ctx, const struct ers_actor *actor,
+				const struct ers_archive_destination_spec *spec, struct ers_error *err);
+int ers_archive_destination_list(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
+				 struct ers_archive_destination **items_r, size_t *n_r, struct ers_error *err);
+int ers_archive_destination_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
+				   const char *name, struct ers_error *err);
+void ers_archive_destinations_free(struct ers_archive_destination *items, size_t n);
 
 void ers_archive_free(struct ers_archive *a);
 void ers_archive_list_free(struct ers_archive_list *list);
