@@ -21,7 +21,7 @@ complete -c ersctl -n '__fish_seen_subcommand_from archive' -a create
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l tenant -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l older-than -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l folder -r
-complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox mbox-folders zip'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l delete-after
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l to -r
 complete -c ersctl -n '__fish_use_subcommand' -a archive
@@ -62,10 +62,12 @@ complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a set
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l tenant -r
-complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l format -r -a 'mbox mbox-folders zip'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l older-than -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l to -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l delete-after -r -a 'yes no'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l auto-archive -r -a 'yes no'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l personal-auto-archive -r -a 'yes no'
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a show

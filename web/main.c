@@ -110,6 +110,7 @@ static const struct route routes[] = {
 	{ "POST", "/compose", page_compose_post, true, true, true },
 	{ "GET", "/archives", page_archives, true, false, false },
 	{ "POST", "/archives/create", page_archives_create, true, true, false },
+	{ "POST", "/archives/preferences", page_archives_preferences, true, true, false },
 	{ "GET", "/archives/download", page_archives_download, true, false, false },
 	{ "GET", "/smime", page_smime, true, false, false },
 	{ "POST", "/smime/identity", page_smime_identity_post, true, true, false },

@@ -337,18 +337,42 @@ int cmd_archive_key_export(struct cli *c)
 static void print_policy(struct cli *c, const struct ers_archive_policy *p)
 {
 	if (c->json) {
-		out_json(c, json_pack("{s:s,s:s,s:i,s:b,s:b,s:o}", "tenant", p->tenant, "format", p->format, "older_than_days",
-				      p->older_than_days, "delete_after", p->delete_after, "auto_archive", p->auto_archive,
-				      "updated_at", json_str_or_null(p->updated_at)));
+		out_json(c, json_pack("{s:s,s:s,s:i,s:b,s:b,s:b,s:o}", "tenant", p->tenant, "format", p->format,
+				      "older_than_days", p->older_than_days, "delete_after", p->delete_after, "auto_archive",
+				      p->auto_archive, "personal_auto_archive", p->personal_auto_archive, "updated_at",
+				      json_str_or_null(p->updated_at)));
 		return;
 	}
-	printf("tenant:        %s\nformat:        %s\nolder than:    %d days\ndelete after:  %s\nauto-archive:  %s\n%s\n",
+	printf("tenant:        %s\nformat:        %s\nolder than:    %d days\ndelete after:  %s\nauto-archive:  %s\n"
+	       "users' own auto-archive: %s\n%s\n",
 	       p->tenant, p->format, p->older_than_days, p->delete_after ? "yes" : "no", p->auto_archive ? "yes" : "no",
-	       p->updated_at[0] ? "" : "(the defaults: not set yet)");
+	       p->personal_auto_archive ? "allowed" : "not allowed", p->updated_at[0] ? "" : "(the defaults: not set yet)");
+}
+
+static void print_preference(struct cli *c, const struct ers_archive_preference *p)
+{
+	if (c->json) {
+		out_json(c, json_pack("{s:s,s:s,s:s,s:i,s:b,s:b,s:b}", "address", p->address, "format", p->format,
+				      "destination", p->destination, "older_than_days", p->older_than_days, "auto_archive",
+				      p->auto_archive, "auto_archive_allowed", p->auto_allowed, "chosen", p->chosen));
+		return;
+	}
+	printf("mailbox:       %s\nformat:        %s\ndestination:   %s\nolder than:    %d days\nauto-archive:  %s%s\n%s",
+	       p->address, p->format, p->destination, p->older_than_days, p->auto_archive ? "yes" : "no",
+	       p->auto_allowed ? "" : " (the tenant does not allow personal auto-archive)",
+	       p->chosen ? "" : "(the tenant's defaults: nothing chosen yet)\n");
 }
 
 int cmd_archive_policy_show(struct cli *c)
 {
+	if (c->nargs) {
+		struct ers_archive_preference *p;
+		if (ers_archive_preference_show(c->ctx, &c->actor, c->args[0], &p, &c->err) < 0)
+			return -1;
+		print_preference(c, p);
+		ers_archive_preference_free(p);
+		return 0;
+	}
 	struct ers_archive_policy *p;
 	if (ers_archive_policy_show(c->ctx, &c->actor, cli_opt(c, "tenant"), &p, &c->err) < 0)
 		return -1;
@@ -359,9 +383,32 @@ int cmd_archive_policy_show(struct cli *c)
 
 int cmd_archive_policy_set(struct cli *c)
 {
+	if (c->nargs) {
+		/* A user's own preferences: no delete-after (the tenant's call) */
+		static const char *const tenant_only[] = { "tenant", "delete-after", "personal-auto-archive" };
+		for (size_t i = 0; i < 3; i++)
+			if (cli_opt(c, tenant_only[i])) {
+				ers_error_set(&c->err, ERS_E_USAGE, "--%s is for a tenant's policy, not a user's preferences (EMAIL)",
+					      tenant_only[i]);
+				return -1;
+			}
+		struct ers_archive_preference_change ch = { .format = cli_opt(c, "format"), .destination = cli_opt(c, "to") };
+		if (days_opt(c, &ch.older_than_days) < 0 || yes_no(c, "auto-archive", &ch.auto_archive) < 0)
+			return -1;
+		struct ers_archive_preference *p;
+		if (ers_archive_preference_set(c->ctx, &c->actor, c->args[0], &ch, &p, &c->err) < 0)
+			return -1;
+		print_preference(c, p);
+		ers_archive_preference_free(p);
+		return 0;
+	}
+	if (cli_opt(c, "to")) {
+		ers_error_set(&c->err, ERS_E_USAGE, "--to is a user's preference: name the user (EMAIL)");
+		return -1;
+	}
 	struct ers_archive_policy_change ch = { .format = cli_opt(c, "format") };
 	if (days_opt(c, &ch.older_than_days) < 0 || yes_no(c, "delete-after", &ch.delete_after) < 0 ||
-	    yes_no(c, "auto-archive", &ch.auto_archive) < 0)
+	    yes_no(c, "auto-archive", &ch.auto_archive) < 0 || yes_no(c, "personal-auto-archive", &ch.personal_auto_archive) < 0)
 		return -1;
 	struct ers_archive_policy *p;
 	if (ers_archive_policy_set(c->ctx, &c->actor, cli_opt(c, "tenant"), &ch, &p, &c->err) < 0)

@@ -227,7 +227,7 @@ static const struct opt_spec archive_create_opts[] = {
 	{ "tenant", "TENANT", "archive every active mailbox of this tenant (tenant archives), instead of one EMAIL", 0, NULL },
 	{ "older-than", "DAYS", "only messages older than DAYS days, 0..36500 (default: the tenant policy's, 30)", 0, NULL },
 	{ "folder", "FOLDER", "only this folder, as the mailbox lists it (repeat; default: every folder)", OPT_REPEAT, NULL },
-	{ "format", "FORMAT", "mboxrd .mbox (default: the tenant policy's) or a zip of .eml files", 0, "mbox zip" },
+	{ "format", "FORMAT", "mboxrd .mbox (default: the user's preference or the tenant policy's), mbox-folders (one .mbox per folder, zipped) or a zip of .eml files", 0, "mbox mbox-folders zip" },
 	{ "delete-after", NULL, "expunge the archived messages once the archive is stored and its checksum verified", 0, NULL },
 	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default), or one of the tenant's destinations (also uploaded there and read back)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
@@ -261,10 +261,12 @@ static const struct opt_spec archive_policy_show_opts[] = {
 };
 static const struct opt_spec archive_policy_set_opts[] = {
 	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
-	{ "format", "FORMAT", "the default format", 0, "mbox zip" },
+	{ "format", "FORMAT", "the default format: mbox, mbox-folders (one .mbox per folder, zipped) or zip", 0, "mbox mbox-folders zip" },
 	{ "older-than", "DAYS", "the default cutoff in days, 0..36500", 0, NULL },
-	{ "delete-after", "yes|no", "expunge archived messages by default", 0, "yes no" },
-	{ "auto-archive", "yes|no", "let `archive run` archive every mailbox of the tenant daily", 0, "yes no" },
+	{ "to", "DESTINATION", "a user's preferences (EMAIL): its destination, local or one of the tenant's", 0, NULL },
+	{ "delete-after", "yes|no", "tenant policy: expunge archived messages by default", 0, "yes no" },
+	{ "auto-archive", "yes|no", "tenant: `archive run` archives every mailbox daily; user (EMAIL): its personal auto-archive", 0, "yes no" },
+	{ "personal-auto-archive", "yes|no", "tenant policy: whether users may turn on their own auto-archive", 0, "yes no" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec backup_create_opts[] = {
@@ -325,8 +327,8 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "archive failures", "", 0, 0, archive_list_opts, "list the archive jobs that failed, for review", cmd_archive_failures, OPERATOR_DB },
 	{ "archive key export", "[EMAIL]", 0, 1, archive_key_export_opts, "export one's archive key, encrypted with a passphrase, to open raw archives with gpg", cmd_archive_key_export, OPERATOR_DB },
 	{ "archive list", "", 0, 0, archive_list_opts, "list the archives the actor may see", cmd_archive_list, OPERATOR_DB },
-	{ "archive policy set", "", 0, 0, archive_policy_set_opts, "set a tenant's archive defaults: format, cutoff, delete-after, auto-archive", cmd_archive_policy_set, OPERATOR_DB },
-	{ "archive policy show", "", 0, 0, archive_policy_show_opts, "show a tenant's archive defaults", cmd_archive_policy_show, OPERATOR_DB },
+	{ "archive policy set", "[EMAIL]", 0, 1, archive_policy_set_opts, "set a tenant's archive defaults, or a user's own preferences (EMAIL): format, destination, cutoff, auto-archive", cmd_archive_policy_set, OPERATOR_DB },
+	{ "archive policy show", "[EMAIL]", 0, 1, archive_policy_show_opts, "show a tenant's archive defaults, or a user's own preferences (EMAIL)", cmd_archive_policy_show, OPERATOR_DB },
 	{ "archive run", "", 0, 0, no_opts, "for cron: archive every mailbox due under its tenant's auto-archive policy, one run at a time", cmd_archive_run, OPERATOR_DB },
 	{ "archive show", "ID", 1, 1, no_opts, "show one archive job", cmd_archive_show, OPERATOR_DB },
 	{ "archive verify", "ID", 1, 1, no_opts, "read a stored archive back and compare its SHA-256 with the recorded one", cmd_archive_verify, OPERATOR_DB },

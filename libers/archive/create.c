@@ -27,7 +27,9 @@ int ers_archive_load_mailboxes(struct ers_ctx *ctx, const char *where, int n, co
 {
 	struct ers_buf q = ERS_BUF_INIT;
 	ers_buf_addf(&q, "SELECT m.id, m.tenant_id, m.address, t.name, m.role, m.imap_username IS NOT NULL,"
-			 " m.status = 'disabled' FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id WHERE %s"
+			 " m.status = 'disabled', EXISTS (SELECT 1 FROM ers.archive_preference pr JOIN ers.archive_policy p"
+			 " ON p.tenant_id = m.tenant_id WHERE pr.mailbox_id = m.id AND pr.auto_archive AND p.personal_auto_archive"
+			 " AND NOT p.auto_archive) FROM ers.mailbox m JOIN ers.tenant t ON t.id = m.tenant_id WHERE %s"
 			 " ORDER BY m.address", where);
 	PGresult *res = ers_db_exec(ctx, q.data, n, params, err);
 	ers_buf_free(&q);
@@ -43,6 +45,7 @@ int ers_archive_load_mailboxes(struct ers_ctx *ctx, const char *where, int n, co
 		mbs[i].role = ers_xstrdup(ers_db_str(res, (int)i, 4));
 		mbs[i].remote = ers_db_str(res, (int)i, 5)[0] == 't';
 		mbs[i].disabled = ers_db_str(res, (int)i, 6)[0] == 't';
+		mbs[i].personal_auto = ers_db_str(res, (int)i, 7)[0] == 't';
 	}
 	PQclear(res);
 	*mbs_r = mbs;
@@ -70,21 +73,41 @@ int ers_archive_run_jobs(struct ers_ctx *ctx, const struct ers_actor *actor, str
 		struct ers_archive_policy pol = { 0 };
 		if (ers_archive_policy_load(ctx, mbs[i].tenant_id, &pol, err) < 0)
 			return -1;
+		/* A personal archive -- the user's own, or its personal
+		 * auto-archive in a run -- follows the user's preferences (the
+		 * tenant's policy where it chose none); a tenant one the policy. */
+		bool personal = actor->user_id == mbs[i].id || (run_id && mbs[i].personal_auto);
+		struct ers_archive_preference pref = { 0 };
+		struct ers_archive_dest pref_dest = { 0 };
+		struct ers_error jerr;
+		ers_error_clear(&jerr);
+		int jrc = 0;
+		if (personal && ers_archive_preference_load(ctx, mbs[i].id, mbs[i].tenant_id, &pref, &jerr) < 0)
+			jrc = -1;
+		const struct ers_archive_dest *d = dest;
+		if (jrc == 0 && personal && !dest && !spec->destination && strcmp(pref.destination, "local")) {
+			int f = ers_archive_dest_find(ctx, mbs[i].tenant_id, pref.destination, &pref_dest, &jerr);
+			if (f == 0)
+				ers_error_set(&jerr, ERS_E_INVALID, "the archive destination %s of %s's preferences is no more: "
+					      "choose another", pref.destination, mbs[i].address);
+			jrc = f == 1 ? 0 : -1;
+			d = &pref_dest;
+		}
 		struct ers_archive_job j = {
 			.ctx = ctx, .actor = actor, .mb = &mbs[i],
-			.kind = actor->user_id == mbs[i].id ? "personal" : "tenant",
-			.format = spec->format ? spec->format : pol.format,
-			.days = spec->older_than_days >= 0 ? spec->older_than_days : pol.older_than_days,
+			.kind = personal ? "personal" : "tenant",
+			.format = spec->format ? spec->format : personal ? pref.format : pol.format,
+			.days = spec->older_than_days >= 0 ? spec->older_than_days : personal ? pref.older_than_days
+											  : pol.older_than_days,
 			.delete_after = spec->delete_after >= 0 ? spec->delete_after : pol.delete_after,
 			.folders = spec->folders, .nfolders = spec->nfolders,
 			.progress = spec->progress, .progress_arg = spec->progress_arg, .run_id = run_id,
-			.dest = dest,
+			.dest = d,
 		};
 		struct ers_archive *a = NULL;
-		struct ers_error jerr;
-		ers_error_clear(&jerr);
-		int jrc;
-		if (mbs[i].remote) {
+		if (jrc < 0) {
+			/* refused before it began: nothing recorded */
+		} else if (mbs[i].remote) {
 			ers_error_set(&jerr, ERS_E_INVALID, "%s is a mailbox on a remote IMAP host: archives read local "
 				      "mailboxes only", mbs[i].address);
 			jrc = -1;
@@ -92,6 +115,9 @@ int ers_archive_run_jobs(struct ers_ctx *ctx, const struct ers_actor *actor, str
 			jrc = ers_archive_run_job(&j, &a, &jerr);
 		}
 		free(pol.tenant);
+		free(pref.address);
+		free(pref.destination);
+		ers_archive_dest_clear(&pref_dest);
 		list_add(out, a);
 		if (jrc < 0) {
 			(*failed_r)++;

@@ -91,6 +91,13 @@ int ers_archive_check_folder(const char *f, struct ers_error *err);
 int ers_archive_policy_load(struct ers_ctx *ctx, long long tenant_id, struct ers_archive_policy *p,
 			    struct ers_error *err);
 
+/* --- preference.c --------------------------------------------------------------- */
+
+/* The preferences of mailbox `mailbox_id`, the tenant's policy filled in
+ * where the user chose none. */
+int ers_archive_preference_load(struct ers_ctx *ctx, long long mailbox_id, long long tenant_id,
+				struct ers_archive_preference *p, struct ers_error *err);
+
 /* --- keys.c -------------------------------------------------------------------- */
 
 struct ers_archive_key {
@@ -137,6 +144,7 @@ struct ers_archive_mailbox {
 	long long id, tenant_id;
 	char *address, *tenant, *role;
 	bool remote, disabled;
+	bool personal_auto;  /* its user turned personal auto-archive on, its tenant allows it (and has none of its own) */
 };
 
 struct ers_archive_job {

@@ -12,7 +12,8 @@ int ers_archive_policy_load(struct ers_ctx *ctx, long long tenant_id, struct ers
 	const char *params[] = { t.s };
 	PGresult *res = ers_db_exec(ctx, "SELECT tn.name, coalesce(p.format, 'mbox'), coalesce(p.older_than_days, 30),"
 				    " coalesce(p.delete_after, false), coalesce(p.auto_archive, false), "
-				    "CASE WHEN p.tenant_id IS NULL THEN '' ELSE " ERS_SQL_TIME("p.updated_at") " END"
+				    "CASE WHEN p.tenant_id IS NULL THEN '' ELSE " ERS_SQL_TIME("p.updated_at") " END,"
+				    " coalesce(p.personal_auto_archive, true)"
 				    " FROM ers.tenant tn LEFT JOIN ers.archive_policy p ON p.tenant_id = tn.id"
 				    " WHERE tn.id = $1::bigint", 1, params, err);
 	if (!res)
@@ -29,6 +30,7 @@ int ers_archive_policy_load(struct ers_ctx *ctx, long long tenant_id, struct ers
 	p->delete_after = ers_db_str(res, 0, 3)[0] == 't';
 	p->auto_archive = ers_db_str(res, 0, 4)[0] == 't';
 	snprintf(p->updated_at, sizeof p->updated_at, "%s", ers_db_str(res, 0, 5));
+	p->personal_auto_archive = ers_db_str(res, 0, 6)[0] == 't';
 	PQclear(res);
 	return 0;
 }
@@ -76,9 +78,10 @@ int ers_archive_policy_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 		return -1;
 	if (ch->older_than_days != -1 && ers_archive_check_days(ch->older_than_days, err) < 0)
 		return -1;
-	if (!ch->format && ch->older_than_days == -1 && ch->delete_after == -1 && ch->auto_archive == -1) {
-		ers_error_set(err, ERS_E_USAGE, "nothing to change: give --format, --older-than, --delete-after or "
-			      "--auto-archive");
+	if (!ch->format && ch->older_than_days == -1 && ch->delete_after == -1 && ch->auto_archive == -1 &&
+	    ch->personal_auto_archive == -1) {
+		ers_error_set(err, ERS_E_USAGE, "nothing to change: give --format, --older-than, --delete-after, "
+			      "--auto-archive or --personal-auto-archive");
 		return -1;
 	}
 	long long tid = actor->tenant_id;
@@ -98,7 +101,8 @@ int ers_archive_policy_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 	struct ers_num t = ers_num(tid), d = ers_num(ch->older_than_days);
 	const char *params[] = { t.s, ch->format, ch->older_than_days == -1 ? NULL : d.s,
 				 ch->delete_after == -1 ? NULL : ch->delete_after ? "t" : "f",
-				 ch->auto_archive == -1 ? NULL : ch->auto_archive ? "t" : "f" };
+				 ch->auto_archive == -1 ? NULL : ch->auto_archive ? "t" : "f",
+				 ch->personal_auto_archive == -1 ? NULL : ch->personal_auto_archive ? "t" : "f" };
 	struct ers_buf detail = ERS_BUF_INIT;
 	if (ch->format)
 		ers_buf_addf(&detail, "format %s; ", ch->format);
@@ -108,16 +112,20 @@ int ers_archive_policy_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 		ers_buf_addf(&detail, "delete after %s; ", ch->delete_after ? "yes" : "no");
 	if (ch->auto_archive != -1)
 		ers_buf_addf(&detail, "auto-archive %s; ", ch->auto_archive ? "yes" : "no");
+	if (ch->personal_auto_archive != -1)
+		ers_buf_addf(&detail, "personal auto-archive %s; ", ch->personal_auto_archive ? "allowed" : "not allowed");
 	int rc = -1;
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_db_run(ctx, "INSERT INTO ers.archive_policy AS p (tenant_id, format, older_than_days, delete_after, auto_archive)"
+	if (ers_db_run(ctx, "INSERT INTO ers.archive_policy AS p (tenant_id, format, older_than_days, delete_after, auto_archive,"
+			    " personal_auto_archive)"
 			    " VALUES ($1::bigint, coalesce($2, 'mbox'), coalesce($3::int, 30), coalesce($4::bool, false),"
-			    " coalesce($5::bool, false))"
+			    " coalesce($5::bool, false), coalesce($6::bool, true))"
 			    " ON CONFLICT (tenant_id) DO UPDATE SET format = coalesce($2, p.format),"
 			    " older_than_days = coalesce($3::int, p.older_than_days), delete_after = coalesce($4::bool, p.delete_after),"
-			    " auto_archive = coalesce($5::bool, p.auto_archive), updated_at = now()",
-		       5, params, err) < 0) {
+			    " auto_archive = coalesce($5::bool, p.auto_archive),"
+			    " personal_auto_archive = coalesce($6::bool, p.personal_auto_archive), updated_at = now()",
+		       6, params, err) < 0) {
 		ers_db_rollback(ctx);
 		goto out;
 	}

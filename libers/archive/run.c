@@ -149,8 +149,10 @@ int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct e
 	 * no archive stored by a run in the last day. */
 	struct ers_archive_mailbox *mbs = NULL;
 	size_t n = 0;
-	int rc = ers_archive_load_mailboxes(ctx, "m.status = 'active' AND m.imap_username IS NULL AND EXISTS (SELECT 1 FROM"
-				     " ers.archive_policy p WHERE p.tenant_id = m.tenant_id AND p.auto_archive) AND NOT EXISTS"
+	int rc = ers_archive_load_mailboxes(ctx, "m.status = 'active' AND m.imap_username IS NULL AND (EXISTS (SELECT 1 FROM"
+				     " ers.archive_policy p WHERE p.tenant_id = m.tenant_id AND p.auto_archive) OR EXISTS"
+				     " (SELECT 1 FROM ers.archive_preference pr JOIN ers.archive_policy p ON p.tenant_id = m.tenant_id"
+				     " WHERE pr.mailbox_id = m.id AND pr.auto_archive AND p.personal_auto_archive)) AND NOT EXISTS"
 				     " (SELECT 1 FROM ers.archive a WHERE a.mailbox_id = m.id AND a.run_id IS NOT NULL AND"
 				     " a.state IN ('stored', 'expunged') AND a.created_at > now() - interval '23 hours')",
 				0, NULL, &mbs, &n, err);

@@ -112,6 +112,7 @@ struct ers_archive_policy {
 	int older_than_days;
 	bool delete_after;
 	bool auto_archive;
+	bool personal_auto_archive; /* users may turn on their own auto-archive */
 	char updated_at[40];   /* "" while the defaults apply */
 };
 struct ers_archive_policy_change {
@@ -119,6 +120,7 @@ struct ers_archive_policy_change {
 	int older_than_days;   /* -1: unchanged */
 	int delete_after;      /* -1: unchanged */
 	int auto_archive;      /* -1: unchanged */
+	int personal_auto_archive; /* -1: unchanged */
 };
 int ers_archive_policy_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
 			    struct ers_archive_policy **p_r, struct ers_error *err);
@@ -126,6 +128,33 @@ int ers_archive_policy_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   const struct ers_archive_policy_change *ch, struct ers_archive_policy **p_r,
 			   struct ers_error *err);
 void ers_archive_policy_free(struct ers_archive_policy *p);
+
+/* A user's own archive preferences (manual 000 "How Users Open
+ * Archives"): the defaults of the archives of its mailbox -- format,
+ * destination type, cutoff -- and personal auto-archive (`archive run`
+ * makes a personal archive daily), within what the tenant allows.  Who may
+ * archive the mailbox may see and set them. */
+struct ers_archive_preference {
+	char *address;
+	char format[16];        /* the effective one (the tenant's where the user chose none) */
+	char *destination;      /* "local" or one of the tenant's destinations */
+	int older_than_days;    /* the effective one */
+	bool auto_archive;
+	bool auto_allowed;      /* the tenant lets users turn on personal auto-archive */
+	bool chosen;            /* the user set some: false while the tenant's defaults apply */
+};
+struct ers_archive_preference_change {
+	const char *format;      /* NULL: unchanged */
+	const char *destination; /* NULL: unchanged */
+	int older_than_days;     /* -1: unchanged */
+	int auto_archive;        /* -1: unchanged */
+};
+int ers_archive_preference_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+				struct ers_archive_preference **p_r, struct ers_error *err);
+int ers_archive_preference_set(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			       const struct ers_archive_preference_change *ch, struct ers_archive_preference **p_r,
+			       struct ers_error *err);
+void ers_archive_preference_free(struct ers_archive_preference *p);
 
 /* `archive run`, for cron: every active mailbox of every tenant with
  * auto-archive on whose last archive is older than a day gets a tenant
