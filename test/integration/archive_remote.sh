@@ -158,6 +158,23 @@ is "$(sql "SELECT count(*) FROM ers.archive WHERE address = '$u' AND state = 'fa
     "three failed jobs recorded, none expunged"
 like "$(sql "SELECT string_agg(DISTINCT action, ' ' ORDER BY action) FROM ers.audit_log WHERE action LIKE 'archive.destination%'")" \
     'archive.destination_add' "adding destinations is audited"
+# --- a user's own preferences: one mbox per folder, to WebDAV -----------------------------------
+expect 0 "a user sets its preferences: one mbox per folder, the WebDAV destination" --as $u --json archive policy set $u \
+    --format mbox-folders --to dav --older-than 30
+like "$OUT" '"destination": "dav"' "... shown back"
+expect 65 "an unknown destination in the preferences is refused" --as $u archive policy set $u --to nowhere
+expect 0 "the tenant admin does not allow personal auto-archive" --as $ta archive policy set --personal-auto-archive no
+expect 65 "... then the user cannot turn it on" --as $u archive policy set $u --auto-archive yes
+like "$ERR" 'does not allow personal auto-archive' "... told why"
+expect 0 "the user's archive follows its preferences" --as $u --json archive create $u
+id=$(json_id)
+is "$(sql "SELECT format || ' ' || destination || ' ' || kind FROM ers.archive WHERE id = $id")" "mbox-folders dav personal" \
+    "... one mbox per folder, to the WebDAV destination, personal"
+expect 0 "... downloaded" --as $u archive download $id -o "$T_DIR/pf.zip"
+is "$(python3 -c 'import mailbox, sys, zipfile, os
+z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2])
+print(" ".join("%s:%d" % (n, len(mailbox.mbox(os.path.join(sys.argv[2], n), create=False))) for n in sorted(z.namelist())))' \
+    "$T_DIR/pf.zip" "$T_DIR/pf" 2>&1)" "INBOX.mbox:2" "a zip holding INBOX.mbox, which Python's mailbox module reads: 2 messages"
 expect 0 "a destination is removed" --as $ta archive destination remove down
 ls "$TMPDIR" | grep -q '^ers-sftp'; ok $((!$?)) "no SSH key is left in a temporary directory"
 
