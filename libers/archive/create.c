@@ -141,8 +141,12 @@ int ers_archive_create(struct ers_ctx *ctx, const struct ers_actor *actor, const
 	if (spec->format && ers_archive_check_format(spec->format, err) < 0)
 		return -1;
 	bool remote = spec->destination && strcmp(spec->destination, "local");
-	if (remote && ers_archive_check_dest_name(spec->destination, err) < 0)
+	if (remote && ers_archive_check_dest_name(spec->destination, err) < 0) {
+		ers_error_set(err, ERS_E_INVALID, "unknown archive destination \"%.60s\": destinations are local (the server's "
+			      "archive directory) and the tenant's own, named with a-z, 0-9, '-', '_' (see: ersctl archive "
+			      "destination list)", spec->destination);
 		return -1;
+	}
 	if (spec->older_than_days != -1 && ers_archive_check_days(spec->older_than_days, err) < 0)
 		return -1;
 	if (spec->nfolders > ERS_ARCHIVE_MAX_FOLDERS) {

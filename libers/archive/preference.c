@@ -73,8 +73,12 @@ int ers_archive_preference_set(struct ers_ctx *ctx, const struct ers_actor *acto
 	}
 	if ((ch->format && ers_archive_check_format(ch->format, err) < 0) ||
 	    (ch->older_than_days != -1 && ers_archive_check_days(ch->older_than_days, err) < 0) ||
-	    (ch->destination && strcmp(ch->destination, "local") && ers_archive_check_dest_name(ch->destination, err) < 0))
+	    (ch->destination && strcmp(ch->destination, "local") && ers_archive_check_dest_name(ch->destination, err) < 0)) {
+		if (ch->destination && err->code == ERS_E_INVALID && strstr(err->message, "destination name"))
+			ers_error_set(err, ERS_E_INVALID, "unknown archive destination \"%.60s\": destinations are local (the "
+				      "server's archive directory) and the tenant's own", ch->destination);
 		return -1;
+	}
 	struct ers_user_ref u;
 	if (ers_user_find_for(ctx, actor, address, ERS_ACT_ARCHIVE_CREATE, false, &u, err) < 0)
 		return -1;

@@ -1,6 +1,7 @@
 # Sourced by test/bench/run: `ersctl archive create --format mbox` of a
 # whole mailbox to the local destination (IMAP as the mailbox, mboxrd,
-# gpgme encryption, fsync, rename, read-back SHA-256 included) side by side
+# OpenPGP encryption (gpg run directly, keys through gpgme), fsync, rename,
+# read-back SHA-256 included) side by side
 # in the same run with
 #   - the floor: `doveadm fetch text` of the same messages piped into
 #     `gpg -c --compress-algo none` writing a file (goal: >= 0.8x its MB/s),
