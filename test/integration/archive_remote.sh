@@ -175,6 +175,13 @@ is "$(python3 -c 'import mailbox, sys, zipfile, os
 z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2])
 print(" ".join("%s:%d" % (n, len(mailbox.mbox(os.path.join(sys.argv[2], n), create=False))) for n in sorted(z.namelist())))' \
     "$T_DIR/pf.zip" "$T_DIR/pf" 2>&1)" "INBOX.mbox:2" "a zip holding INBOX.mbox, which Python's mailbox module reads: 2 messages"
+# --- personal auto-archive, when the tenant allows it: `archive run` ---------------------------
+is "$(imap $u fill 1)" 3 "setup: one more old message"
+expect 0 "the tenant admin allows personal auto-archive again" --as $ta archive policy set --personal-auto-archive yes
+expect 0 "... and the user turns its own on" --as $u archive policy set $u --auto-archive yes
+expect 0 "archive run makes the personal auto-archives due" --json archive run
+is "$(sql "SELECT kind || ' ' || format || ' ' || destination || ' ' || messages || ' ' || (run_id IS NOT NULL) FROM ers.archive WHERE address = '$u' ORDER BY id DESC LIMIT 1")" \
+    "personal mbox-folders dav 3 true" "... a personal archive by the run, under the user's preferences"
 expect 0 "a destination is removed" --as $ta archive destination remove down
 ls "$TMPDIR" | grep -q '^ers-sftp'; ok $((!$?)) "no SSH key is left in a temporary directory"
 
