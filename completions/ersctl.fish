@@ -21,11 +21,28 @@ complete -c ersctl -n '__fish_seen_subcommand_from archive' -a create
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l tenant -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l older-than -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l folder -r
-complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l format -r -a 'mbox mbox-folders zip'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l delete-after
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from create' -l to -r
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l url -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l user -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l password-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l key-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from add' -l host-key -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a archive
+complete -c ersctl -n '__fish_seen_subcommand_from archive' -a destination
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination' -a remove
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from destination; and __fish_seen_subcommand_from remove' -l tenant -r
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a download
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from download' -l output -r
@@ -45,10 +62,12 @@ complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a set
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l tenant -r
-complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l format -r -a 'mbox zip'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l format -r -a 'mbox mbox-folders zip'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l older-than -r
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l to -r
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l delete-after -r -a 'yes no'
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l auto-archive -r -a 'yes no'
+complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy; and __fish_seen_subcommand_from set' -l personal-auto-archive -r -a 'yes no'
 complete -c ersctl -n '__fish_use_subcommand' -a archive
 complete -c ersctl -n '__fish_seen_subcommand_from archive' -a policy
 complete -c ersctl -n '__fish_seen_subcommand_from archive; and __fish_seen_subcommand_from policy' -a show

@@ -108,6 +108,7 @@ static const struct route routes[] = {
 	{ "POST", "/compose", page_compose_post, true, true },
 	{ "GET", "/archives", page_archives, true, false },
 	{ "POST", "/archives/create", page_archives_create, true, true },
+	{ "POST", "/archives/preferences", page_archives_preferences, true, true },
 	{ "GET", "/archives/download", page_archives_download, true, false },
 	{ "GET", "/smime", page_smime, true, false },
 	{ "POST", "/smime/identity", page_smime_identity_post, true, true },

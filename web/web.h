@@ -89,6 +89,7 @@ void page_compose_post(struct web_req *r, struct web_resp *w);
 /* The Archives view (web/pages_archive.c). */
 void page_archives(struct web_req *r, struct web_resp *w);
 void page_archives_create(struct web_req *r, struct web_resp *w);
+void page_archives_preferences(struct web_req *r, struct web_resp *w);
 void page_archives_download(struct web_req *r, struct web_resp *w);
 /* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
 void page_smime(struct web_req *r, struct web_resp *w);

@@ -32,6 +32,8 @@ static json_t *archive_json(const struct ers_archive *a)
 	json_object_set_new(o, "sha256", json_str_or_null(a->sha256));
 	json_object_set_new(o, "path", json_str_or_null(a->path));
 	json_object_set_new(o, "error", json_str_or_null(a->error));
+	json_object_set_new(o, "destination", json_string(a->destination));
+	json_object_set_new(o, "remote_url", json_str_or_null(a->remote_url));
 	json_object_set_new(o, "created_at", json_string(a->created_at));
 	json_object_set_new(o, "finished_at", json_str_or_null(a->finished_at));
 	return o;
@@ -195,6 +197,7 @@ static void print_one(struct cli *c, const struct ers_archive *a)
 	       a->plain_bytes, a->bytes, a->expunged);
 	printf("sha256:        %s\npath:          %s\ncreated:       %s\nfinished:      %s\n", a->sha256 ? a->sha256 : "-",
 	       a->path ? a->path : "-", a->created_at, a->finished_at[0] ? a->finished_at : "-");
+	printf("destination:   %s%s%s\n", a->destination, a->remote_url ? " " : "", a->remote_url ? a->remote_url : "");
 	if (a->error)
 		printf("error:         %s\n", a->error);
 }
@@ -334,18 +337,42 @@ int cmd_archive_key_export(struct cli *c)
 static void print_policy(struct cli *c, const struct ers_archive_policy *p)
 {
 	if (c->json) {
-		out_json(c, json_pack("{s:s,s:s,s:i,s:b,s:b,s:o}", "tenant", p->tenant, "format", p->format, "older_than_days",
-				      p->older_than_days, "delete_after", p->delete_after, "auto_archive", p->auto_archive,
-				      "updated_at", json_str_or_null(p->updated_at)));
+		out_json(c, json_pack("{s:s,s:s,s:i,s:b,s:b,s:b,s:o}", "tenant", p->tenant, "format", p->format,
+				      "older_than_days", p->older_than_days, "delete_after", p->delete_after, "auto_archive",
+				      p->auto_archive, "personal_auto_archive", p->personal_auto_archive, "updated_at",
+				      json_str_or_null(p->updated_at)));
 		return;
 	}
-	printf("tenant:        %s\nformat:        %s\nolder than:    %d days\ndelete after:  %s\nauto-archive:  %s\n%s\n",
+	printf("tenant:        %s\nformat:        %s\nolder than:    %d days\ndelete after:  %s\nauto-archive:  %s\n"
+	       "users' own auto-archive: %s\n%s\n",
 	       p->tenant, p->format, p->older_than_days, p->delete_after ? "yes" : "no", p->auto_archive ? "yes" : "no",
-	       p->updated_at[0] ? "" : "(the defaults: not set yet)");
+	       p->personal_auto_archive ? "allowed" : "not allowed", p->updated_at[0] ? "" : "(the defaults: not set yet)");
+}
+
+static void print_preference(struct cli *c, const struct ers_archive_preference *p)
+{
+	if (c->json) {
+		out_json(c, json_pack("{s:s,s:s,s:s,s:i,s:b,s:b,s:b}", "address", p->address, "format", p->format,
+				      "destination", p->destination, "older_than_days", p->older_than_days, "auto_archive",
+				      p->auto_archive, "auto_archive_allowed", p->auto_allowed, "chosen", p->chosen));
+		return;
+	}
+	printf("mailbox:       %s\nformat:        %s\ndestination:   %s\nolder than:    %d days\nauto-archive:  %s%s\n%s",
+	       p->address, p->format, p->destination, p->older_than_days, p->auto_archive ? "yes" : "no",
+	       p->auto_allowed ? "" : " (the tenant does not allow personal auto-archive)",
+	       p->chosen ? "" : "(the tenant's defaults: nothing chosen yet)\n");
 }
 
 int cmd_archive_policy_show(struct cli *c)
 {
+	if (c->nargs) {
+		struct ers_archive_preference *p;
+		if (ers_archive_preference_show(c->ctx, &c->actor, c->args[0], &p, &c->err) < 0)
+			return -1;
+		print_preference(c, p);
+		ers_archive_preference_free(p);
+		return 0;
+	}
 	struct ers_archive_policy *p;
 	if (ers_archive_policy_show(c->ctx, &c->actor, cli_opt(c, "tenant"), &p, &c->err) < 0)
 		return -1;
@@ -356,9 +383,32 @@ int cmd_archive_policy_show(struct cli *c)
 
 int cmd_archive_policy_set(struct cli *c)
 {
+	if (c->nargs) {
+		/* A user's own preferences: no delete-after (the tenant's call) */
+		static const char *const tenant_only[] = { "tenant", "delete-after", "personal-auto-archive" };
+		for (size_t i = 0; i < 3; i++)
+			if (cli_opt(c, tenant_only[i])) {
+				ers_error_set(&c->err, ERS_E_USAGE, "--%s is for a tenant's policy, not a user's preferences (EMAIL)",
+					      tenant_only[i]);
+				return -1;
+			}
+		struct ers_archive_preference_change ch = { .format = cli_opt(c, "format"), .destination = cli_opt(c, "to") };
+		if (days_opt(c, &ch.older_than_days) < 0 || yes_no(c, "auto-archive", &ch.auto_archive) < 0)
+			return -1;
+		struct ers_archive_preference *p;
+		if (ers_archive_preference_set(c->ctx, &c->actor, c->args[0], &ch, &p, &c->err) < 0)
+			return -1;
+		print_preference(c, p);
+		ers_archive_preference_free(p);
+		return 0;
+	}
+	if (cli_opt(c, "to")) {
+		ers_error_set(&c->err, ERS_E_USAGE, "--to is a user's preference: name the user (EMAIL)");
+		return -1;
+	}
 	struct ers_archive_policy_change ch = { .format = cli_opt(c, "format") };
 	if (days_opt(c, &ch.older_than_days) < 0 || yes_no(c, "delete-after", &ch.delete_after) < 0 ||
-	    yes_no(c, "auto-archive", &ch.auto_archive) < 0)
+	    yes_no(c, "auto-archive", &ch.auto_archive) < 0 || yes_no(c, "personal-auto-archive", &ch.personal_auto_archive) < 0)
 		return -1;
 	struct ers_archive_policy *p;
 	if (ers_archive_policy_set(c->ctx, &c->actor, cli_opt(c, "tenant"), &ch, &p, &c->err) < 0)
@@ -381,4 +431,75 @@ int cmd_archive_run(struct cli *c)
 				 r.due, r.done, r.failed, r.recovered);
 	}
 	return rc;
+}
+
+int cmd_archive_destination_add(struct cli *c)
+{
+	struct ers_buf secret = ERS_BUF_INIT;
+	bool key = cli_opt(c, "key-file") != NULL;
+	if (key && cli_opt(c, "password-file")) {
+		ers_error_set(&c->err, ERS_E_USAGE, "give --password-file or --key-file, not both");
+		return -1;
+	}
+	int got = cli_read_secret_file(c, key ? "key-file" : "password-file", &secret);
+	if (got < 0) {
+		ers_buf_free_secret(&secret);
+		return -1;
+	}
+	if (key)
+		ers_buf_addch(&secret, '\n'); /* the newline the reading dropped: OpenSSH keys end with one */
+	struct ers_archive_destination_spec s = {
+		.tenant = cli_opt(c, "tenant"), .name = c->args[0], .url = cli_opt(c, "url"), .username = cli_opt(c, "user"),
+		.secret = got ? secret.data : NULL, .secret_len = got ? secret.len : 0, .secret_is_key = key,
+		.host_key = cli_opt(c, "host-key"),
+	};
+	/* `ssh-keygen -lf` prints "SHA256:..." -- taken as it is printed. */
+	if (s.host_key && !strncmp(s.host_key, "SHA256:", 7))
+		s.host_key += 7;
+	int rc = ers_archive_destination_add(c->ctx, &c->actor, &s, &c->err);
+	ers_buf_free_secret(&secret);
+	if (rc < 0)
+		return -1;
+	if (c->json)
+		out_json(c, json_pack("{s:s,s:s,s:b}", "name", s.name, "url", s.url, "added", 1));
+	else
+		out_note(c, "archive destination %s added: %s (its credential is stored sealed)", s.name, s.url);
+	return 0;
+}
+
+int cmd_archive_destination_list(struct cli *c)
+{
+	struct ers_archive_destination *d;
+	size_t n;
+	if (ers_archive_destination_list(c->ctx, &c->actor, cli_opt(c, "tenant"), &d, &n, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "tenant", d[i].tenant, "name",
+							     d[i].name, "kind", d[i].kind, "url", d[i].url, "user", d[i].username,
+							     "host_key", d[i].host_key[0] ? json_string(d[i].host_key) : json_null(),
+							     "created_at", d[i].created_at));
+		out_json(c, json_pack("{s:o}", "destinations", arr));
+	} else {
+		static const char *const head[] = { "NAME", "KIND", "URL", "USER", "CREATED" };
+		struct table tab;
+		table_init(&tab, 5, head);
+		for (size_t i = 0; i < n; i++)
+			table_row(&tab, d[i].name, d[i].kind, d[i].url, d[i].username, d[i].created_at);
+		table_print(&tab);
+	}
+	ers_archive_destinations_free(d, n);
+	return 0;
+}
+
+int cmd_archive_destination_remove(struct cli *c)
+{
+	if (ers_archive_destination_remove(c->ctx, &c->actor, cli_opt(c, "tenant"), c->args[0], &c->err) < 0)
+		return -1;
+	if (c->json)
+		out_json(c, json_pack("{s:s,s:b}", "name", c->args[0], "removed", 1));
+	else
+		out_note(c, "archive destination %s removed (archives uploaded there stay there)", c->args[0]);
+	return 0;
 }

@@ -98,6 +98,9 @@ int check_report_status(struct cli *c, const struct ers_check_report *r);
 bool cli_can_ask(void);
 /* Asks on a terminal; refuses (with c->err set) without one unless --yes. */
 int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
+/* A secret from the file option `opt` ("-": standard input), one trailing
+ * newline dropped: 1 read, 0 the option absent, -1 refused. */
+int cli_read_secret_file(struct cli *c, const char *opt, struct ers_buf *out);
 
 /* Command handlers, one file per noun. */
 int cmd_config_check(struct cli *c);
@@ -166,6 +169,9 @@ int cmd_archive_failures(struct cli *c);
 int cmd_archive_show(struct cli *c);
 int cmd_archive_download(struct cli *c);
 int cmd_archive_verify(struct cli *c);
+int cmd_archive_destination_add(struct cli *c);
+int cmd_archive_destination_list(struct cli *c);
+int cmd_archive_destination_remove(struct cli *c);
 int cmd_archive_delete(struct cli *c);
 int cmd_archive_key_export(struct cli *c);
 int cmd_archive_policy_show(struct cli *c);

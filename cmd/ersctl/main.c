@@ -227,9 +227,9 @@ static const struct opt_spec archive_create_opts[] = {
 	{ "tenant", "TENANT", "archive every active mailbox of this tenant (tenant archives), instead of one EMAIL", 0, NULL },
 	{ "older-than", "DAYS", "only messages older than DAYS days, 0..36500 (default: the tenant policy's, 30)", 0, NULL },
 	{ "folder", "FOLDER", "only this folder, as the mailbox lists it (repeat; default: every folder)", OPT_REPEAT, NULL },
-	{ "format", "FORMAT", "mboxrd .mbox (default: the tenant policy's) or a zip of .eml files", 0, "mbox zip" },
+	{ "format", "FORMAT", "mboxrd .mbox (default: the user's preference or the tenant policy's), mbox-folders (one .mbox per folder, zipped) or a zip of .eml files", 0, "mbox mbox-folders zip" },
 	{ "delete-after", NULL, "expunge the archived messages once the archive is stored and its checksum verified", 0, NULL },
-	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default)", 0, NULL },
+	{ "to", "DESTINATION", "where the archive is stored: local, the server's archive directory (the default), or one of the tenant's destinations (also uploaded there and read back)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec archive_list_opts[] = {
@@ -246,16 +246,27 @@ static const struct opt_spec archive_key_export_opts[] = {
 	{ "passphrase-file", "FILE", "read the passphrase from FILE (- for standard input; default: ask on the terminal)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec archive_destination_add_opts[] = {
+	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
+	{ "url", "URL", "sftp://HOST[:PORT]/DIR/ or https://HOST[:PORT]/DIR/ (WebDAV)", OPT_REQUIRED, NULL },
+	{ "user", "USER", "the user name to log in with", OPT_REQUIRED, NULL },
+	{ "password-file", "FILE", "read the password from FILE (- for standard input); stored sealed", 0, NULL },
+	{ "key-file", "FILE", "SFTP: an SSH private key without passphrase, instead of a password; stored sealed", 0, NULL },
+	{ "host-key", "SHA256", "SFTP: the server's host key fingerprint, as `ssh-keygen -lf KEY.pub` prints it", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec archive_policy_show_opts[] = {
 	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec archive_policy_set_opts[] = {
 	{ "tenant", "TENANT", "the tenant (default: the actor's own)", 0, NULL },
-	{ "format", "FORMAT", "the default format", 0, "mbox zip" },
+	{ "format", "FORMAT", "the default format: mbox, mbox-folders (one .mbox per folder, zipped) or zip", 0, "mbox mbox-folders zip" },
 	{ "older-than", "DAYS", "the default cutoff in days, 0..36500", 0, NULL },
-	{ "delete-after", "yes|no", "expunge archived messages by default", 0, "yes no" },
-	{ "auto-archive", "yes|no", "let `archive run` archive every mailbox of the tenant daily", 0, "yes no" },
+	{ "to", "DESTINATION", "a user's preferences (EMAIL): its destination, local or one of the tenant's", 0, NULL },
+	{ "delete-after", "yes|no", "tenant policy: expunge archived messages by default", 0, "yes no" },
+	{ "auto-archive", "yes|no", "tenant: `archive run` archives every mailbox daily; user (EMAIL): its personal auto-archive", 0, "yes no" },
+	{ "personal-auto-archive", "yes|no", "tenant policy: whether users may turn on their own auto-archive", 0, "yes no" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec backup_create_opts[] = {
@@ -309,12 +320,15 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "alias list", "", 0, 0, alias_list_opts, "list the aliases the actor may see", cmd_alias_list, OPERATOR_DB },
 	{ "archive create", "[EMAIL]", 0, 1, archive_create_opts, "archive a mailbox's messages older than a cutoff, encrypted, optionally deleting them after", cmd_archive_create, OPERATOR_DB },
 	{ "archive delete", "ID", 1, 1, no_opts, "delete a stored archive and its record", cmd_archive_delete, OPERATOR_DB },
+	{ "archive destination add", "NAME", 1, 1, archive_destination_add_opts, "add a remote destination for the tenant's archives (SFTP or WebDAV)", cmd_archive_destination_add, OPERATOR_DB },
+	{ "archive destination list", "", 0, 0, archive_policy_show_opts, "list the tenant's remote archive destinations (never their credentials)", cmd_archive_destination_list, OPERATOR_DB },
+	{ "archive destination remove", "NAME", 1, 1, archive_policy_show_opts, "remove a remote archive destination", cmd_archive_destination_remove, OPERATOR_DB },
 	{ "archive download", "ID", 1, 1, archive_download_opts, "decrypt an archive into a plain .mbox or .zip", cmd_archive_download, OPERATOR_DB },
 	{ "archive failures", "", 0, 0, archive_list_opts, "list the archive jobs that failed, for review", cmd_archive_failures, OPERATOR_DB },
 	{ "archive key export", "[EMAIL]", 0, 1, archive_key_export_opts, "export one's archive key, encrypted with a passphrase, to open raw archives with gpg", cmd_archive_key_export, OPERATOR_DB },
 	{ "archive list", "", 0, 0, archive_list_opts, "list the archives the actor may see", cmd_archive_list, OPERATOR_DB },
-	{ "archive policy set", "", 0, 0, archive_policy_set_opts, "set a tenant's archive defaults: format, cutoff, delete-after, auto-archive", cmd_archive_policy_set, OPERATOR_DB },
-	{ "archive policy show", "", 0, 0, archive_policy_show_opts, "show a tenant's archive defaults", cmd_archive_policy_show, OPERATOR_DB },
+	{ "archive policy set", "[EMAIL]", 0, 1, archive_policy_set_opts, "set a tenant's archive defaults, or a user's own preferences (EMAIL): format, destination, cutoff, auto-archive", cmd_archive_policy_set, OPERATOR_DB },
+	{ "archive policy show", "[EMAIL]", 0, 1, archive_policy_show_opts, "show a tenant's archive defaults, or a user's own preferences (EMAIL)", cmd_archive_policy_show, OPERATOR_DB },
 	{ "archive run", "", 0, 0, no_opts, "for cron: archive every mailbox due under its tenant's auto-archive policy, one run at a time", cmd_archive_run, OPERATOR_DB },
 	{ "archive show", "ID", 1, 1, no_opts, "show one archive job", cmd_archive_show, OPERATOR_DB },
 	{ "archive verify", "ID", 1, 1, no_opts, "read a stored archive back and compare its SHA-256 with the recorded one", cmd_archive_verify, OPERATOR_DB },

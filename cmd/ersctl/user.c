@@ -5,50 +5,6 @@
 #include <string.h>
 #include "cli.h"
 
-enum { SECRET_FILE_MAX = 65536 };
-
-/* Reads a secret from FILE ("-": standard input): one trailing newline is
- * dropped; passwords never come from the command line, where ps shows them. */
-static int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
-{
-	const char *path = cli_opt(c, opt);
-	if (!path)
-		return 0;
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	if (!f) {
-		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(errno));
-		return -1;
-	}
-	/* The whole file, so that a length error names its real length, up to
-	 * a bound far above any password. */
-	char chunk[512];
-	size_t n;
-	while (out->len <= SECRET_FILE_MAX && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		ers_buf_add(out, chunk, n);
-	ers_wipe(chunk, sizeof chunk);
-	int read_errno = ferror(f) ? errno : 0; /* a directory opens, but does not read */
-	if (f != stdin)
-		fclose(f);
-	if (read_errno) {
-		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(read_errno));
-		return -1;
-	}
-	if (out->len > SECRET_FILE_MAX) {
-		ers_error_set(&c->err, ERS_E_INVALID, "--%s: %s holds more than %d bytes, far more than a password",
-			      opt, path, SECRET_FILE_MAX);
-		return -1;
-	}
-	if (out->len && out->data[out->len - 1] == '\n')
-		out->data[--out->len] = '\0';
-	if (out->len && out->data[out->len - 1] == '\r')
-		out->data[--out->len] = '\0';
-	if (strlen(out->data) != out->len) {
-		ers_error_set(&c->err, ERS_E_INVALID, "--%s: the password must not contain a NUL byte", opt);
-		return -1;
-	}
-	return 1;
-}
-
 static json_t *user_json(const struct ers_user *u)
 {
 	json_t *o = json_object();
@@ -139,7 +95,7 @@ static int spec_from_opts(struct cli *c, struct ers_user_spec *s, struct ers_buf
 		s->set_internal_only = true;
 		s->internal_only = !edit || !strcmp(internal, "yes");
 	}
-	if (read_secret_file(c, "imap-password-file", imap_pw) < 0)
+	if (cli_read_secret_file(c, "imap-password-file", imap_pw) < 0)
 		return -1;
 	if (imap_pw->len || cli_opt(c, "imap-password-file"))
 		s->imap_password = imap_pw->data;
@@ -154,7 +110,7 @@ int cmd_user_add(struct cli *c)
 	int rc = -1;
 	if (spec_from_opts(c, &spec, &imap_pw, false) < 0)
 		goto out;
-	int got = read_secret_file(c, "password-file", &pw);
+	int got = cli_read_secret_file(c, "password-file", &pw);
 	if (got < 0)
 		goto out;
 	spec.password = got ? pw.data : NULL;
@@ -283,8 +239,8 @@ int cmd_user_passwd(struct cli *c)
 {
 	struct ers_buf pw = ERS_BUF_INIT, current = ERS_BUF_INIT, generated = ERS_BUF_INIT;
 	int rc = -1, got, got_current;
-	if ((got = read_secret_file(c, "password-file", &pw)) < 0 ||
-	    (got_current = read_secret_file(c, "current-password-file", &current)) < 0)
+	if ((got = cli_read_secret_file(c, "password-file", &pw)) < 0 ||
+	    (got_current = cli_read_secret_file(c, "current-password-file", &current)) < 0)
 		goto out;
 	if (ers_user_passwd(c->ctx, &c->actor, c->args[0], got_current ? current.data : NULL, got ? pw.data : NULL,
 			    cli_flag(c, "generate-password"), &generated, &c->err) < 0)

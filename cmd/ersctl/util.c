@@ -1,4 +1,5 @@
 /* Shared pieces of ersctl: option access, output, confirmation. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,4 +176,48 @@ int check_report_status(struct cli *c, const struct ers_check_report *r)
 		return 0;
 	ers_error_set(&c->err, ERS_E_UNAVAILABLE, "%zu check(s) failed: see the lines marked FAILED", failed);
 	return -1;
+}
+
+enum { SECRET_FILE_MAX = 65536 };
+
+/* Reads a secret from FILE ("-": standard input): one trailing newline is
+ * dropped; passwords never come from the command line, where ps shows them. */
+int cli_read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
+{
+	const char *path = cli_opt(c, opt);
+	if (!path)
+		return 0;
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	/* The whole file, so that a length error names its real length, up to
+	 * a bound far above any password. */
+	char chunk[512];
+	size_t n;
+	while (out->len <= SECRET_FILE_MAX && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		ers_buf_add(out, chunk, n);
+	ers_wipe(chunk, sizeof chunk);
+	int read_errno = ferror(f) ? errno : 0; /* a directory opens, but does not read */
+	if (f != stdin)
+		fclose(f);
+	if (read_errno) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: cannot read %s: %s", opt, path, strerror(read_errno));
+		return -1;
+	}
+	if (out->len > SECRET_FILE_MAX) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: %s holds more than %d bytes, far more than a password or key",
+			      opt, path, SECRET_FILE_MAX);
+		return -1;
+	}
+	if (out->len && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
+	if (out->len && out->data[out->len - 1] == '\r')
+		out->data[--out->len] = '\0';
+	if (strlen(out->data) != out->len) {
+		ers_error_set(&c->err, ERS_E_INVALID, "--%s: the secret must not contain a NUL byte", opt);
+		return -1;
+	}
+	return 1;
 }

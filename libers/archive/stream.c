@@ -1,8 +1,10 @@
 /* The archive's plaintext, made as gpg asks for it: one message fetched
  * from IMAP at a time (UID FETCH BODY.PEEK[] on the one connection),
  * written as mboxrd ("From " line, ">From " quoting, a blank line after)
- * or as a stored zip entry (libarchive), so that memory holds one message
- * whatever the size of the mailbox. */
+ * or as a stored zip entry (libarchive) -- one .eml per message, or one
+ * mboxrd .mbox per folder ("mbox-folders", the entry's length written at
+ * its end) -- so that memory holds one message whatever the size of the
+ * mailbox. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,10 @@ struct ers_archive_stream {
 	struct ers_archive_folder *folders;
 	size_t nfolders, fi, ui;
 	long selected;          /* the folder selected now, -1: none */
-	bool zip;
+	bool zip;               /* a zip: of .eml files, or (per_folder) of .mbox files */
+	bool per_folder;
+	long entry;             /* per_folder: the folder whose .mbox entry is open, -1: none */
+	struct ers_buf msg;     /* per_folder: one message as mboxrd */
 	struct archive *ar;
 	struct ers_buf out;     /* made, not yet read */
 	size_t out_off;
@@ -65,10 +70,14 @@ static la_ssize_t zip_write(struct archive *a, void *client, const void *buf, si
 }
 
 struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *im, struct ers_archive_folder *folders,
-						  size_t nfolders, bool zip, ers_archive_progress_fn *progress,
+						  size_t nfolders, const char *format, ers_archive_progress_fn *progress,
 						  void *progress_arg)
 {
 	struct ers_archive_stream *s = ers_xcalloc(1, sizeof *s);
+	s->per_folder = !strcmp(format, "mbox-folders");
+	bool zip = s->per_folder || !strcmp(format, "zip");
+	s->entry = -1;
+	ers_buf_init(&s->msg);
 	s->im = im;
 	s->folders = folders;
 	s->nfolders = nfolders;
@@ -245,6 +254,29 @@ static int next(struct ers_archive_stream *s)
 	if (!s->zip) {
 		from_line(&s->out, m->internaldate);
 		mboxrd(&s->out, m->body, m->body_len);
+	} else if (s->per_folder) {
+		int arc = ARCHIVE_OK;
+		if (s->entry != (long)s->fi) {
+			struct ers_buf name = ERS_BUF_INIT;
+			ers_buf_addf(&name, "%s.mbox", f->zip_dir);
+			struct archive_entry *e = archive_entry_new();
+			archive_entry_set_pathname_utf8(e, name.data);
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_perm(e, 0600);
+			archive_entry_unset_size(e); /* not known before the folder's end */
+			archive_entry_set_mtime(e, time(NULL), 0);
+			arc = archive_write_header(s->ar, e);
+			archive_entry_free(e);
+			ers_buf_free(&name);
+			s->entry = (long)s->fi;
+		}
+		ers_buf_reset(&s->msg);
+		from_line(&s->msg, m->internaldate);
+		mboxrd(&s->msg, m->body, m->body_len);
+		if (arc == ARCHIVE_OK && archive_write_data(s->ar, s->msg.data, s->msg.len) != (la_ssize_t)s->msg.len)
+			arc = ARCHIVE_FATAL;
+		if (arc != ARCHIVE_OK)
+			return fail(s, ERS_E_INTERNAL, "zip entry of folder %s: %s", f->name, archive_error_string(s->ar));
 	} else {
 		struct ers_buf name = ERS_BUF_INIT;
 		ers_buf_addf(&name, "%s/%u.eml", f->zip_dir, uid);
@@ -314,5 +346,6 @@ void ers_archive_stream_free(struct ers_archive_stream *s)
 	ers_imap_result_free(&s->batch);
 	free(s->sizes);
 	ers_buf_free(&s->out);
+	ers_buf_free(&s->msg);
 	free(s);
 }

@@ -147,7 +147,7 @@ static int cms_encrypt(const struct ers_buf *entity, STACK_OF(X509) *to, struct 
 
 /* Loads the certificates of `rcpt` the user saved (the sender's own
  * address: its identity's certificate); the missing ones are listed. */
-static int recipient_certs(struct ers_ctx *ctx, const struct ers_smime_user *u, X509 *own,
+static int recipient_certs(struct ers_ctx *ctx, const struct ers_mailbox_ref *u, X509 *own,
 			   const char *const *rcpt, size_t nrcpt, STACK_OF(X509) *to, struct ers_buf *missing,
 			   struct ers_error *err)
 {
@@ -193,7 +193,7 @@ int ers_smime_protect(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 		      const struct ers_smime_send *how, const char *mime, size_t len,
 		      struct ers_buf *out, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	if (!how->sign && !how->encrypt) {
 		ers_buf_reset(out);
 		ers_buf_add(out, mime, len);
@@ -204,7 +204,7 @@ int ers_smime_protect(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 		ers_error_set(err, ERS_E_UNAVAILABLE, ERS_SMIME_MSG_NO_RUNTIME ": %s", why);
 		return -1;
 	}
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_USE, false, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_USE, false, NULL, &u, NULL, err) < 0)
 		return -1;
 	X509 *cert = NULL;
 	EVP_PKEY *key = NULL;
@@ -312,9 +312,9 @@ int ers_smime_send_hook(void *arg, struct ers_built_mail *m, struct ers_error *e
 int ers_smime_compose_status(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 			     const char *rcpt, struct ers_smime_compose_status *st, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	memset(st, 0, sizeof *st);
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_USE, false, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_USE, false, NULL, &u, NULL, err) < 0)
 		return -1;
 	char why[200];
 	bool runtime = ers_smime_runtime_ok(why, sizeof why);
@@ -457,9 +457,9 @@ static int open_message(struct ers_ctx *ctx, const struct ers_actor *actor, cons
 			const char *mime, size_t len, const char *ca_file, struct ers_buf *content_r,
 			struct ers_smime_read *st, X509 **signer_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	memset(st, 0, sizeof *st);
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_USE, false, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_USE, false, NULL, &u, NULL, err) < 0)
 		return -1;
 	struct ers_buf cur = ERS_BUF_INIT, outer = ERS_BUF_INIT, entity = ERS_BUF_INIT;
 	to_crlf(mime, len, &cur);

@@ -21,14 +21,8 @@ bool ers_smime_address_normalize(const char *in, size_t n, struct ers_buf *out);
 /* The certificate re-encoded as PEM (what is stored: no text around it). */
 int ers_smime_cert_pem(X509 *x, struct ers_buf *out);
 
-/* store.c: the user whose identity or certificates an operation is on,
- * after the policy allowed `action`; with in_tx its row is locked. */
-/* The mailbox an S/MIME action is about (core's lookup with the policy). */
-#define ers_smime_user ers_mailbox_ref
-int ers_smime_find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
-			enum ers_action action, bool in_tx, struct ers_smime_user *u, struct ers_error *err);
 /* The user's certificate and private key, unsealed (free them). */
-int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_smime_user *u, X509 **cert_r,
+int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_mailbox_ref *u, X509 **cert_r,
 			    EVP_PKEY **key_r, struct ers_error *err);
 /* The certificate user `owner_id` saved for `address`, or NULL (no error). */
 int ers_smime_load_recipient(struct ers_ctx *ctx, long long owner_id, const char *address, X509 **cert_r,

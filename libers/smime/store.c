@@ -13,12 +13,6 @@
 #include <openssl/pem.h>
 #include "smime/internal.h"
 
-int ers_smime_find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const char *input,
-			enum ers_action action, bool in_tx, struct ers_smime_user *u, struct ers_error *err)
-{
-	return ers_mailbox_for(ctx, actor, input, action, in_tx, NULL, u, NULL, err);
-}
-
 static void seal_context(char *dst, size_t cap, const char *what, const char *address)
 {
 	snprintf(dst, cap, "smime-%s:%s", what, address);
@@ -38,7 +32,7 @@ static int no_master_key(struct ers_ctx *ctx, struct ers_error *err)
 
 #define IDENTITY_COLUMNS "cert_pem, passphrase_sealed IS NOT NULL, " ERS_SQL_TIME("updated_at") ", updated_by"
 
-static void identity_fill(struct ers_smime_identity *id, const struct ers_smime_user *u, const PGresult *res)
+static void identity_fill(struct ers_smime_identity *id, const struct ers_mailbox_ref *u, const PGresult *res)
 {
 	memset(id, 0, sizeof *id);
 	snprintf(id->address, sizeof id->address, "%s", u->address);
@@ -66,13 +60,13 @@ int ers_smime_identity_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   const char *cert_pem, const char *key_pem, const char *passphrase,
 			   struct ers_smime_identity *identity_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	struct ers_smime_cert_info info;
 	struct ers_buf pem = ERS_BUF_INIT, key_sealed = ERS_BUF_INIT, pass_sealed = ERS_BUF_INIT;
 	int rc = -1;
 	if (ers_db_begin(ctx, err) < 0)
 		return -1;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, NULL, &u, NULL, err) < 0)
 		return -1; /* rolled back */
 	if (no_master_key(ctx, err) < 0 ||
 	    ers_smime_check_identity(cert_pem, key_pem, passphrase, u.address, time(NULL), &info, err) < 0)
@@ -139,8 +133,8 @@ out:
 int ers_smime_identity_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 			    struct ers_smime_identity *identity_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
+	struct ers_mailbox_ref u;
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_VIEW, false, NULL, &u, NULL, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -156,12 +150,12 @@ int ers_smime_identity_show(struct ers_ctx *ctx, const struct ers_actor *actor, 
 int ers_smime_identity_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
 			      bool *removed_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	if (removed_r)
 		*removed_r = false;
 	if (ers_db_begin(ctx, err) < 0)
 		return -1;
-	if (ers_smime_find_user(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_SMIME_MANAGE, true, NULL, &u, NULL, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -187,7 +181,7 @@ int ers_smime_identity_remove(struct ers_ctx *ctx, const struct ers_actor *actor
 	return 0;
 }
 
-int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_smime_user *u, X509 **cert_r,
+int ers_smime_load_identity(struct ers_ctx *ctx, const struct ers_mailbox_ref *u, X509 **cert_r,
 			    EVP_PKEY **key_r, struct ers_error *err)
 {
 	*cert_r = NULL;
@@ -302,7 +296,7 @@ int ers_smime_recipient_add(struct ers_ctx *ctx, const struct ers_actor *actor, 
 			    const char *address, const char *cert_pem, struct ers_smime_recipient *rec_r,
 			    struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	struct ers_smime_cert_info info;
 	struct ers_buf addr = ERS_BUF_INIT, pem = ERS_BUF_INIT;
 	int rc = -1;
@@ -310,7 +304,7 @@ int ers_smime_recipient_add(struct ers_ctx *ctx, const struct ers_actor *actor, 
 		return -1;
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, NULL, &u, NULL, err) < 0)
 		goto out;
 	if (ers_smime_check_recipient(cert_pem, addr.data, time(NULL), &info, err) < 0)
 		goto rollback;
@@ -355,8 +349,8 @@ out:
 int ers_smime_recipient_list(struct ers_ctx *ctx, const struct ers_actor *actor, const char *owner,
 			     struct ers_smime_recipient_list **list_r, struct ers_error *err)
 {
-	struct ers_smime_user u;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_VIEW, false, &u, err) < 0)
+	struct ers_mailbox_ref u;
+	if (ers_mailbox_for(ctx, actor, owner, ERS_ACT_SMIME_VIEW, false, NULL, &u, NULL, err) < 0)
 		return -1;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s };
@@ -400,14 +394,14 @@ void ers_smime_recipient_list_free(struct ers_smime_recipient_list *l)
 int ers_smime_recipient_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *owner,
 			       const char *address, struct ers_error *err)
 {
-	struct ers_smime_user u;
+	struct ers_mailbox_ref u;
 	struct ers_buf addr = ERS_BUF_INIT;
 	int rc = -1;
 	if (recipient_address(address, &addr, err) < 0)
 		return -1;
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
-	if (ers_smime_find_user(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, &u, err) < 0)
+	if (ers_mailbox_for(ctx, actor, owner, ERS_ACT_SMIME_MANAGE, true, NULL, &u, NULL, err) < 0)
 		goto out;
 	struct ers_num id = ers_num(u.id);
 	const char *params[] = { id.s, addr.data };

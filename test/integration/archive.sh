@@ -160,7 +160,7 @@ is "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.
 
 # --- bad input: a clear error, nothing written ---------------------------------------
 r0=$(arows) f0=$(afiles)
-refused 64 'format must be one of: mbox zip' "an unknown format" archive create $u --format rar
+refused 64 'format must be one of: mbox mbox-folders zip' "an unknown format" archive create $u --format rar
 refused 65 'older-than' "a negative cutoff" archive create $u --older-than -1
 refused 65 'older-than' "an absurd cutoff" archive create $u --older-than 99999999
 refused 65 'holds ".."' "a folder with .." archive create $u --folder ../../etc

@@ -42,6 +42,8 @@ struct ers_archive {
 	char *sha256;           /* of the stored (encrypted) file; NULL until stored */
 	char *path;             /* the stored file; NULL until stored */
 	char *error;            /* why it failed; NULL */
+	char *destination;      /* "local" or the name of a tenant's remote destination */
+	char *remote_url;       /* where it was uploaded and read back from; NULL */
 	char created_at[40], finished_at[40];
 };
 
@@ -61,7 +63,8 @@ struct ers_archive_spec {
 	size_t nfolders;
 	const char *format;         /* "mbox", "zip"; NULL: the tenant policy's */
 	int delete_after;           /* -1: the tenant policy's; 0; 1 */
-	const char *destination;    /* "local" (NULL: the same): archive.directory */
+	const char *destination;    /* "local" (NULL: the same): archive.directory; or the name of one of
+				       the tenant's remote destinations (uploaded there too, read back) */
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 };
@@ -105,10 +108,11 @@ int ers_archive_key_export(struct ers_ctx *ctx, const struct ers_actor *actor, c
 struct ers_archive_policy {
 	char *tenant;
 	long long tenant_id;
-	char format[8];
+	char format[16];
 	int older_than_days;
 	bool delete_after;
 	bool auto_archive;
+	bool personal_auto_archive; /* users may turn on their own auto-archive */
 	char updated_at[40];   /* "" while the defaults apply */
 };
 struct ers_archive_policy_change {
@@ -116,6 +120,7 @@ struct ers_archive_policy_change {
 	int older_than_days;   /* -1: unchanged */
 	int delete_after;      /* -1: unchanged */
 	int auto_archive;      /* -1: unchanged */
+	int personal_auto_archive; /* -1: unchanged */
 };
 int ers_archive_policy_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
 			    struct ers_archive_policy **p_r, struct ers_error *err);
@@ -123,6 +128,33 @@ int ers_archive_policy_set(struct ers_ctx *ctx, const struct ers_actor *actor, c
 			   const struct ers_archive_policy_change *ch, struct ers_archive_policy **p_r,
 			   struct ers_error *err);
 void ers_archive_policy_free(struct ers_archive_policy *p);
+
+/* A user's own archive preferences (manual 000 "How Users Open
+ * Archives"): the defaults of the archives of its mailbox -- format,
+ * destination type, cutoff -- and personal auto-archive (`archive run`
+ * makes a personal archive daily), within what the tenant allows.  Who may
+ * archive the mailbox may see and set them. */
+struct ers_archive_preference {
+	char *address;
+	char format[16];        /* the effective one (the tenant's where the user chose none) */
+	char *destination;      /* "local" or one of the tenant's destinations */
+	int older_than_days;    /* the effective one */
+	bool auto_archive;
+	bool auto_allowed;      /* the tenant lets users turn on personal auto-archive */
+	bool chosen;            /* the user set some: false while the tenant's defaults apply */
+};
+struct ers_archive_preference_change {
+	const char *format;      /* NULL: unchanged */
+	const char *destination; /* NULL: unchanged */
+	int older_than_days;     /* -1: unchanged */
+	int auto_archive;        /* -1: unchanged */
+};
+int ers_archive_preference_show(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+				struct ers_archive_preference **p_r, struct ers_error *err);
+int ers_archive_preference_set(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			       const struct ers_archive_preference_change *ch, struct ers_archive_preference **p_r,
+			       struct ers_error *err);
+void ers_archive_preference_free(struct ers_archive_preference *p);
 
 /* `archive run`, for cron: every active mailbox of every tenant with
  * auto-archive on whose last archive is older than a day gets a tenant
@@ -136,6 +168,30 @@ struct ers_archive_run_result {
 };
 int ers_archive_run(struct ers_ctx *ctx, const struct ers_actor *actor, struct ers_archive_run_result *r,
 		    struct ers_error *err);
+
+/* Remote destinations of a tenant (SFTP, WebDAV over HTTPS), set by its
+ * admins (as its policy): the credential sealed, never shown again. */
+struct ers_archive_destination_spec {
+	const char *tenant;      /* NULL: the actor's */
+	const char *name;        /* a-z 0-9 - _, 1..40, not "local" */
+	const char *url;         /* sftp://HOST[:PORT]/DIR/ or https://HOST[:PORT]/DIR/ */
+	const char *username;
+	const char *secret;      /* a password, or (secret_is_key) an SSH private key */
+	size_t secret_len;
+	bool secret_is_key;
+	const char *host_key;    /* SFTP: the host key's SHA-256, base64 */
+};
+struct ers_archive_destination {
+	char *tenant, *name, *kind, *url, *username, *host_key;
+	char created_at[40];
+};
+int ers_archive_destination_add(struct ers_ctx *ctx, const struct ers_actor *actor,
+				const struct ers_archive_destination_spec *spec, struct ers_error *err);
+int ers_archive_destination_list(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
+				 struct ers_archive_destination **items_r, size_t *n_r, struct ers_error *err);
+int ers_archive_destination_remove(struct ers_ctx *ctx, const struct ers_actor *actor, const char *tenant,
+				   const char *name, struct ers_error *err);
+void ers_archive_destinations_free(struct ers_archive_destination *items, size_t n);
 
 void ers_archive_free(struct ers_archive *a);
 void ers_archive_list_free(struct ers_archive_list *list);
