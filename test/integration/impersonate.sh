@@ -40,7 +40,7 @@ login() { # ADDRESS: a session in JAR[ADDRESS], its CSRF token in TOKEN[ADDRESS]
 as() { local who=$1; shift; web "${JAR[$who]}" "$@"; }
 post() { local who=$1 path=$2; shift 2; as "$who" POST "$path" --data-urlencode "csrf=${TOKEN[$who]}" "$@"; }
 impersonate() { post "$1" /admin/users/impersonate --data-urlencode "u=$2" --data-urlencode "reason=$3"; }
-sessions() { sql "SELECT count(*) FROM ers.session" | sed -n 3p | tr -d ' '; }
+sessions() { sql "SELECT count(*) FROM ers.session"; }
 
 for who in $SA $TA $U $UB; do login $who; is "$CODE" 303 "$who logs in"; done
 
@@ -102,6 +102,11 @@ like "$BODY" "<td>Login</td><td>$U</td><td>with the password \(from 127\.0\.0\.1
 like "$BODY" 'href="/activity">Account activity<' "... linked from the account menu"
 as $UB GET /activity
 unlike "$BODY" "$REASON" "another user's activity page does not show it"
+
+expect 0 "ersctl user activity, as the owner" --as $U --json user activity $U
+like "$(printf "%s" "$OUT" | tr -d "\n")" "\"what\": *\"admin_login_as_owner\", *\"who\": *\"$TA\", *\"detail\": *\"reason: $REASON" "... lists the admin's access with the reason"
+denied "may not user.view" "another tenant's user may not list it" --as $UB user activity $U
+denied "may not user.view" "nor a tenant admin an admin's" --as $TA user activity $TA2
 
 # --- the hour -----------------------------------------------------------------------
 sql "UPDATE ers.session SET created_at = now() - interval '61 minutes', last_seen = now()
