@@ -32,7 +32,7 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 	web_frame_head(b, title);
 	/* An admin in the owner's mailbox always sees so, and until when. */
 	if (r->session.impersonator[0]) {
-		html(b, "<div class=\"banner warning impersonation\" role=\"alert\" id=\"impersonation\">You (%s) are "
+		html(b, "<div class=\"banner warning strong impersonation\" role=\"alert\" id=\"impersonation\">You (%s) are "
 			"logged in as the mailbox owner %s. Reason: %s. This session ends at %s; the owner sees this access."
 			"<form method=\"post\" action=\"/logout\" class=\"inline\">", r->session.impersonator,
 		     r->session.actor.name, r->session.reason, r->session.expires_at);

@@ -107,6 +107,8 @@ expect 0 "ersctl user activity, as the owner" --as $U --json user activity $U
 like "$(printf "%s" "$OUT" | tr -d "\n")" "\"what\": *\"admin_login_as_owner\", *\"who\": *\"$TA\", *\"detail\": *\"reason: $REASON" "... lists the admin's access with the reason"
 denied "may not user.view" "another tenant's user may not list it" --as $UB user activity $U
 denied "may not user.view" "nor a tenant admin an admin's" --as $TA user activity $TA2
+refused 65 'user activity: address "not-an-address" must look like name@domain' "ersctl user activity: a bad address, said clearly" user activity not-an-address
+refused 66 "no user nobody@$A" "... an unknown user" user activity nobody@$A
 
 # --- the hour -----------------------------------------------------------------------
 sql "UPDATE ers.session SET created_at = now() - interval '61 minutes', last_seen = now()
