@@ -463,6 +463,12 @@ int ers_session_passwd(struct ers_ctx *ctx, const struct ers_session *s, const c
 {
 	if (check_ip(client_ip, err) < 0)
 		return -1;
+	if (s->actor.impersonated) { /* refused by the policy, and no failed login of the owner's to count */
+		struct ers_authz_target self = { .tenant_id = s->actor.tenant_id, .user_id = s->actor.user_id,
+						 .is_user = true, .user_role = s->actor.role };
+		if (ers_authz_require(ctx, &s->actor, ERS_ACT_USER_CHANGE_PASSWORD, &self, s->actor.name, err) < 0)
+			return -1;
+	}
 	if (!current || !*current) {
 		ers_error_set(err, ERS_E_INVALID, "enter your current password; nothing was changed");
 		return -1;

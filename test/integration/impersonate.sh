@@ -84,6 +84,7 @@ web "${JAR[$TA]}" GET /mfa; TOKEN[$TA]=$(csrf)
 post $TA /password --data-urlencode "current=$PW" --data-urlencode "new=taken-over-999" --data-urlencode "confirm=taken-over-999"
 is "$CODE" 403 "the session may not change the owner's password"
 like "$BODY" "$TA is logged in as the mailbox owner $U: such a session may not user.change_password" "... and says why"
+is "$(sql "SELECT count(*) FROM ers.login_failure WHERE address = '$U'")" 0 "... and it counts as no failed login of the owner's"
 post $TA /mfa/setup
 is "$CODE" 403 "... nor set up the owner's MFA"
 is "$(sql "SELECT totp_pending_seed_sealed IS NULL FROM ers.mailbox WHERE address = '$U'")" t "... nothing of MFA was stored"
