@@ -4,7 +4,12 @@
  * password is never kept.  Dovecot tells Postfix the login is USER, so
  * smtpd_sender_login_maps lets the user send as their own addresses only.
  * STARTTLS when the node has a certificate, verified against dns.ca_file
- * (unset: the system's CAs). */
+ * (unset: the system's CAs) -- except IMAP to a loopback address, which no
+ * network carries: there the TLS handshake would only cost time (issue 22;
+ * Dovecot counts a connection from its own address as secured, so the login
+ * is allowed without TLS).  The master user's hash is a fast one for the
+ * same reason (ers_password_hash_key): the webmail logs in on every page. */
+#include <arpa/inet.h>
 #include <string.h>
 #include "web.h"
 
@@ -33,12 +38,26 @@ static bool node_tls(const struct ers_config *cfg)
 	return cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert;
 }
 
-void web_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
+/* Whether `host` is a loopback address written as one (127.0.0.0/8, ::1):
+ * a name is not trusted to resolve there. */
+static bool host_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+static void imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
 {
 	memset(p, 0, sizeof *p);
-	p->host = node_host(cfg);
+	/* Dovecot on every address ("*") is on 127.0.0.1 too: the webmail
+	 * runs on its node, so it takes the loopback path there. */
+	const char *listen = cfg->mailstack.listen;
+	p->host = listen && !strcmp(listen, "*") ? "127.0.0.1" : node_host(cfg);
 	p->port = cfg->mailstack.imap_port;
-	p->tls = node_tls(cfg) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
+	p->tls = node_tls(cfg) && !host_loopback(p->host) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
 	p->ca_file = cfg->dns.ca_file;
 	p->timeout_s = 20;
 }
@@ -52,27 +71,10 @@ int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *e
 		return -1;
 	}
 	struct ers_imap_params p;
-	web_imap_node_params(r->cfg, &p);
+	imap_node_params(r->cfg, &p);
 	p.username = user.data;
 	p.password = r->cfg->secrets.webmail_master_password;
-	int rc;
-	struct ers_imap *pre = r->imap_pre;
-	r->imap_pre = NULL;
-	if (pre) {
-		/* Made while the session was checked; only now, the session
-		 * known good, is there a login. */
-		rc = ers_imap_login(pre, p.username, p.password, err);
-		if (rc == 0)
-			*im_r = pre;
-		else
-			ers_imap_close(pre);
-		/* The connection lost meanwhile (not a refusal): once more anew. */
-		if (rc < 0 && err->code == ERS_E_UNAVAILABLE)
-			rc = ers_imap_open(&p, im_r, err);
-	} else {
-		/* None made, or making it failed: this open says why as always. */
-		rc = ers_imap_open(&p, im_r, err);
-	}
+	int rc = ers_imap_open(&p, im_r, err);
 	ers_buf_free(&user);
 	return rc;
 }

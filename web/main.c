@@ -9,7 +9,6 @@
  * page and writes the response with its security headers (and, over
  * HTTPS, Strict-Transport-Security as webmail.hsts_max_age says).
  * ERS_CONFIG names the configuration (default /etc/ers/ers.yaml). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,77 +86,76 @@ struct route {
 	void (*page)(struct web_req *, struct web_resp *);
 	bool need_session; /* without one: to the login page */
 	bool post_csrf;    /* a POST of a session: its CSRF token is checked */
-	bool imap;         /* opens the mailbox: its IMAP connection is made while the session is checked */
 };
 
 static const struct route routes[] = {
-	{ "GET", "/login", page_login_form, false, false, false },
-	{ "POST", "/login", page_login_post, false, false, false },
-	{ "POST", "/login/code", page_login_code, false, false, false },
-	{ "POST", "/logout", page_logout, true, true, false },
-	{ "GET", "/", page_mailbox, true, false, true },
-	{ "GET", "/message", page_message, true, false, true },
-	{ "GET", "/message/body", page_message_body, true, false, true },
-	{ "GET", "/message/attachment", page_message_attachment, true, false, true },
-	{ "POST", "/message/unread", page_message_unread, true, true, true },
-	{ "POST", "/message/delete", page_message_delete, true, true, true },
-	{ "GET", "/mfa", page_mfa, true, false, false },
-	{ "POST", "/mfa/setup", page_mfa_setup, true, true, false },
-	{ "POST", "/mfa/verify", page_mfa_verify, true, true, false },
-	{ "GET", "/password", page_password, true, false, false },
-	{ "POST", "/password", page_password_post, true, true, false },
-	{ "GET", "/compose", page_compose, true, false, true },
-	{ "POST", "/compose", page_compose_post, true, true, true },
-	{ "GET", "/archives", page_archives, true, false, false },
-	{ "POST", "/archives/create", page_archives_create, true, true, false },
-	{ "GET", "/archives/download", page_archives_download, true, false, false },
-	{ "GET", "/smime", page_smime, true, false, false },
-	{ "POST", "/smime/identity", page_smime_identity_post, true, true, false },
-	{ "POST", "/smime/identity/remove", page_smime_identity_remove, true, true, false },
-	{ "POST", "/smime/cert", page_smime_cert_post, true, true, false },
-	{ "POST", "/smime/cert/remove", page_smime_cert_remove, true, true, false },
-	{ "GET", "/smime/status", page_smime_compose_status, true, false, false },
-	{ "POST", "/smime/save-signer", page_smime_save_signer, true, true, true },
-	{ "GET", "/admin", page_admin_users, true, false, false },
-	{ "GET", "/admin/users", page_admin_users, true, false, false },
-	{ "GET", "/admin/users/new", page_admin_user_new, true, false, false },
-	{ "POST", "/admin/users/new", page_admin_user_new_post, true, true, false },
-	{ "GET", "/admin/users/edit", page_admin_user_edit, true, false, false },
-	{ "POST", "/admin/users/edit", page_admin_user_edit_post, true, true, false },
-	{ "GET", "/admin/users/password", page_admin_user_password, true, false, false },
-	{ "POST", "/admin/users/password", page_admin_user_password_post, true, true, false },
-	{ "GET", "/admin/users/mfa", page_admin_user_mfa, true, false, false },
-	{ "POST", "/admin/users/mfa", page_admin_user_mfa_post, true, true, false },
-	{ "GET", "/admin/users/impersonate", page_admin_user_impersonate, true, false, false },
-	{ "POST", "/admin/users/impersonate", page_admin_user_impersonate_post, true, true, false },
-	{ "GET", "/activity", page_activity, true, false, false },
-	{ "GET", "/admin/users/delete", page_admin_user_delete, true, false, false },
-	{ "POST", "/admin/users/delete", page_admin_user_delete_post, true, true, false },
-	{ "GET", "/admin/aliases", page_admin_aliases, true, false, false },
-	{ "GET", "/admin/aliases/new", page_admin_alias_new, true, false, false },
-	{ "POST", "/admin/aliases/new", page_admin_alias_new_post, true, true, false },
-	{ "GET", "/admin/aliases/delete", page_admin_alias_delete, true, false, false },
-	{ "POST", "/admin/aliases/delete", page_admin_alias_delete_post, true, true, false },
-	{ "GET", "/admin/tenants", page_admin_tenants, true, false, false },
-	{ "GET", "/admin/tenants/new", page_admin_tenant_new, true, false, false },
-	{ "POST", "/admin/tenants/new", page_admin_tenant_new_post, true, true, false },
-	{ "GET", "/admin/tenants/edit", page_admin_tenant_edit, true, false, false },
-	{ "POST", "/admin/tenants/edit", page_admin_tenant_edit_post, true, true, false },
-	{ "GET", "/admin/tenants/domains", page_admin_tenant_domains, true, false, false },
-	{ "POST", "/admin/tenants/domains/add", page_admin_tenant_domain_add_post, true, true, false },
-	{ "POST", "/admin/tenants/domains/primary", page_admin_tenant_domain_primary_post, true, true, false },
-	{ "POST", "/admin/tenants/domains/remove", page_admin_tenant_domain_remove_post, true, true, false },
-	{ "GET", "/admin/tenants/dns", page_admin_tenant_dns, true, false, false },
-	{ "GET", "/admin/tenants/delete", page_admin_tenant_delete, true, false, false },
-	{ "POST", "/admin/tenants/delete", page_admin_tenant_delete_post, true, true, false },
-	{ "POST", "/admin/users/welcome", page_admin_user_welcome_post, true, true, false },
-	{ "POST", "/admin/users/forward", page_admin_user_forward_post, true, true, false },
-	{ "POST", "/admin/users/catchall", page_admin_user_catchall_post, true, true, false },
-	{ "POST", "/admin/users/limits", page_admin_user_limits_post, true, true, false },
-	{ "GET", "/admin/security", page_admin_security, true, false, false },
-	{ "POST", "/admin/security/test", page_admin_security_test, true, true, false },
-	{ "GET", "/manual/user", page_manual_user, false, false, false },  /* pages_manual.c: why these sessions */
-	{ "GET", "/manual/admin", page_manual_admin, true, false, false },
+	{ "GET", "/login", page_login_form, false, false },
+	{ "POST", "/login", page_login_post, false, false },
+	{ "POST", "/login/code", page_login_code, false, false },
+	{ "POST", "/logout", page_logout, true, true },
+	{ "GET", "/", page_mailbox, true, false },
+	{ "GET", "/message", page_message, true, false },
+	{ "GET", "/message/body", page_message_body, true, false },
+	{ "GET", "/message/attachment", page_message_attachment, true, false },
+	{ "POST", "/message/unread", page_message_unread, true, true },
+	{ "POST", "/message/delete", page_message_delete, true, true },
+	{ "GET", "/mfa", page_mfa, true, false },
+	{ "POST", "/mfa/setup", page_mfa_setup, true, true },
+	{ "POST", "/mfa/verify", page_mfa_verify, true, true },
+	{ "GET", "/password", page_password, true, false },
+	{ "POST", "/password", page_password_post, true, true },
+	{ "GET", "/compose", page_compose, true, false },
+	{ "POST", "/compose", page_compose_post, true, true },
+	{ "GET", "/archives", page_archives, true, false },
+	{ "POST", "/archives/create", page_archives_create, true, true },
+	{ "GET", "/archives/download", page_archives_download, true, false },
+	{ "GET", "/smime", page_smime, true, false },
+	{ "POST", "/smime/identity", page_smime_identity_post, true, true },
+	{ "POST", "/smime/identity/remove", page_smime_identity_remove, true, true },
+	{ "POST", "/smime/cert", page_smime_cert_post, true, true },
+	{ "POST", "/smime/cert/remove", page_smime_cert_remove, true, true },
+	{ "GET", "/smime/status", page_smime_compose_status, true, false },
+	{ "POST", "/smime/save-signer", page_smime_save_signer, true, true },
+	{ "GET", "/admin", page_admin_users, true, false },
+	{ "GET", "/admin/users", page_admin_users, true, false },
+	{ "GET", "/admin/users/new", page_admin_user_new, true, false },
+	{ "POST", "/admin/users/new", page_admin_user_new_post, true, true },
+	{ "GET", "/admin/users/edit", page_admin_user_edit, true, false },
+	{ "POST", "/admin/users/edit", page_admin_user_edit_post, true, true },
+	{ "GET", "/admin/users/password", page_admin_user_password, true, false },
+	{ "POST", "/admin/users/password", page_admin_user_password_post, true, true },
+	{ "GET", "/admin/users/mfa", page_admin_user_mfa, true, false },
+	{ "POST", "/admin/users/mfa", page_admin_user_mfa_post, true, true },
+	{ "GET", "/admin/users/impersonate", page_admin_user_impersonate, true, false },
+	{ "POST", "/admin/users/impersonate", page_admin_user_impersonate_post, true, true },
+	{ "GET", "/activity", page_activity, true, false },
+	{ "GET", "/admin/users/delete", page_admin_user_delete, true, false },
+	{ "POST", "/admin/users/delete", page_admin_user_delete_post, true, true },
+	{ "GET", "/admin/aliases", page_admin_aliases, true, false },
+	{ "GET", "/admin/aliases/new", page_admin_alias_new, true, false },
+	{ "POST", "/admin/aliases/new", page_admin_alias_new_post, true, true },
+	{ "GET", "/admin/aliases/delete", page_admin_alias_delete, true, false },
+	{ "POST", "/admin/aliases/delete", page_admin_alias_delete_post, true, true },
+	{ "GET", "/admin/tenants", page_admin_tenants, true, false },
+	{ "GET", "/admin/tenants/new", page_admin_tenant_new, true, false },
+	{ "POST", "/admin/tenants/new", page_admin_tenant_new_post, true, true },
+	{ "GET", "/admin/tenants/edit", page_admin_tenant_edit, true, false },
+	{ "POST", "/admin/tenants/edit", page_admin_tenant_edit_post, true, true },
+	{ "GET", "/admin/tenants/domains", page_admin_tenant_domains, true, false },
+	{ "POST", "/admin/tenants/domains/add", page_admin_tenant_domain_add_post, true, true },
+	{ "POST", "/admin/tenants/domains/primary", page_admin_tenant_domain_primary_post, true, true },
+	{ "POST", "/admin/tenants/domains/remove", page_admin_tenant_domain_remove_post, true, true },
+	{ "GET", "/admin/tenants/dns", page_admin_tenant_dns, true, false },
+	{ "GET", "/admin/tenants/delete", page_admin_tenant_delete, true, false },
+	{ "POST", "/admin/tenants/delete", page_admin_tenant_delete_post, true, true },
+	{ "POST", "/admin/users/welcome", page_admin_user_welcome_post, true, true },
+	{ "POST", "/admin/users/forward", page_admin_user_forward_post, true, true },
+	{ "POST", "/admin/users/catchall", page_admin_user_catchall_post, true, true },
+	{ "POST", "/admin/users/limits", page_admin_user_limits_post, true, true },
+	{ "GET", "/admin/security", page_admin_security, true, false },
+	{ "POST", "/admin/security/test", page_admin_security_test, true, true },
+	{ "GET", "/manual/user", page_manual_user, false, false },  /* pages_manual.c: why these sessions */
+	{ "GET", "/manual/admin", page_manual_admin, true, false },
 };
 
 /* Whether a POST comes from one of this site's own pages.  Browsers send
@@ -174,57 +172,6 @@ static bool same_origin_post(void)
 	if (!origin || !*origin)
 		return true;
 	return host && !strncmp(origin, "https://", 8) && !strcmp(origin + 8, host);
-}
-
-/* The IMAP connection (TCP, greeting, STARTTLS: ~8 ms, Dovecot forking
- * its login process) needs nothing from the session, so it is made in a
- * thread while the main one opens the database and checks the session.
- * The login waits for the session: it is the user's mailbox that opens.
- * Only the configuration's host, port, TLS and CA go to the thread. */
-struct preconnect {
-	pthread_t thread;
-	struct ers_imap_params p;
-	struct ers_imap *im; /* NULL: failed (web_imap_open then opens anew and says why) */
-};
-
-static void *preconnect_run(void *arg)
-{
-	struct preconnect *pc = arg;
-	struct ers_error err;
-	if (ers_imap_connect(&pc->p, &pc->im, &err) < 0)
-		pc->im = NULL;
-	return NULL;
-}
-
-static bool preconnect_start(const struct web_req *r, struct preconnect *pc)
-{
-	memset(pc, 0, sizeof *pc);
-	web_imap_node_params(r->cfg, &pc->p);
-	ers_imap_global_init(); /* not thread-safe: here, before the thread */
-	return pthread_create(&pc->thread, NULL, preconnect_run, pc) == 0;
-}
-
-/* Waits for the connection; hands it to the request when its session is
- * good, else closes it (never logged in). */
-static void preconnect_finish(struct web_req *r, struct preconnect *pc)
-{
-	pthread_join(pc->thread, NULL);
-	if (r->have_session)
-		r->imap_pre = pc->im;
-	else
-		ers_imap_close(pc->im);
-}
-
-/* Whether the page will open the mailbox: a new message's Compose form does not. */
-static bool opens_imap(const struct web_req *r, const struct route *rt)
-{
-	if (!rt->imap)
-		return false;
-	if (!strcmp(rt->path, "/compose") && strcmp(rt->method, "POST") != 0) {
-		const char *reply = web_query(r, "reply"), *forward = web_query(r, "forward");
-		return (reply && *reply) || (forward && *forward);
-	}
-	return true;
 }
 
 static void route(struct web_req *r, struct web_resp *w)
@@ -267,18 +214,14 @@ static void route(struct web_req *r, struct web_resp *w)
 		rt->page(r, w);
 		return;
 	}
-	struct preconnect pc;
-	bool pre = cookie_token && opens_imap(r, rt) && preconnect_start(r, &pc);
+	/* Nothing reaches Dovecot before the session is known good: a forged
+	 * or expired cookie makes no IMAP connection at all (issue 22). */
 	struct ers_error err;
 	if (ers_ctx_open(r->cfg, 0, &r->ctx, &err) < 0) {
-		if (pre)
-			preconnect_finish(r, &pc);
 		web_ers_error(r, w, &err);
 		return;
 	}
 	find_session(r);
-	if (pre)
-		preconnect_finish(r, &pc);
 	if (rt->need_session && !r->have_session) {
 		web_redirect(w, "/login");
 		return;
@@ -342,7 +285,6 @@ int ers_webmail_main(void)
 		w.status = 200;
 	web_emit(&w);
 
-	ers_imap_close(r.imap_pre); /* made, but the page did not use it */
 	if (r.have_session)
 		ers_session_clear(&r.session);
 	ers_ctx_free(r.ctx);

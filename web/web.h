@@ -36,10 +36,6 @@ struct web_req {
 	const struct ers_config *cfg;
 	bool have_session;
 	struct ers_session session; /* when have_session */
-	/* The IMAP connection made (not logged in) while the session was
-	 * checked, for web_imap_open to log in over; NULL: none (not made,
-	 * failed, or taken). */
-	struct ers_imap *imap_pre;
 };
 
 /* A parameter of the query string or the form body, or NULL. */
@@ -64,12 +60,8 @@ void web_redirect(struct web_resp *w, const char *location);
 void web_csrf_field(const struct web_req *r, struct ers_buf *out);
 
 /* Opens this request's user's mailbox on this node's Dovecot as
- * USER*MASTER (web/mailconn.c), logging in over r->imap_pre when there is
- * one. */
+ * USER*MASTER (web/mailconn.c); only ever after the session was checked. */
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err);
-/* This node's IMAP server without a user name: what web_imap_connect
- * connects to (only the configuration, nothing of the request). */
-void web_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p);
 /* SMTP submission to this node's Postfix as USER*MASTER; `user` holds the
  * login name the params point to (free it after use). */
 int web_smtp_params(struct web_req *r, struct ers_smtp_params *p, struct ers_buf *user, struct ers_error *err);

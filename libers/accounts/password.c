@@ -28,21 +28,22 @@ int ers_password_check(const char *password, struct ers_error *err)
 	return 0;
 }
 
-int ers_password_hash(const char *password, struct ers_buf *hash_r, struct ers_error *err)
+/* crypt(3) of `password` with a new salt of `prefix` ("$y$", "$6$") and
+ * `rounds` (0: the method's default). */
+static int hash_with(const char *password, const char *prefix, unsigned long rounds, const char *what,
+		     struct ers_buf *hash_r, struct ers_error *err)
 {
-	if (ers_password_check(password, err) < 0)
-		return -1;
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	/* NULL random bytes: libxcrypt reads the OS CSPRNG itself. */
-	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt)) {
-		ers_error_set(err, ERS_E_INTERNAL, "crypt_gensalt_rn(yescrypt) failed");
+	if (!crypt_gensalt_rn(prefix, rounds, NULL, 0, salt, sizeof salt)) {
+		ers_error_set(err, ERS_E_INTERNAL, "crypt_gensalt_rn(%s) failed", what);
 		return -1;
 	}
 	struct crypt_data *cd = ers_xcalloc(1, sizeof *cd);
 	const char *h = crypt_rn(password, salt, cd, sizeof *cd);
 	int rc = -1;
 	if (!h || h[0] == '*')
-		ers_error_set(err, ERS_E_INTERNAL, "crypt_rn(yescrypt) failed");
+		ers_error_set(err, ERS_E_INTERNAL, "crypt_rn(%s) failed", what);
 	else {
 		ers_buf_reset(hash_r);
 		ers_buf_adds(hash_r, h);
@@ -51,6 +52,23 @@ int ers_password_hash(const char *password, struct ers_buf *hash_r, struct ers_e
 	ers_wipe(cd, sizeof *cd);
 	free(cd);
 	return rc;
+}
+
+int ers_password_hash(const char *password, struct ers_buf *hash_r, struct ers_error *err)
+{
+	if (ers_password_check(password, err) < 0)
+		return -1;
+	return hash_with(password, "$y$", 0, "yescrypt", hash_r, err);
+}
+
+int ers_password_hash_key(const char *key, struct ers_buf *hash_r, struct ers_error *err)
+{
+	if (ers_password_check(key, err) < 0)
+		return -1;
+	if (strlen(key) < ERS_PASSWORD_KEY_MIN)
+		return hash_with(key, "$y$", 0, "yescrypt", hash_r, err);
+	/* 1000: libxcrypt's fewest rounds for SHA512-CRYPT. */
+	return hash_with(key, "$6$", 1000, "SHA512-CRYPT", hash_r, err);
 }
 
 bool ers_password_verify(const char *password, const char *hash)

@@ -341,7 +341,7 @@ static int render_dovecot(struct render *r, const char *dir)
 	ers_buf_reset(&b);
 	if (rc == 0 && master) {
 		struct ers_buf hash = ERS_BUF_INIT;
-		rc = ers_password_hash(s->webmail_master_password, &hash, r->err);
+		rc = ers_password_hash_key(s->webmail_master_password, &hash, r->err);
 		if (rc == 0) {
 			ers_buf_addf(&b, "%s:{CRYPT}%s\n", r->cfg->mailstack.master_user, hash.data);
 			rc = write_file(r, dir, "master-users", &b, 0640, true);

@@ -1,21 +1,26 @@
-# Sourced by test/bench/run: the webmail CGI (build/ers-webmail.cgi) run as
-# a process with the CGI environment set -- a cold CGI request without the
-# web server's own overhead -- side by side with its floors, in the same
-# run, against the stack's Dovecot:
-#   1. the INBOX page (the newest 50 of a 10,000-message INBOX, IMAP login
-#      included) vs a fresh curl doing LOGIN + SELECT + FETCH of the same 50
-#      envelopes over STARTTLS, as the CGI does.  Goal: <= 1.3x.
-#   2. opening a 16 KB message vs curl fetching it.  Goal: <= 1.2x.
-#   3. start to first byte without IMAP or database (GET /static/ers.css)
+# Sourced by test/bench/run: the webmail against Roundcube (test/bench/
+# roundcube.sh) over HTTPS, each request a new curl, and the webmail CGI
+# (build/ers-webmail.cgi) run as a process with the CGI environment set --
+# a cold CGI request without the web server's own overhead -- side by side
+# with its floors, in the same run, against the stack's Dovecot and a
+# 5,000-message INBOX (WEBMAIL_MESSAGES):
+#   1. ERS's INBOX page vs Roundcube's list request.  Goal: <= 0.5x.
+#   2. opening a 16 KB message, ERS's page + body frame vs Roundcube's
+#      preview.  Goal: <= 0.5x.
+#   3. the INBOX page as a process vs a fresh curl doing LOGIN + SELECT +
+#      FETCH of the same 50 envelopes.  Goal: <= 1.3x.
+#   4. opening the 16 KB message vs curl fetching it.  Goal: <= 1.2x.
+#   5. start to first byte without IMAP or database (GET /static/ers.css)
 #      vs a dynamic hello-world CGI (test/bench/hello.c).  Goal: <= 3x.
 # Medians over interleaved rounds, each round in a new random order.
 # Writes the markdown section to $dir/results-webmail.md.
 #
 # Needs from the caller: dir, top, ERSCTL, ERS_CONFIG and the stack's
-# variables (stack.env), say, calc, verdict; python3, curl and cc.
+# variables (stack.env), say, calc, verdict; python3, curl and cc; root
+# (Roundcube is installed with apt-get when missing).
 
 bench_webmail() {
-    local wm=$dir/webmail rounds=${WEBMAIL_ROUNDS:-50} warm=5 n=10000
+    local wm=$dir/webmail rounds=${WEBMAIL_ROUNDS:-50} warm=5 n=${WEBMAIL_MESSAGES:-5000}
     local user=reader@webbench.example
     local started load0
     started=$(date -u +%Y-%m-%dT%H:%MZ) load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -112,12 +117,16 @@ PY
         sed -n 's/^Set-Cookie: \([^;]*\);.*/\1/p')
     [ -n "$cookie" ] || { echo "bench: the webmail login as $user gave no session cookie" >&2; exit 1; }
 
+    # Roundcube beside it, logged in as the same user (test/bench/roundcube.sh).
+    say "webmail: starting Roundcube"
+    roundcube_start "$user" webmail-bench-password-1
+
     local master
     master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$dir/secrets")
     python3 - "$cgi" "$dir/web/ers.yaml" "$cookie" "$user" "$master" "$IMAP_PORT" "$TLS_CA" "$wm/hello" "$n" \
-        >"$wm/cmds.json" <<'PY'
+        "https://127.0.0.1:$WEB_PORT" "$RC_BASE" "$RC_JAR" "$RC_TOKEN" >"$wm/cmds.json" <<'PY'
 import json, shutil, sys
-cgi, conf, cookie, user, master, port, ca, hello, n = sys.argv[1:10]
+cgi, conf, cookie, user, master, port, ca, hello, n, ers, rc, rc_jar, rc_token = sys.argv[1:14]
 n = int(n)
 def cgi_env(path, query="", with_cookie=True):
     return {"ERS_CONFIG": conf, "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "HTTPS": "on",
@@ -138,9 +147,22 @@ print(json.dumps([
     {"name": "cgi_login", "argv": [cgi], "env": cgi_env("/login", with_cookie=False), "expect": "Status: 200"},
     {"name": "hello", "argv": [hello], "env": cgi_env("/"), "expect": "Hello, world"},
     {"name": "libs_only", "argv": [hello.replace("/hello", "/libs-only")], "env": {}, "expect": ""},
+    # Over HTTPS, each a new curl (a new TLS handshake to the web server):
+    # ERS's lighttpd + CGI and Roundcube's lighttpd + php-cgi.
+    {"name": "ers_list", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", cookie, ers + "/"],
+     "env": {}, "expect": "Page 1 of %d" % ((n + 49) // 50)},
+    {"name": "ers_open", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", cookie,
+                                  ers + "/message?folder=INBOX&uid=%d" % n, ers + "/message/body?folder=INBOX&uid=%d" % n],
+     "env": {}, "expect": ["<h1>The 16 KB message</h1>", "<base target=\"_blank\">"]},
+    {"name": "rc_list", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", rc_jar, "-H", "X-Roundcube-Request: " + rc_token,
+                                 rc + "/?_task=mail&_action=list&_mbox=INBOX&_page=1&_remote=1"],
+     "env": {}, "expect": "Messages 1 to 50 of %d" % n},
+    {"name": "rc_open", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", rc_jar,
+                                 rc + "/?_task=mail&_action=preview&_uid=%d&_mbox=INBOX&_framed=1" % n],
+     "env": {}, "expect": "The 16 KB message"},
 ]))
 PY
-    say "webmail: $warm warm-up rounds, then $rounds rounds of 9 processes each"
+    say "webmail: $warm warm-up rounds, then $rounds rounds of 13 processes each"
     python3 - "$wm/cmds.json" "$rounds" "$warm" >"$wm/times" <<'PY'
 # Each run: posix_spawn with stdout on a pipe; the time to the first byte
 # and to the exit.  The output must hold "expect" and the exit status be 0.
@@ -165,7 +187,8 @@ def run(c):
     t2 = time.perf_counter_ns()
     os.close(r)
     data, code = b"".join(out), os.waitstatus_to_exitcode(st)
-    if code != 0 or c["expect"].encode() not in data:
+    expect = c["expect"] if isinstance(c["expect"], list) else [c["expect"]]
+    if code != 0 or any(e.encode() not in data for e in expect):
         sys.exit("bench: webmail: %s: exit %d, output without %r:\n%s"
                  % (c["name"], code, c["expect"], data[:800].decode(errors="replace")))
     return (t1 - t0) / 1e6, (t2 - t0) / 1e6
@@ -185,56 +208,68 @@ for c in cmds:
     print(c["name"], "%.2f %.2f %.2f %.2f" % (statistics.median(first[c["name"]]), statistics.median(total[c["name"]]), q[0], q[2]))
 PY
     # name first-byte total q1 q3 (ms)
+    roundcube_stop
+    # name first-byte total q1 q3 (ms)
     wm_t() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$wm/times"; }
     local list=$(wm_t cgi_list 3) list_f=$(wm_t curl_list 3) list_fi=$(wm_t curl_list_items 3)
     local open=$(wm_t cgi_open 3) open_f=$(wm_t curl_open 3)
     local css=$(wm_t cgi_css 2) login=$(wm_t cgi_login 2) hello=$(wm_t hello 2) libs_only=$(wm_t libs_only 3)
-    local r_list r_list_i r_open r_css r_login
+    local e_list=$(wm_t ers_list 3) e_open=$(wm_t ers_open 3) rc_list=$(wm_t rc_list 3) rc_open=$(wm_t rc_open 3)
+    local r_list r_list_i r_open r_css r_login r_rc_list r_rc_open
     r_list=$(calc "$list / $list_f") r_list_i=$(calc "$list / $list_fi") r_open=$(calc "$open / $open_f")
     r_css=$(calc "$css / $hello") r_login=$(calc "$login / $hello")
+    r_rc_list=$(calc "$e_list / $rc_list") r_rc_open=$(calc "$e_open / $rc_open")
     local libs libs_module
     libs=$(ldd "$cgi" | grep -c '=>') libs_module=$(ldd "$module" | grep -c '=>')
     iqr() { echo "$(wm_t "$1" 4)–$(wm_t "$1" 5)"; }
     {
         echo
-        echo "## 6. The webmail CGI: a 10,000-message INBOX"
+        echo "## 6. The webmail against Roundcube: a $n-message INBOX"
         echo
         echo "Run $started (load average $load0 at its start, $(cut -d' ' -f1-3 /proc/loadavg) at its end)."
-        echo "Method: \`build/ers-webmail.cgi\` is run as a process with the CGI environment set"
-        echo "(REQUEST_METHOD, PATH_INFO, QUERY_STRING, HTTP_COOKIE with a session made by the"
-        echo "CGI's own POST /login, REMOTE_ADDR, ERS_CONFIG): a cold CGI request without the"
-        echo "web server's own overhead, from exec to exit.  Its floors are fresh processes"
-        echo "too: curl logging in to the same Dovecot over STARTTLS with the same"
-        echo "credentials as the CGI (USER*ers-webmail and the master password), and a"
-        echo "dynamic hello-world CGI (\`test/bench/hello.c\`, libc only).  The INBOX holds"
-        echo "$n messages (a Maildir written directly, then \`doveadm force-resync\`; every"
-        echo "tenth with an attachment); the newest is a $big_size-byte text + HTML message."
-        echo "$warm warm-up rounds, then $rounds rounds, each running all 9 processes in a new"
-        echo "random order; medians (interquartile range of the whole request in brackets)."
-        echo "The CGI is a front program that loads $libs shared library (\`ldd\`) and answers"
-        echo "rows 3 and 4 itself; for the pages of a session it loads the module"
-        echo "\`ers-webmail.so\` (\`dlopen\`), which needs $libs_module."
+        echo "The INBOX holds $n messages (a Maildir written directly, then \`doveadm"
+        echo "force-resync\`; every tenth with an attachment); the newest is a $big_size-byte"
+        echo "text + HTML message.  $warm warm-up rounds, then $rounds rounds, each running all 13"
+        echo "processes below in a new random order; medians (interquartile range in brackets)."
+        echo
+        echo "Rows 1–2, over HTTPS: each request a new curl process (so a new TLS handshake"
+        echo "to the web server) with a logged-in session's cookies.  ERS: the stack's lighttpd"
+        echo "running \`ers-webmail.cgi\` (mod_cgi), which logs in to Dovecot as"
+        echo "USER*ers-webmail over plain IMAP on loopback, the master key's hash SHA512-CRYPT"
+        echo "of 1000 rounds (ers-webmail(8), \"Connections to Dovecot\").  Roundcube: Debian's"
+        echo "$(dpkg-query -W -f '${Version}' roundcube-core) with SQLite, PHP $(php-cgi -r 'echo PHP_VERSION;' 2>/dev/null) as php-cgi"
+        echo "FastCGI (2 children, opcache on) behind a lighttpd of its own on the same"
+        echo "certificate, logging in to the same Dovecot over plain IMAP on loopback with the"
+        echo "user's password (yescrypt, as every user's), as it does for every request."
+        echo "ERS's message is its page and its body frame (one curl, one connection);"
+        echo "Roundcube's is its preview (\`_action=preview\`, the body inline)."
+        echo
+        echo "| what | ERS webmail | Roundcube | ratio (goal) |"
+        echo "| --- | --- | --- | --- |"
+        echo "| 1. message list: ERS's INBOX page (the newest 50, folder list with counts) vs Roundcube's list request (\`_action=list\`, 50 rows) | $e_list ms ($(iqr ers_list)) | $rc_list ms ($(iqr rc_list)) | **$r_rc_list — $(verdict "$r_rc_list" 0.5)** (≤ 0.5) |"
+        echo "| 2. open the $big_size-byte message: page + body frame vs preview | $e_open ms ($(iqr ers_open)) | $rc_open ms ($(iqr rc_open)) | **$r_rc_open — $(verdict "$r_rc_open" 0.5)** (≤ 0.5) |"
+        echo
+        echo "Rows 3–6: \`build/ers-webmail.cgi\` run as a process with the CGI environment"
+        echo "set (no web server, no TLS to it), from exec to exit, beside its floors: curl"
+        echo "logging in to the same Dovecot with the same credentials (over STARTTLS), and a"
+        echo "dynamic hello-world CGI (\`test/bench/hello.c\`, libc only).  The CGI is a front"
+        echo "that loads $libs shared library and answers rows 5 and 6 itself; for the pages of"
+        echo "a session it loads the module \`ers-webmail.so\`, which needs $libs_module."
         echo
         echo "| what | ERS webmail | floor | ratio (goal) |"
         echo "| --- | --- | --- | --- |"
-        echo "| 1. the INBOX page: the newest 50 of $n, IMAP login included (session check in PostgreSQL, LOGIN, the folder list, SELECT, FETCH, the HTML page) | $list ms ($(iqr cgi_list)) | curl: LOGIN + SELECT + \`FETCH $((n - 49)):$n ENVELOPE\`: $list_f ms ($(iqr curl_list)) | **$r_list — $(verdict "$r_list" 1.3)** (≤ 1.3) |"
+        echo "| 3. the INBOX page as a process (session check in PostgreSQL, LOGIN, the folder list, SELECT, FETCH, the HTML page) | $list ms ($(iqr cgi_list)) | curl: LOGIN + SELECT + \`FETCH $((n - 49)):$n ENVELOPE\`: $list_f ms ($(iqr curl_list)) | **$r_list — $(verdict "$r_list" 1.3)** (≤ 1.3) |"
         echo "| the same, the floor fetching what the CGI fetches (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE) | | $list_fi ms ($(iqr curl_list_items)) | $r_list_i |"
-        echo "| 2. opening the $big_size-byte message (fetched, marked read, parsed, headers page) | $open ms ($(iqr cgi_open)) | curl: LOGIN + SELECT + \`UID FETCH $n BODY[]\`: $open_f ms ($(iqr curl_open)) | **$r_open — $(verdict "$r_open" 1.2)** (≤ 1.2) |"
-        echo "| 3. start to first byte without IMAP or database: GET /static/ers.css | $css ms | hello-world CGI: $hello ms | **$r_css — $(verdict "$r_css" 3)** (≤ 3) |"
-        echo "| GET /login without a session cookie (no configuration, no database) | $login ms | $hello ms | $r_login |"
+        echo "| 4. opening the $big_size-byte message as a process (fetched, marked read, parsed, headers page) | $open ms ($(iqr cgi_open)) | curl: LOGIN + SELECT + \`UID FETCH $n BODY[]\`: $open_f ms ($(iqr curl_open)) | **$r_open — $(verdict "$r_open" 1.2)** (≤ 1.2) |"
+        echo "| 5. start to first byte without IMAP or database: GET /static/ers.css | $css ms | hello-world CGI: $hello ms | **$r_css — $(verdict "$r_css" 3)** (≤ 3) |"
+        echo "| 6. GET /login without a session cookie (no configuration, no database) | $login ms | $hello ms | $r_login |"
         echo "| an empty program needing the module's $libs_module shared libraries (exec to exit) | $libs_only ms | $hello ms | $(calc "$libs_only / $hello") |"
         echo
         echo "The last row is what a page of a session pays before its own work: loading"
-        echo "the module's libraries (libpq, libcurl and GMime bring most of the"
-        echo "$libs_module).  The stylesheet, the script and the login form need none of"
-        echo "them: the front, linked with libc only, answers those itself."
-        echo "Row 1's page does more than its floor: LIST with STATUS for the folder list"
-        echo "and its counts, besides SELECT and FETCH."
-        echo
-        echo "For context (\`shared/NOTES-performance.md\`, not measured here): Roundcube 1.6.5"
-        echo "lists 50 of a 10,000-message INBOX in 31.8 ms and shows one message in 38.3 ms on"
-        echo "a machine like this one, against the same kind of floors (~17 ms and ~29 ms)."
-        echo "Both sides here log in as the master user, whose password Dovecot checks against"
-        echo "its yescrypt hash at every login: that hash is part of every figure of rows 1–2."
+        echo "the module's libraries (libpq, libcurl and GMime bring most of them)."
+        echo "Row 3's page does more than its floor: LIST with STATUS for the folder list"
+        echo "and its counts, besides SELECT and FETCH.  Both webmails still log in to"
+        echo "Dovecot at every request; ERS's login is the cheap one (no memory-hard hash,"
+        echo "no TLS handshake on loopback), Roundcube's checks the user's yescrypt hash."
     } >"$dir/results-webmail.md"
 }

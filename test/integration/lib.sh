@@ -12,9 +12,12 @@ as_user() { # USER COMMAND...: COMMAND as USER, from / (the clone may lie where 
     (cd / && runuser -u "$user" -- "$@")
 }
 
+# The stack's PostgreSQL trusts its unix socket (initdb -A trust), so psql
+# runs as it is: a runuser to postgres cost as much as psql itself, and
+# tests call this thousands of times.
 pg() { # psql as the superuser against DB ($1), the rest are psql args
     local db=$1; shift
-    as_user postgres "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+    "$PGBIN/psql" -qXAt -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
 }
 
 # new_db [--bare]: a fresh database for this test; ERS_CONFIG points at it;

@@ -135,6 +135,22 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A machine key (WEBMAIL_MASTER_PASSWORD): a fast hash when it is long
+ * enough to be random, yescrypt when it might be a person's password. */
+static void test_hash_key(void)
+{
+	struct ers_buf h = ERS_BUF_INIT;
+	const char *key = "0123456789abcdef0123456789abcdef"; /* ERS_PASSWORD_KEY_MIN characters */
+	is_int(ers_password_hash_key(key, &h, &err), 0, "hash a 32-character key");
+	ok(!strncmp(h.data, "$6$rounds=1000$", 15), "... SHA512-CRYPT of 1000 rounds: %s", h.data);
+	ok(ers_password_verify(key, h.data), "... which the key verifies against");
+	ok(!ers_password_verify("0123456789abcdef0123456789abcdeF", h.data), "... and another key does not");
+	is_int(ers_password_hash_key("0123456789abcdef0123456789abcde", &h, &err), 0, "hash a 31-character key");
+	ok(!strncmp(h.data, "$y$", 3), "... yescrypt, as a person's password: %s", h.data);
+	is_int(ers_password_hash_key("short", &h, &err), -1, "a 5-byte key is refused like a password");
+	ers_buf_free(&h);
+}
+
 static void test_generate(void)
 {
 	enum { N = 10000 }; /* more than 1000: enough samples to see a small bias */
@@ -190,6 +206,7 @@ int main(void)
 {
 	test_check();
 	test_hash_verify();
+	test_hash_key();
 	test_generate();
 	return done_testing();
 }
