@@ -77,6 +77,7 @@ _ersctl_commands=(
     'tenant golive||'
     'tenant list||'
     'tenant show||'
+    'user activity||'
     'user add|--first-name --last-name --role --quota-mb --password-file --generate-password --imap-username --imap-password-file --internal-only --send-welcome|--role=user tenant_admin super_admin'
     'user delete||'
     'user disable||'

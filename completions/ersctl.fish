@@ -297,6 +297,8 @@ complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a list
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a activity
+complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a add
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l first-name -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l last-name -r

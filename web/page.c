@@ -30,6 +30,15 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 	if (!w->status)
 		w->status = 200;
 	web_frame_head(b, title);
+	/* An admin in the owner's mailbox always sees so, and until when. */
+	if (r->session.impersonator[0]) {
+		html(b, "<div class=\"banner warning strong impersonation\" role=\"alert\" id=\"impersonation\">You (%s) are "
+			"logged in as the mailbox owner %s. Reason: %s. This session ends at %s; the owner sees this access."
+			"<form method=\"post\" action=\"/logout\" class=\"inline\">", r->session.impersonator,
+		     r->session.actor.name, r->session.reason, r->session.expires_at);
+		web_csrf_field(r, b);
+		html(b, "<button type=\"submit\" class=\"secondary small\">End session</button></form></div>");
+	}
 	html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a><a href=\"/archives\">Archives</a><a href=\"/smime\">S/MIME</a>");
 	/* Manual 000 "Admin Features": regular users see no admin tab. */
 	if (web_is_admin(r))
@@ -40,6 +49,7 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 	 * Change Password"; <details> opens without a script. */
 	html(b, "<details class=\"account\"><summary title=\"Account\">%s</summary><div class=\"menu\">"
 		"<a href=\"/password\">Change Password</a><a href=\"/mfa\">MFA settings</a>"
+		"<a href=\"/activity\">Account activity</a>"
 		"<a href=\"#\" class=\"js-only\" data-help>Keyboard shortcuts</a></div></details>"
 		"<form method=\"post\" action=\"/logout\" class=\"inline\">",
 	     r->session.actor.name);

@@ -154,6 +154,9 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			/* Resend welcome where the policy allows it (not to oneself). */
 			struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,
 						      .user_role = u->role };
+			/* Manual 003 "Log in as mailbox owner", where the policy allows it. */
+			if (ers_authz_check(&r->session.actor, ERS_ACT_USER_IMPERSONATE, &t, &err) == 0)
+				user_link(&c, "/admin/users/impersonate", u->address, "Log in as owner", NULL);
 			if (ers_authz_check(&r->session.actor, ERS_ACT_USER_WELCOME, &t, &err) == 0) {
 				html(&c, "<form method=\"post\" action=\"/admin/users/welcome\" class=\"inline\">");
 				web_csrf_field(r, &c);

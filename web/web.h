@@ -117,6 +117,10 @@ void page_admin_user_edit_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_password(struct web_req *r, struct web_resp *w);
 void page_admin_user_password_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa(struct web_req *r, struct web_resp *w);
+/* Log in as mailbox owner and Account activity (web/pages_owner.c). */
+void page_admin_user_impersonate(struct web_req *r, struct web_resp *w);
+void page_admin_user_impersonate_post(struct web_req *r, struct web_resp *w);
+void page_activity(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);

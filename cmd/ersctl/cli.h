@@ -150,6 +150,7 @@ int cmd_mailstack_purge(struct cli *c);
 int cmd_user_add(struct cli *c);
 int cmd_user_list(struct cli *c);
 int cmd_user_show(struct cli *c);
+int cmd_user_activity(struct cli *c);
 int cmd_user_welcome(struct cli *c);
 int cmd_user_edit(struct cli *c);
 int cmd_user_passwd(struct cli *c);

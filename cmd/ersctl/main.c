@@ -391,6 +391,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant golive", "DOMAIN", 1, 1, no_opts, "run the go-live checklist for a domain (DNS, DKIM, mailboxes, aliases, IMAP, submission) and print its mail client settings", cmd_tenant_golive, OPERATOR_DB },
 	{ "tenant list", "", 0, 0, no_opts, "list tenants", cmd_tenant_list, OPERATOR_DB },
 	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
+	{ "user activity", "EMAIL", 1, 1, no_opts, "list a user's latest webmail logins and every time an admin logged in as the owner, with the reason", cmd_user_activity, OPERATOR_DB },
 	{ "user add", "EMAIL", 1, 1, user_add_opts, "create a user (mailbox) in one of a tenant's domains", cmd_user_add, OPERATOR_DB },
 	{ "user delete", "EMAIL", 1, 1, no_opts, "delete a user with its aliases and forward", cmd_user_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "user disable", "EMAIL", 1, 1, no_opts, "disable a user: no login, no mail delivered", cmd_user_disable, OPERATOR_DB },

@@ -319,3 +319,27 @@ int cmd_user_welcome(struct cli *c)
 	}
 	return 0;
 }
+
+/* The owner's "Account activity" (issue 21): their logins and every
+ * session an admin opened as them, with the reason. */
+int cmd_user_activity(struct cli *c)
+{
+	struct ers_activity_list *l;
+	if (ers_account_activity(c->ctx, &c->actor, c->args[0], 50, &l, &c->err) < 0)
+		return -1;
+	if (c->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < l->count; i++)
+			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "at", l->items[i].at, "what",
+							  l->items[i].by_admin ? "admin_login_as_owner" : "login", "who",
+							  l->items[i].who, "detail", l->items[i].detail));
+		out_json(c, json_pack("{s:s,s:o}", "address", c->args[0], "activity", a));
+	} else if (!l->count)
+		printf("no logins yet\n");
+	else
+		for (size_t i = 0; i < l->count; i++)
+			printf("%s  %-22s %s  %s\n", l->items[i].at, l->items[i].by_admin ? "admin logged in as owner" : "login",
+			       l->items[i].who, l->items[i].detail);
+	ers_activity_list_free(l);
+	return 0;
+}

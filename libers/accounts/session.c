@@ -166,35 +166,46 @@ static void session_times(struct ers_session *s, const PGresult *res, int first_
 
 /* When a session row (columns prefixed with `p`) ends without another request. */
 #define SQL_EXPIRES(p) \
-	ERS_SQL_TIME("CASE WHEN " p "mfa_pending THEN " p "created_at + " SQL_PENDING " ELSE " p "last_seen + " SQL_IDLE " END")
+	ERS_SQL_TIME("CASE WHEN " p "mfa_pending THEN " p "created_at + " SQL_PENDING \
+		     " WHEN " p "impersonator_id IS NOT NULL THEN " p "created_at + " SQL_IMPERSONATION \
+		     " ELSE " p "last_seen + " SQL_IDLE " END")
 #define ERS_STR_(x) #x
 #define ERS_STR(x) ERS_STR_(x)
 #define SQL_IDLE "make_interval(days => " ERS_STR(ERS_SESSION_IDLE_DAYS) ")"
 #define SQL_PENDING "make_interval(secs => " ERS_STR(ERS_SESSION_PENDING_SECONDS) ")"
+#define SQL_IMPERSONATION "make_interval(secs => " ERS_STR(ERS_IMPERSONATION_SECONDS) ")"
 
 /* In the caller's transaction: sweeps expired sessions and makes a new one
  * for the mailbox, filling s->token and its times. */
-static int insert_session(struct ers_ctx *ctx, long long mailbox_id, const char *ip, const char *ua,
-			  bool pending, struct ers_session *s, struct ers_error *err)
+static int insert_session_as(struct ers_ctx *ctx, long long mailbox_id, const char *ip, const char *ua,
+			     bool pending, long long impersonator_id, const char *reason, struct ers_session *s,
+			     struct ers_error *err)
 {
 	char hex[2 + 2 * SHA256_DIGEST_LENGTH + 1];
 	if (new_token(s, hex, err) < 0 ||
 	    ers_db_run(ctx, "DELETE FROM ers.session WHERE (NOT mfa_pending AND last_seen < now() - " SQL_IDLE ")"
-			    " OR (mfa_pending AND created_at < now() - " SQL_PENDING ")", 0, NULL, err) < 0)
+			    " OR (mfa_pending AND created_at < now() - " SQL_PENDING ")"
+			    " OR (impersonator_id IS NOT NULL AND created_at < now() - " SQL_IMPERSONATION ")", 0, NULL, err) < 0)
 		return -1;
-	struct ers_num id = ers_num(mailbox_id);
-	const char *params[] = { hex, id.s, ip, ua, pending ? "t" : "f" };
+	struct ers_num id = ers_num(mailbox_id), by = ers_num(impersonator_id);
+	const char *params[] = { hex, id.s, ip, ua, pending ? "t" : "f", impersonator_id ? by.s : NULL, reason };
 	PGresult *res = ers_db_exec(ctx,
-		"INSERT INTO ers.session (token_hash, mailbox_id, client_ip, user_agent, mfa_pending)"
-		" VALUES ($1::bytea, $2::bigint, $3::inet, $4, $5::bool)"
+		"INSERT INTO ers.session (token_hash, mailbox_id, client_ip, user_agent, mfa_pending, impersonator_id,"
+		" impersonation_reason) VALUES ($1::bytea, $2::bigint, $3::inet, $4, $5::bool, $6::bigint, $7)"
 		" RETURNING " ERS_SQL_TIME("created_at") ", " ERS_SQL_TIME("last_seen") ", " SQL_EXPIRES(""),
-		5, params, err);
+		7, params, err);
 	if (!res)
 		return -1;
 	session_times(s, res, 0);
 	s->mfa_pending = pending;
 	PQclear(res);
 	return 0;
+}
+
+static int insert_session(struct ers_ctx *ctx, long long mailbox_id, const char *ip, const char *ua,
+			  bool pending, struct ers_session *s, struct ers_error *err)
+{
+	return insert_session_as(ctx, mailbox_id, ip, ua, pending, 0, NULL, s, err);
 }
 
 int ers_login_password(struct ers_ctx *ctx, const char *input, const char *password,
@@ -354,8 +365,10 @@ int ers_session_check(struct ers_ctx *ctx, const char *token, const char *client
 		"SELECT m.id, m.tenant_id, m.role, m.address, m.status, s.mfa_pending,"
 		" s.last_seen < now() - " SQL_IDLE ", s.created_at < now() - " SQL_PENDING ","
 		" s.last_seen < now() - interval '1 minute' OR s.client_ip IS DISTINCT FROM $2::inet,"
-		" " ERS_SQL_TIME("s.created_at") ", " ERS_SQL_TIME("s.last_seen") ", " SQL_EXPIRES("s.")
-		" FROM ers.session s JOIN ers.mailbox m ON m.id = s.mailbox_id WHERE s.token_hash = $1::bytea",
+		" " ERS_SQL_TIME("s.created_at") ", " ERS_SQL_TIME("s.last_seen") ", " SQL_EXPIRES("s.") ","
+		" a.address, s.impersonation_reason, s.created_at < now() - " SQL_IMPERSONATION
+		" FROM ers.session s JOIN ers.mailbox m ON m.id = s.mailbox_id"
+		" LEFT JOIN ers.mailbox a ON a.id = s.impersonator_id WHERE s.token_hash = $1::bytea",
 		2, params, err);
 	if (!res)
 		return -1;
@@ -366,9 +379,13 @@ int ers_session_check(struct ers_ctx *ctx, const char *token, const char *client
 	}
 	bool pending = ers_db_str(res, 0, 5)[0] == 't';
 	bool idle = ers_db_str(res, 0, 6)[0] == 't', pending_old = ers_db_str(res, 0, 7)[0] == 't';
-	if (pending ? pending_old : idle) {
+	bool as_owner = !PQgetisnull(res, 0, 12), as_owner_old = ers_db_str(res, 0, 14)[0] == 't';
+	if (pending ? pending_old : as_owner ? as_owner_old : idle) {
 		ers_db_run(ctx, "DELETE FROM ers.session WHERE token_hash = $1::bytea", 1, params, err);
-		if (pending)
+		if (as_owner)
+			ers_error_set(err, ERS_E_PERMISSION, "the session as the mailbox owner ended after %d minutes: "
+				      "log in again", ERS_IMPERSONATION_SECONDS / 60);
+		else if (pending)
 			ers_error_set(err, ERS_E_PERMISSION, "the sign-in has expired: log in again with your email and password");
 		else
 			ers_error_set(err, ERS_E_PERMISSION, "the session expired after %d days without activity: log in again",
@@ -384,6 +401,12 @@ int ers_session_check(struct ers_ctx *ctx, const char *token, const char *client
 		goto out;
 	}
 	user_actor(&s->actor, ers_db_ll(res, 0, 0), ers_db_ll(res, 0, 1), ers_db_str(res, 0, 2), ers_db_str(res, 0, 3));
+	if (as_owner) {
+		s->actor.impersonated = true;
+		snprintf(s->actor.via, sizeof s->actor.via, "%s", ers_db_str(res, 0, 12));
+		snprintf(s->impersonator, sizeof s->impersonator, "%s", ers_db_str(res, 0, 12));
+		snprintf(s->reason, sizeof s->reason, "%s", ers_db_str(res, 0, 13));
+	}
 	session_times(s, res, 9);
 	if (ers_db_str(res, 0, 8)[0] == 't') { /* at most one write a minute per session */
 		PGresult *t = ers_db_exec(ctx,
@@ -415,7 +438,8 @@ int ers_session_logout(struct ers_ctx *ctx, const char *token, struct ers_error 
 		return -1;
 	PGresult *res = ers_db_exec(ctx,
 		"DELETE FROM ers.session s USING ers.mailbox m WHERE s.token_hash = $1::bytea AND m.id = s.mailbox_id"
-		" RETURNING m.id, m.tenant_id, m.role, m.address, s.mfa_pending", 1, params, err);
+		" RETURNING m.id, m.tenant_id, m.role, m.address, s.mfa_pending,"
+		" (SELECT a.address FROM ers.mailbox a WHERE a.id = s.impersonator_id)", 1, params, err);
 	if (!res || PQntuples(res) == 0) {
 		ers_db_rollback(ctx);
 		PQclear(res);
@@ -424,6 +448,10 @@ int ers_session_logout(struct ers_ctx *ctx, const char *token, struct ers_error 
 	struct ers_actor user;
 	user_actor(&user, ers_db_ll(res, 0, 0), ers_db_ll(res, 0, 1), ers_db_str(res, 0, 2), ers_db_str(res, 0, 3));
 	bool pending = ers_db_str(res, 0, 4)[0] == 't';
+	if (!PQgetisnull(res, 0, 5)) { /* an admin leaves the owner's mailbox */
+		user.impersonated = true;
+		snprintf(user.via, sizeof user.via, "%s", ers_db_str(res, 0, 5));
+	}
 	PQclear(res);
 	return ers_db_commit_audited(ctx, &user, "session.logout", user.name, user.tenant_id, NULL,
 				     pending ? "before entering the code" : NULL, err);
@@ -435,6 +463,12 @@ int ers_session_passwd(struct ers_ctx *ctx, const struct ers_session *s, const c
 {
 	if (check_ip(client_ip, err) < 0)
 		return -1;
+	if (s->actor.impersonated) { /* refused by the policy, and no failed login of the owner's to count */
+		struct ers_authz_target self = { .tenant_id = s->actor.tenant_id, .user_id = s->actor.user_id,
+						 .is_user = true, .user_role = s->actor.role };
+		if (ers_authz_require(ctx, &s->actor, ERS_ACT_USER_CHANGE_PASSWORD, &self, s->actor.name, err) < 0)
+			return -1;
+	}
 	if (!current || !*current) {
 		ers_error_set(err, ERS_E_INVALID, "enter your current password; nothing was changed");
 		return -1;
@@ -464,6 +498,76 @@ int ers_session_passwd(struct ers_ctx *ctx, const struct ers_session *s, const c
 		*err = saved;
 	}
 	return rc;
+}
+
+/* The reason for logging in as the owner: required, one line, at most
+ * ERS_IMPERSONATION_REASON_MAX bytes, no control characters. */
+static int check_reason(const char *reason, struct ers_error *err)
+{
+	size_t n = reason ? strlen(reason) : 0;
+	bool blank = true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)reason[i];
+		if (c < 0x20 || c == 0x7f) {
+			ers_error_set(err, ERS_E_INVALID, "the reason must be one line of text without control characters; "
+				      "nothing was opened");
+			return -1;
+		}
+		if (c != ' ')
+			blank = false;
+	}
+	if (blank || n > ERS_IMPERSONATION_REASON_MAX) {
+		ers_error_set(err, ERS_E_INVALID, "give a reason for logging in as the mailbox owner (1 to %d characters, "
+			      "got %zu); the owner will see it; nothing was opened", ERS_IMPERSONATION_REASON_MAX, blank ? 0 : n);
+		return -1;
+	}
+	return 0;
+}
+
+int ers_session_impersonate(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			    const char *reason, const char *client_ip, const char *user_agent,
+			    struct ers_session *s, struct ers_error *err)
+{
+	memset(s, 0, sizeof *s);
+	if (check_ip(client_ip, err) < 0 || check_reason(reason, err) < 0)
+		return -1;
+	if (!actor->user_id) { /* the session names the admin's mailbox */
+		ers_error_set(err, ERS_E_INVALID, "only an administrator's own mailbox can log in as the owner, "
+			      "from the webmail's Users tab");
+		return -1;
+	}
+	struct ers_mailbox_ref ref;
+	PGresult *row = NULL;
+	if (ers_db_begin(ctx, err) < 0)
+		return -1;
+	if (ers_mailbox_for(ctx, actor, address, ERS_ACT_USER_IMPERSONATE, true, "m.status", &ref, &row, err) < 0)
+		return -1; /* rolled back and audited there */
+	bool active = !strcmp(ers_db_str(row, 0, 5), "active");
+	PQclear(row);
+	if (!active) {
+		ers_db_rollback(ctx);
+		ers_error_set(err, ERS_E_INVALID, "%s is disabled: enable it before logging in as its owner", ref.address);
+		return -1;
+	}
+	char ua[ERS_USER_AGENT_MAX + 1], detail[ERS_IMPERSONATION_REASON_MAX + 100];
+	clean_user_agent(user_agent, ua);
+	if (insert_session_as(ctx, ref.id, client_ip, ua, false, actor->user_id, reason, s, err) < 0) {
+		ers_db_rollback(ctx);
+		goto fail;
+	}
+	snprintf(detail, sizeof detail, "reason: %s (from %s, for at most %d minutes)", reason, client_ip,
+		 ERS_IMPERSONATION_SECONDS / 60);
+	if (ers_db_commit_audited(ctx, actor, "session.impersonate", ref.address, ref.tenant_id, NULL, detail, err) < 0)
+		goto fail;
+	user_actor(&s->actor, ref.id, ref.tenant_id, ers_role_name(ref.role), ref.address);
+	s->actor.impersonated = true;
+	snprintf(s->actor.via, sizeof s->actor.via, "%s", actor->name);
+	snprintf(s->impersonator, sizeof s->impersonator, "%s", actor->name);
+	snprintf(s->reason, sizeof s->reason, "%s", reason);
+	return 0;
+fail:
+	ers_session_clear(s);
+	return -1;
 }
 
 void ers_session_clear(struct ers_session *s)

@@ -34,7 +34,11 @@
  * - S/MIME (manual 000 "Managing User S/MIME Identities"): users see and
  *   manage their own identity and recipient certificates; super admins any
  *   user's, tenant admins those of regular users of their own tenant.
- *   Signing and decrypting with a user's private key: that user only. */
+ *   Signing and decrypting with a user's private key: that user only.
+ * - Log in as mailbox owner (manual 003): super admins as any other user,
+ *   tenant admins as their tenant's regular users.  A session so opened
+ *   (actor->impersonated) may not change the owner's password or MFA, nor
+ *   open another such session. */
 #include <stdio.h>
 #include "core/internal.h"
 
@@ -87,6 +91,7 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_SMIME_VIEW: return "smime.view";
 	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
 	case ERS_ACT_SMIME_USE: return "smime.use";
+	case ERS_ACT_USER_IMPERSONATE: return "user.impersonate";
 	}
 	return "unknown";
 }
@@ -113,12 +118,33 @@ static bool tenant_admin_over(const struct ers_actor *a, const struct ers_authz_
 	       (t->is_user ? t->user_role == ERS_ROLE_USER : tenant_wide);
 }
 
+/* What a session an admin opened as the owner may never do: the owner's
+ * credentials stay the owner's. */
+static bool owner_only(enum ers_action action)
+{
+	switch (action) {
+	case ERS_ACT_USER_CHANGE_PASSWORD:
+	case ERS_ACT_USER_RESET_PASSWORD:
+	case ERS_ACT_MFA_SETUP:
+	case ERS_ACT_MFA_RESET:
+	case ERS_ACT_USER_IMPERSONATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool allowed(const struct ers_actor *a, enum ers_action action,
 		    const struct ers_authz_target *t)
 {
+	if (a->impersonated && owner_only(action))
+		return false;
 	if (a->role == ERS_ROLE_OPERATOR)
 		return true;
 	switch (action) {
+	case ERS_ACT_USER_IMPERSONATE: /* never oneself: that is a login */
+		return t && t->is_user && !is_self(a, t) &&
+		       (a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false));
 	case ERS_ACT_USER_SET_ROLE:
 	case ERS_ACT_DOMAIN_COPY:
 		return a->role == ERS_ROLE_SUPER_ADMIN;
@@ -200,6 +226,12 @@ int ers_authz_check(const struct ers_actor *actor, enum ers_action action,
 {
 	if (allowed(actor, action, target))
 		return 0;
+	if (actor->impersonated && owner_only(action)) {
+		ers_error_set(err, ERS_E_PERMISSION, "%s is logged in as the mailbox owner %s: such a session may not %s "
+			      "(the owner's password and MFA stay the owner's)", actor->via, actor->name,
+			      ers_action_name(action));
+		return -1;
+	}
 	ers_error_set(err, ERS_E_PERMISSION, "%s (%s) may not %s", actor->name,
 		      ers_role_name(actor->role), ers_action_name(action));
 	return -1;

@@ -134,6 +134,8 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
 	case ERS_ACT_SMIME_USE:       /* signing with, decrypting by a user's key: the user alone */
 		return self ? ALLOW : DENY;
+	case ERS_ACT_USER_IMPERSONATE: /* manual 003 "Log in as mailbox owner": not oneself, not admins for tenant admins */
+		return !self && (super ? named_user : tadmin && own_regular) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }
@@ -313,6 +315,23 @@ int main(void)
 	ers_authz_check(&via, ERS_ACT_TENANT_CREATE, NULL, &err);
 	like_str(err.message, "admin@own.example (tenant_admin) may not tenant.create",
 		 "under --as the denial names the user acted as");
+	/* An admin logged in as the owner (manual 003) reads the mailbox but
+	 * keeps its hands off the owner's credentials. */
+	struct ers_actor as_owner = u;
+	snprintf(as_owner.via, sizeof as_owner.via, "boss@own.example");
+	as_owner.impersonated = true;
+	struct ers_authz_target self_t = { .tenant_id = TENANT_OWN, .user_id = u.user_id, .is_user = true,
+					   .user_role = ERS_ROLE_USER };
+	is_int(ers_authz_check(&as_owner, ERS_ACT_USER_VIEW, &self_t, &err), 0, "logged in as the owner: views the owner");
+	ers_error_clear(&err);
+	is_int(ers_authz_check(&as_owner, ERS_ACT_USER_CHANGE_PASSWORD, &self_t, &err), -1,
+	       "logged in as the owner: may not change the owner's password");
+	like_str(err.message, "boss@own.example is logged in as the mailbox owner", "... and says why");
+	is_int(ers_authz_check(&as_owner, ERS_ACT_MFA_SETUP, &self_t, &err), -1, "... nor set up the owner's MFA");
+	struct ers_actor op_as = actors[0].a;
+	op_as.impersonated = true;
+	is_int(ers_authz_check(&op_as, ERS_ACT_USER_RESET_PASSWORD, &other, &err), -1,
+	       "... whoever the admin is");
 
 	/* Outside its sight an actor is not told that a thing is not there:
 	 * a missing object is refused like one it may not touch. */

@@ -3,6 +3,7 @@
 #ifndef ERS_ACTOR_H
 #define ERS_ACTOR_H
 
+#include <stdbool.h>
 #include "error.h"
 
 enum ers_role {
@@ -17,7 +18,8 @@ struct ers_actor {
 	char name[320];          /* "operator:root" or a mailbox address */
 	long long tenant_id;     /* 0 for operators and super admins */
 	long long user_id;       /* 0 for operators */
-	char via[320];           /* the operator behind --as, else "" */
+	char via[320];           /* the operator behind --as, or the admin who logged in as the owner; else "" */
+	bool impersonated;       /* a "Log in as mailbox owner" session: `via` is the admin */
 };
 
 /* Fills `a` as the operator running this process (login name from the uid). */

@@ -42,6 +42,8 @@
 /* base64url of 32 bytes, without padding, and the NUL. */
 #define ERS_SESSION_TOKEN_SIZE 44
 #define ERS_CSRF_TOKEN_SIZE 44
+#define ERS_IMPERSONATION_SECONDS 3600 /* a session as the owner ends this long after it began */
+#define ERS_IMPERSONATION_REASON_MAX 200
 
 struct ers_session {
 	char token[ERS_SESSION_TOKEN_SIZE]; /* the cookie value; wipe with ers_session_clear */
@@ -50,6 +52,10 @@ struct ers_session {
 	char created_at[40];     /* ISO 8601 UTC */
 	char last_seen[40];
 	char expires_at[40];     /* when it ends without another request */
+	/* A "Log in as mailbox owner" session (then actor.impersonated, and
+	 * actor.via is the admin): who opened it and why; else "". */
+	char impersonator[320];
+	char reason[ERS_IMPERSONATION_REASON_MAX + 1];
 };
 
 /* Step one: email and password.  On success `session_r` is a full session,
@@ -80,6 +86,37 @@ int ers_session_logout(struct ers_ctx *ctx, const char *token, struct ers_error 
 int ers_session_passwd(struct ers_ctx *ctx, const struct ers_session *s, const char *current,
 		       const char *new_password, const char *confirm, const char *client_ip,
 		       struct ers_error *err);
+/* Manual 003 "Log in as mailbox owner": `actor` (a super admin, or a
+ * tenant admin for a regular user of its tenant) opens a session as the
+ * user `address`, saying why (`reason`: 1..200 printable characters,
+ * required).  The session is the owner's in every way but three: it ends
+ * ERS_IMPERSONATION_SECONDS after it began, whatever the activity; it may
+ * not change the owner's password or MFA (the policy refuses); and the
+ * admin is named in the audit row of everything it does (actor.via).  One
+ * audit row, "session.impersonate", with the reason; the owner sees it on
+ * the Account activity page (ers_account_activity). */
+int ers_session_impersonate(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address,
+			    const char *reason, const char *client_ip, const char *user_agent,
+			    struct ers_session *session_r, struct ers_error *err);
+
+/* One line of a user's account activity: a login of their own, or a
+ * session an admin opened as them. */
+struct ers_activity_entry {
+	char at[40];            /* ISO 8601 UTC */
+	bool by_admin;          /* an admin logged in as the owner */
+	char *who;              /* the owner, or the admin */
+	char *detail;           /* how and from where; for an admin, the reason */
+};
+struct ers_activity_list {
+	size_t count;
+	struct ers_activity_entry *items;
+};
+/* The newest `limit` (0: 50) logins to the mailbox `address` and sessions
+ * opened as its owner, newest first; seen by whoever may view the user. */
+int ers_account_activity(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address, int limit,
+			 struct ers_activity_list **list_r, struct ers_error *err);
+void ers_activity_list_free(struct ers_activity_list *list);
+
 /* Wipes the token. */
 void ers_session_clear(struct ers_session *s);
 
