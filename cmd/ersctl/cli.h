@@ -99,7 +99,16 @@ bool cli_can_ask(void);
 /* Asks on a terminal; refuses (with c->err set) without one unless --yes. */
 int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 
+/* Reads a secret from --OPT's FILE ("-": standard input), one trailing
+ * newline dropped: 0 (out empty) when the option is absent (user.c). */
+int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out);
+
 /* Command handlers, one file per noun. */
+int cmd_migrate_start(struct cli *c);
+int cmd_migrate_status(struct cli *c);
+int cmd_migrate_list(struct cli *c);
+int cmd_migrate_cancel(struct cli *c);
+int cmd_migrate_resume(struct cli *c);
 int cmd_config_check(struct cli *c);
 int cmd_scan_status(struct cli *c);
 int cmd_scan_test(struct cli *c);

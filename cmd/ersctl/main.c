@@ -302,6 +302,22 @@ static const struct opt_spec smime_open_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec migrate_start_opts[] = {
+	{ "from-host", "HOST", "the source IMAP server", OPT_REQUIRED, NULL },
+	{ "from-port", "PORT", "its port (default: 993 with --tls implicit, else 143)", 0, NULL },
+	{ "tls", "MODE", "implicit (the default), starttls, or none (plain IMAP: only for a trusted network)", 0,
+	  "implicit starttls none" },
+	{ "from-user", "USER", "the login on the source server (usually the full email address)", OPT_REQUIRED, NULL },
+	{ "from-password-file", "FILE", "a file holding the source password (-: standard input)", OPT_REQUIRED, NULL },
+	{ "folder", "FOLDER", "migrate only this source folder (repeatable; default: all)", OPT_REPEAT, NULL },
+	{ "wait", NULL, "run in the foreground and print the report, instead of in the background", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec migrate_resume_opts[] = {
+	{ "wait", NULL, "run in the foreground and print the report", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
@@ -344,6 +360,11 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "mailstack grant", "", 0, 0, no_opts, "let the mail role read schema ers_mail (and nothing else) and the quota role write usage", cmd_mailstack_grant, OPERATOR_DB },
 	{ "mailstack purge", "", 0, 0, no_opts, "on a mail node: remove the mail of deleted mailboxes and tenants (for cron)", cmd_mailstack_purge, OPERATOR_DB },
 	{ "mailstack render", "", 0, 0, mailstack_render_opts, "write Postfix's and Dovecot's configuration from ers.yaml", cmd_mailstack_render, CMD_CONFIG | CMD_OPERATOR },
+	{ "migrate cancel", "ID", 1, 1, no_opts, "stop a queued or running IMAP migration", cmd_migrate_cancel, OPERATOR_DB },
+	{ "migrate list", "[EMAIL]", 0, 1, no_opts, "list the IMAP migrations the actor may see, newest first", cmd_migrate_list, OPERATOR_DB },
+	{ "migrate resume", "ID", 1, 1, migrate_resume_opts, "run an interrupted IMAP migration again: it copies only what is still missing", cmd_migrate_resume, OPERATOR_DB },
+	{ "migrate start", "EMAIL", 1, 1, migrate_start_opts, "copy a mailbox from another IMAP server in the background: folders kept, nothing overwritten", cmd_migrate_start, OPERATOR_DB },
+	{ "migrate status", "ID", 1, 1, no_opts, "show an IMAP migration and its per-folder report", cmd_migrate_status, OPERATOR_DB },
 	{ "mtasts mode", "DOMAIN MODE", 2, 2, no_opts, "set a domain's MTA-STS mode: testing (first), enforce or none; the policy id changes with it", cmd_mtasts_mode, OPERATOR_DB },
 	{ "mtasts policy", "DOMAIN", 1, 1, no_opts, "print a domain's MTA-STS policy file, to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt", cmd_mtasts_policy, OPERATOR_DB },
 	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },

@@ -9,7 +9,7 @@ enum { SECRET_FILE_MAX = 65536 };
 
 /* Reads a secret from FILE ("-": standard input): one trailing newline is
  * dropped; passwords never come from the command line, where ps shows them. */
-static int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
+int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
 {
 	const char *path = cli_opt(c, opt);
 	if (!path)

@@ -233,6 +233,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0, NULL },
 		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0, NULL },
 		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535, NULL },
+		{ "dovecot_config", &cfg->mailstack.dovecot_config, NULL, 0, 0, NULL },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
 			 mailstack_why);
@@ -505,6 +506,8 @@ static void derive_defaults(struct ers_config *cfg)
 		gethostname(host, sizeof host - 1);
 		cfg->mailstack.hostname = ers_xstrdup(host);
 	}
+	if (!cfg->mailstack.dovecot_config)
+		cfg->mailstack.dovecot_config = ers_xstrdup("/etc/dovecot/dovecot.conf");
 	if (!cfg->mailstack.doveadm_urls && cfg->mailstack.doveadm_port) {
 		char url[64];
 		snprintf(url, sizeof url, "http://127.0.0.1:%d", cfg->mailstack.doveadm_port);
@@ -610,7 +613,7 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.policy_service, &cfg->mailstack.relayhost,
 			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
-			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
+			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
 			     &cfg->scan.target,
@@ -658,6 +661,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		ers_buf_addf(out, "  opendkim_milter: %s\n", m->opendkim_milter);
 	if (m->opendkim_port)
 		ers_buf_addf(out, "  opendkim_port: %d\n", m->opendkim_port);
+	ers_buf_addf(out, "  dovecot_config: %s\n", m->dovecot_config);
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");
 	const struct { const char *key; const char *value; } dns_strings[] = {
