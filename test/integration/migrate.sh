@@ -101,7 +101,7 @@ from=(--from-host 127.0.0.1 --from-port "$SRC_PORT" --tls none --from-user old@o
 # --- the policy ------------------------------------------------------------
 denied "" "user: not into another user's mailbox" --as b@$dom migrate start a@$dom "${from[@]}"
 denied "" "tenant admin: not into another tenant's user" --as ta@$odom migrate start a@$dom "${from[@]}"
-refused 65 "--tls must be implicit, starttls or none" "a bad --tls is refused" migrate start a@$dom --from-host 127.0.0.1 \
+refused 64 "--tls must be one of: implicit starttls none" "a bad --tls is refused" migrate start a@$dom --from-host 127.0.0.1 \
     --tls ssl --from-user old@old.example --from-password-file "$spw"
 
 # --- migrate, in the background, as the user itself -------------------------
