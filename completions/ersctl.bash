@@ -80,6 +80,7 @@ _ersctl_commands=(
     'tenant list||'
     'tenant show||'
     'user add|--first-name --last-name --role --quota-mb --password-file --generate-password --imap-username --imap-password-file --internal-only --send-welcome|--role=user tenant_admin super_admin'
+    'user clear|--folder --older-than|'
     'user delete||'
     'user disable||'
     'user edit|--first-name --last-name --role --quota-mb --internal-only --imap-username --imap-password-file|--role=user tenant_admin super_admin;--internal-only=yes no'

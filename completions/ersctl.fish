@@ -308,6 +308,10 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l internal-only
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l send-welcome
 complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a clear
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from clear' -l folder -r
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from clear' -l older-than -r
+complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a disable

@@ -105,6 +105,7 @@ int read_secret_file(struct cli *c, const char *opt, struct ers_buf *out);
 
 /* Command handlers, one file per noun. */
 int cmd_migrate_start(struct cli *c);
+int cmd_user_clear(struct cli *c);
 int cmd_migrate_status(struct cli *c);
 int cmd_migrate_list(struct cli *c);
 int cmd_migrate_cancel(struct cli *c);

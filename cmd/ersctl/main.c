@@ -313,6 +313,11 @@ static const struct opt_spec migrate_start_opts[] = {
 	{ "wait", NULL, "run in the foreground and print the report, instead of in the background", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec user_clear_opts[] = {
+	{ "folder", "FOLDER", "only this folder's messages (default: every folder)", 0, NULL },
+	{ "older-than", "DAYS", "only messages received more than DAYS days ago (1..36500)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec migrate_resume_opts[] = {
 	{ "wait", NULL, "run in the foreground and print the report", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
@@ -399,6 +404,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant list", "", 0, 0, no_opts, "list tenants", cmd_tenant_list, OPERATOR_DB },
 	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
 	{ "user add", "EMAIL", 1, 1, user_add_opts, "create a user (mailbox) in one of a tenant's domains", cmd_user_add, OPERATOR_DB },
+	{ "user clear", "EMAIL", 1, 1, user_clear_opts, "delete a mailbox's messages (all, a folder's, or older ones) after saying how many", cmd_user_clear, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "user delete", "EMAIL", 1, 1, no_opts, "delete a user with its aliases and forward", cmd_user_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "user disable", "EMAIL", 1, 1, no_opts, "disable a user: no login, no mail delivered", cmd_user_disable, OPERATOR_DB },
 	{ "user edit", "EMAIL", 1, 1, user_edit_opts, "change a user's name, role, quota or flags", cmd_user_edit, OPERATOR_DB },

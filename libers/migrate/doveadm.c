@@ -1,7 +1,7 @@
 #define _GNU_SOURCE /* pipe2 */
 /* Runs Dovecot's doveadm for the migration worker: fork and execvp with an
  * argv (no shell), standard output read through a pipe, standard error
- * into a file beside the job's configuration, no core dump (doveadm 2.3.19
+ * into an unlinked temporary file, no core dump (doveadm 2.3.19
  * panics after a failed imapc login). */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +33,11 @@ int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, s
 	for (size_t i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	char errpath[4096];
-	snprintf(errpath, sizeof errpath, "%s.stderr", conf);
-	int errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* Standard error into an unnamed file: nothing left behind. */
+	char errpath[] = "/tmp/ers-doveadm.XXXXXX";
+	int errfd = mkostemp(errpath, O_CLOEXEC);
+	if (errfd >= 0)
+		unlink(errpath);
 	int fds[2];
 	if (errfd < 0 || pipe2(fds, O_CLOEXEC) < 0) {
 		if (errfd >= 0)
@@ -57,7 +59,6 @@ int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, s
 		_exit(127);
 	}
 	close(fds[1]);
-	close(errfd);
 	char chunk[65536];
 	ssize_t got;
 	while ((got = read(fds[0], chunk, sizeof chunk)) > 0 || (got < 0 && errno == EINTR))
@@ -66,20 +67,19 @@ int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, s
 	close(fds[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			close(errfd);
 			return -1;
+		}
 	if (why) {
 		struct ers_buf e = ERS_BUF_INIT;
-		FILE *f = fopen(errpath, "r");
-		if (f) {
-			while ((got = (ssize_t)fread(chunk, 1, sizeof chunk, f)) > 0 && e.len < (1u << 20))
-				ers_buf_add(&e, chunk, (size_t)got);
-			fclose(f);
-		}
+		lseek(errfd, 0, SEEK_SET);
+		while ((got = read(errfd, chunk, sizeof chunk)) > 0 && e.len < (1u << 20))
+			ers_buf_add(&e, chunk, (size_t)got);
 		last_error_line(e.data, why);
 		ers_buf_free(&e);
 	}
-	unlink(errpath);
+	close(errfd);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -172,4 +172,24 @@ like "$OUT" "a@$dom" "tenant admin: lists its users' migrations"
 run --as b@$dom migrate list
 unlike "$OUT" "a@$dom" "user: does not see another user's migrations"
 ls /tmp/ers-migrate.* >/dev/null 2>&1; ok $((! $?)) "no doveadm configuration with the password is left in /tmp"
+
+# --- user clear (manual 003 "Clear the contents of a mailbox") ----------------
+run user clear a@$dom --folder Archive
+is "$RC" 64 "user clear: refused without a terminal or --yes"
+like "$ERR" "deletes 60 messages from a@$dom, folder Archive. If there are no backups of the mailbox, it will be impossible to restore its contents" \
+    "... after stating the count and manual 003's warning"
+like "$ERR" "no terminal to ask on; pass --yes" "... and saying --yes is needed"
+is "$($D mailbox status -u a@$dom messages Archive)" "Archive messages=60" "... nothing deleted"
+denied "" "user: not another user's mailbox" --yes --as b@$dom user clear a@$dom
+denied "" "tenant admin: not another tenant's user" --yes --as ta@$odom user clear a@$dom
+refused 64 "--older-than must be" "user clear: a bad --older-than" --yes user clear a@$dom --older-than 0
+expect 0 "tenant admin: clears a folder of its user's mailbox" --yes --as ta@$dom user clear a@$dom --folder Archive
+like "$OUT" "^60 messages deleted from a@$dom" "... saying 60 were deleted"
+is "$($D mailbox status -u a@$dom messages Archive)" "Archive messages=0" "... and the folder is empty"
+is "$(sql "SELECT count(*) FROM ers.audit_log WHERE action = 'mailbox.clear' AND target = 'a@$dom' AND outcome = 'ok' AND detail LIKE '60 messages deleted (folder Archive%'")" 1 "... with one audit row"
+expect 0 "user clear --older-than 30: none of the migrated messages is that old" --yes user clear a@$dom --older-than 30
+like "$OUT" "^0 messages deleted" "... so none is deleted"
+expect 0 "user: clears its own mailbox" --yes --as a@$dom user clear a@$dom
+like "$OUT" "^241 messages deleted" "... every folder's remaining messages"
+is "$($D mailbox status -u a@$dom messages '*' | awk -F= '{s+=$2} END {print s}')" 0 "... and the mailbox is empty"
 done_testing

@@ -40,6 +40,7 @@
 #include "backup.h"
 #include "smime.h"
 #include "migrate.h"
+#include "clear.h"
 
 const char *ers_version(void);
 
