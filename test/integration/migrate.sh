@@ -182,7 +182,7 @@ like "$ERR" "no terminal to ask on; pass --yes" "... and saying --yes is needed"
 is "$($D mailbox status -u a@$dom messages Archive)" "Archive messages=60" "... nothing deleted"
 denied "" "user: not another user's mailbox" --yes --as b@$dom user clear a@$dom
 denied "" "tenant admin: not another tenant's user" --yes --as ta@$odom user clear a@$dom
-refused 64 "--older-than must be" "user clear: a bad --older-than" --yes user clear a@$dom --older-than 0
+refused 65 "--older-than must be a whole number 1..36500" "user clear: a bad --older-than" --yes user clear a@$dom --older-than 0
 expect 0 "tenant admin: clears a folder of its user's mailbox" --yes --as ta@$dom user clear a@$dom --folder Archive
 like "$OUT" "^60 messages deleted from a@$dom" "... saying 60 were deleted"
 is "$($D mailbox status -u a@$dom messages Archive)" "Archive messages=0" "... and the folder is empty"
