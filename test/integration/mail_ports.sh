@@ -11,9 +11,14 @@ T_DB=ers
 n=$RANDOM
 dom=ports$n.test host=ports$n.ers.test
 pw=$T_DIR/pw; echo 'ports-password-123' >"$pw"
-expect 0 "setup: IMAP host" -q server host add $host --kind imap --port 143 --tls starttls
-expect 0 "setup: SMTP host" -q server host add $host --kind smtp --port 587
-expect 0 "setup: tenant" -q tenant add "Ports $n" --domain $dom --imap-host $host --imap-port 143 --smtp-host $host
+# The tenant on the stack's own endpoints, so that golive probes them.
+for kind in imap smtp; do
+    port=$IMAP_PORT; [ $kind = smtp ] && port=$SUBMISSION_PORT
+    "$ERSCTL" -q server host list --kind $kind | grep -q "localhost .*$port" ||
+        "$ERSCTL" -q server host add localhost --kind $kind --port "$port" --tls starttls
+done
+expect 0 "setup: tenant" -q tenant add "Ports $n" --domain $dom --imap-host localhost --imap-port "$IMAP_PORT" \
+    --smtp-host localhost --smtp-port "$SUBMISSION_PORT"
 expect 0 "setup: user" -q user add u@$dom --password-file "$pw" --quota-mb 100
 for i in 1 2 3; do
     printf 'From: x@y\r\nSubject: pop %s\r\n\r\nbody %s\r\n' "$i" "$i" | doveadm -c "$DOVECOT_CONFIG" save -u u@$dom
@@ -55,6 +60,19 @@ s.sendall(b"LISTSCRIPTS\r\n"); print(answer()[-1].split(" ")[0])
 PY
 )
 is "$(echo $out)" "greeting-starttls OK OK" "ManageSieve: STARTTLS offered, a login over TLS and LISTSCRIPTS work"
+
+# Client settings, autoconfig and the go-live probes show both.
+run tenant autoconfig $dom
+like "$OUT" "<incomingServer type=\"pop3\">" "autoconfig: a POP3 incoming server"
+like "$(printf '%s' "$OUT" | tr -d '\n ')" "type=\"pop3\"><hostname>localhost</hostname><port>$POP3_PORT</port><socketType>STARTTLS" "... on the stack's POP3 port with STARTTLS"
+run --json --config "$ERS_STACK_DIR/web/ers.yaml" tenant golive $dom  # its dns.ca_file trusts the stack CA
+got=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+j = json.JSONDecoder().raw_decode(sys.stdin.read())[0]  # an error object follows: not ready (no DNS)
+c = {x["component"]: x["ok"] for x in j["checks"]}
+s = j["client_settings"]
+print(c.get("pop3"), c.get("managesieve"), s["pop3"]["port"], s["managesieve"]["port"])')
+is "$got" "True True $POP3_PORT $SIEVE_PORT" "golive: POP3 and ManageSieve probed and passing, both in the client settings"
 
 # Port 0 turns them off in what is rendered.
 r=$T_DIR/render; mkdir -p "$r"
