@@ -28,6 +28,12 @@ static void last_error_line(const char *text, struct ers_buf *why)
 
 int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, struct ers_buf *why)
 {
+	return mg_doveadm_input(conf, args, NULL, out, why);
+}
+
+int mg_doveadm_input(const char *conf, const char *const *args, const struct ers_buf *in, struct ers_buf *out,
+		     struct ers_buf *why)
+{
 	const char *argv[32] = { "doveadm", "-c", conf };
 	size_t n = 3;
 	for (size_t i = 0; args[i] && n < 31; i++)
@@ -38,27 +44,42 @@ int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, s
 	int errfd = mkostemp(errpath, O_CLOEXEC);
 	if (errfd >= 0)
 		unlink(errpath);
-	int fds[2];
+	int fds[2], ins[2] = { -1, -1 };
 	if (errfd < 0 || pipe2(fds, O_CLOEXEC) < 0) {
 		if (errfd >= 0)
 			close(errfd);
 		return -1;
 	}
+	/* Input goes through a pipe written before anything is read: callers
+	 * keep it under the pipe's 64 KiB. */
+	if (in && (in->len > 60000 || pipe2(ins, O_CLOEXEC) < 0)) {
+		close(errfd), close(fds[0]), close(fds[1]);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(errfd), close(fds[0]), close(fds[1]);
+		if (in)
+			close(ins[0]), close(ins[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		struct rlimit none = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &none);
-		int in = open("/dev/null", O_RDONLY);
-		if (in < 0 || dup2(in, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(errfd, 2) < 0)
+		int stdin_fd = in ? ins[0] : open("/dev/null", O_RDONLY);
+		if (stdin_fd < 0 || dup2(stdin_fd, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(127);
 		execvp("doveadm", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
+	if (in) {
+		close(ins[0]);
+		if (write(ins[1], in->data, in->len) != (ssize_t)in->len) {
+			/* doveadm then sees a short message and fails: its error says so. */
+		}
+		close(ins[1]);
+	}
 	char chunk[65536];
 	ssize_t got;
 	while ((got = read(fds[0], chunk, sizeof chunk)) > 0 || (got < 0 && errno == EINTR))

@@ -17,5 +17,8 @@ char *mg_report_json(const struct ers_migrate_folder *f, size_t n);
  * into `why` (may be NULL).  Returns its exit status, or -1 when it could
  * not run. */
 int mg_doveadm(const char *conf, const char *const *args, struct ers_buf *out, struct ers_buf *why);
+/* The same with `in` (at most 60,000 bytes) on its standard input. */
+int mg_doveadm_input(const char *conf, const char *const *args, const struct ers_buf *in, struct ers_buf *out,
+		     struct ers_buf *why);
 
 #endif

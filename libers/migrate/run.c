@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "migrate/internal.h"
 #include "ers/seal.h"
@@ -301,6 +302,42 @@ static void save_report(struct worker *w, struct ers_migrate_folder *f, size_t n
 	free(json);
 }
 
+/* The owner is told in its INBOX (doveadm save: no SMTP, no password):
+ * what was copied per folder, or why nothing could be. */
+static void notify_owner(struct worker *w, const char *state, const char *error, const struct ers_migrate_folder *f,
+			 size_t n)
+{
+	const struct ers_migrate_job *j = w->job;
+	long long copied = 0, failed = 0;
+	for (size_t i = 0; i < n; i++)
+		copied += f[i].copied, failed += f[i].failed;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
+	const char *at = strrchr(j->address, '@');
+	struct ers_buf m = ERS_BUF_INIT;
+	ers_buf_addf(&m, "From: Mail migration <postmaster@%s>\r\nTo: <%s>\r\nDate: %s\r\n"
+			 "Message-ID: <migration-%lld-%lld@%s>\r\n"
+			 "Subject: IMAP migration %s: %lld messages copied, %lld failed\r\nMIME-Version: 1.0\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+		     at ? at + 1 : "localhost", j->address, date, j->id, (long long)now, at ? at + 1 : "localhost",
+		     !strcmp(state, "done") ? "finished" : "failed", copied, failed);
+	ers_buf_addf(&m, "The migration of %.200s from %.200s into this mailbox %s.\r\n", j->source_user,
+		     j->source_host, !strcmp(state, "done") ? "is finished" : "failed");
+	if (error)
+		ers_buf_addf(&m, "Why: %.600s\r\n", error);
+	ers_buf_adds(&m, "\r\nFolder: found, copied, already there, failed\r\n");
+	for (size_t i = 0; i < n && m.len < 50000; i++)
+		ers_buf_addf(&m, "%.200s -> %.200s: %lld, %lld, %lld, %lld%s%.200s\r\n", f[i].folder, f[i].to, f[i].found,
+			     f[i].copied, f[i].skipped, f[i].failed, f[i].error ? " -- " : "", f[i].error ? f[i].error : "");
+	const char *args[] = { "save", "-u", j->address, "-m", "INBOX", NULL };
+	struct ers_buf why = ERS_BUF_INIT;
+	mg_doveadm_input(w->ctx->cfg->mailstack.dovecot_config, args, &m, NULL, &why);
+	ers_buf_free(&why);
+	ers_buf_free(&m);
+}
+
 static void finish(struct worker *w, const char *state, const char *error)
 {
 	struct ers_num id = ers_num(w->job->id);
@@ -343,6 +380,7 @@ int ers_migrate_run(struct ers_ctx *ctx, long long id, struct ers_error *err)
 	struct ers_error e = { 0 };
 	if (ers_unseal(&ctx->cfg->secrets, context, sealed, &w.password, &e) < 0) {
 		finish(&w, "failed", e.message);
+		notify_owner(&w, "failed", e.message, NULL, 0);
 		goto out;
 	}
 	/* Log in once here: a wrong password or an unreachable host is said
@@ -361,6 +399,7 @@ int ers_migrate_run(struct ers_ctx *ctx, long long id, struct ers_error *err)
 		ers_imap_close(im);
 		ers_imap_result_free(&folders);
 		finish(&w, "failed", msg);
+		notify_owner(&w, "failed", msg, NULL, 0);
 		goto out;
 	}
 	ers_imap_close(im);
@@ -388,6 +427,8 @@ int ers_migrate_run(struct ers_ctx *ctx, long long id, struct ers_error *err)
 	snprintf(msg, sizeof msg, "%lld messages could not be copied (see the report)", failed);
 	finish(&w, stop_requested ? "cancelled" : failed ? "failed" : "done",
 	       stop_requested ? "cancelled" : failed ? msg : NULL);
+	if (!stop_requested)
+		notify_owner(&w, failed ? "failed" : "done", failed ? msg : NULL, rep, nrep);
 	for (size_t i = 0; i < nrep; i++)
 		free(rep[i].folder), free(rep[i].to), free(rep[i].error);
 	free(rep);

@@ -139,7 +139,9 @@ for f in sys.argv[6:]:
     enc = f.encode("utf-7").decode().replace("+", "&").replace(",", "/") if any(ord(ch) > 127 for ch in f) else f
     c.select('"%s"' % enc, readonly=True)
     typ, data = c.uid("FETCH", "1:*", "(BODY.PEEK[])")
-    out += sorted(hashlib.sha256(d[1]).hexdigest() for d in data if isinstance(d, tuple))
+    # The owner's notice of the migration is not one of the source's messages.
+    out += sorted(hashlib.sha256(d[1]).hexdigest() for d in data
+                  if isinstance(d, tuple) and b"\r\nSubject: IMAP migration " not in d[1][:4000])
 print("\n".join(out))
 PY
 }
@@ -148,13 +150,15 @@ got=$(TLS_CA=$TLS_CA hashes 127.0.0.1 "$IMAP_PORT" "a@$dom*ers-webmail" "$master
       | grep -vxF "$(printf 'From: x@y\r\nSubject: local one\r\n\r\nkept\r\n' | sha256sum | cut -d' ' -f1)")
 is "$(printf '%s\n' "$want" | grep -c .)" 300 "the source holds 300 messages"
 is "$got" "$want" "every message arrived byte-identical (SHA-256 of each)"
-is "$($D mailbox status -u a@$dom messages INBOX)" "INBOX messages=61" "the local message stayed beside them"
+is "$($D mailbox status -u a@$dom messages INBOX)" "INBOX messages=62" "the local message stayed beside them (and the notice)"
+is "$($D search -u a@$dom mailbox INBOX subject "IMAP migration finished: 300 messages copied, 0 failed" | wc -l)" 1 \
+    "the owner got a notice in its INBOX saying what was copied"
 
 # --- again: nothing duplicated ------------------------------------------------
 run migrate start a@$dom "${from[@]}" --wait
 is "$RC" 0 "a second run succeeds"
 like "$OUT" "INBOX +INBOX +60 +0 +60 +0" "... and skips what is there"
-is "$($D mailbox status -u a@$dom messages '*' | awk -F= '{s+=$2} END {print s}')" 301 "... nothing duplicated"
+is "$($D mailbox status -u a@$dom messages '*' | awk -F= '{s+=$2} END {print s}')" 303 "... nothing duplicated (301 and two notices)"
 
 # --- clear errors -------------------------------------------------------------
 echo wrong >"$T_DIR/bad"
@@ -162,6 +166,7 @@ run migrate start b@$dom --from-host 127.0.0.1 --from-port "$SRC_PORT" --tls non
     --from-password-file "$T_DIR/bad" --wait
 is "$RC" 69 "a wrong password fails"
 like "$ERR" "source server 127.0.0.1:$SRC_PORT: .*(AUTHENTICATIONFAILED|[Aa]uthentication failed|LOGIN)" "... saying the source refused the login"
+is "$($D search -u b@$dom mailbox INBOX subject "IMAP migration failed" | wc -l)" 1 "... and telling the owner in its INBOX"
 run migrate start b@$dom --from-host 127.0.0.1 --from-port 1 --tls none --from-user old@old.example --from-password-file "$spw" --wait
 is "$RC" 69 "an unreachable host fails"
 like "$ERR" "source server 127.0.0.1:1: .*([Cc]ouldn't connect|refused)" "... saying it could not connect"
@@ -190,6 +195,6 @@ is "$(sql "SELECT count(*) FROM ers.audit_log WHERE action = 'mailbox.clear' AND
 expect 0 "user clear --older-than 30: none of the migrated messages is that old" --yes user clear a@$dom --older-than 30
 like "$OUT" "^0 messages deleted" "... so none is deleted"
 expect 0 "user: clears its own mailbox" --yes --as a@$dom user clear a@$dom
-like "$OUT" "^241 messages deleted" "... every folder's remaining messages"
+like "$OUT" "^243 messages deleted" "... every folder's remaining messages"
 is "$($D mailbox status -u a@$dom messages '*' | awk -F= '{s+=$2} END {print s}')" 0 "... and the mailbox is empty"
 done_testing
