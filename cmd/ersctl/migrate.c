@@ -81,6 +81,8 @@ static int spawn_worker(struct cli *c, long long id)
 	if (pid == 0) {
 		if (setsid() < 0 || fork() != 0)
 			_exit(0);
+		/* Its own process group, whose id is the pid recorded: cancel signals it. */
+		setpgid(0, 0);
 		int null = open("/dev/null", O_RDWR);
 		if (null >= 0)
 			dup2(null, 0), dup2(null, 1), dup2(null, 2);

@@ -59,6 +59,24 @@ char *mg_report_json(const struct ers_migrate_folder *f, size_t n)
 	return s;
 }
 
+/* Whether the worker runs: a killed one whose parent has not reaped it yet
+ * (state Z in /proc) counts as gone. */
+static bool worker_alive(int pid)
+{
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true; /* no /proc: trust kill() */
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close_paren = strrchr(buf, ')');
+	return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
+
 static struct ers_migrate_job *job_from_row(const PGresult *r, int row)
 {
 	struct ers_migrate_job *j = ers_xcalloc(1, sizeof *j);
@@ -79,8 +97,7 @@ static struct ers_migrate_job *job_from_row(const PGresult *r, int row)
 	snprintf(j->finished_at, sizeof j->finished_at, "%s", ers_db_str(r, row, 14));
 	parse_report(j, ers_db_str(r, row, 15));
 	/* A worker killed (kill -9, a reboot) leaves "running" behind. */
-	j->interrupted = !strcmp(j->state, "running") &&
-			 (j->worker_pid <= 0 || (kill(j->worker_pid, 0) < 0 && errno == ESRCH));
+	j->interrupted = !strcmp(j->state, "running") && !worker_alive(j->worker_pid);
 	return j;
 }
 
