@@ -169,6 +169,24 @@ complete -c ersctl -n '__fish_seen_subcommand_from mailstack' -a render
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l postfix -r
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l dovecot -r
 complete -c ersctl -n '__fish_seen_subcommand_from mailstack; and __fish_seen_subcommand_from render' -l opendkim -r
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a cancel
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a resume
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from resume' -l wait
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a start
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-host -r
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-port -r
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l tls -r -a 'implicit starttls none'
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-user -r
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-password-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l folder -r
+complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l wait
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a status
 complete -c ersctl -n '__fish_use_subcommand' -a mtasts
 complete -c ersctl -n '__fish_seen_subcommand_from mtasts' -a mode
 complete -c ersctl -n '__fish_use_subcommand' -a mtasts
@@ -310,6 +328,10 @@ complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l imap-password-file -r
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l internal-only
 complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from add' -l send-welcome
+complete -c ersctl -n '__fish_use_subcommand' -a user
+complete -c ersctl -n '__fish_seen_subcommand_from user' -a clear
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from clear' -l folder -r
+complete -c ersctl -n '__fish_seen_subcommand_from user; and __fish_seen_subcommand_from clear' -l older-than -r
 complete -c ersctl -n '__fish_use_subcommand' -a user
 complete -c ersctl -n '__fish_seen_subcommand_from user' -a delete
 complete -c ersctl -n '__fish_use_subcommand' -a user

@@ -103,6 +103,12 @@ int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 int cli_read_secret_file(struct cli *c, const char *opt, struct ers_buf *out);
 
 /* Command handlers, one file per noun. */
+int cmd_migrate_start(struct cli *c);
+int cmd_user_clear(struct cli *c);
+int cmd_migrate_status(struct cli *c);
+int cmd_migrate_list(struct cli *c);
+int cmd_migrate_cancel(struct cli *c);
+int cmd_migrate_resume(struct cli *c);
 int cmd_config_check(struct cli *c);
 int cmd_scan_status(struct cli *c);
 int cmd_scan_test(struct cli *c);

@@ -8,10 +8,18 @@
 
 static json_t *settings_json(const struct ers_client_settings *s)
 {
-	return json_pack("{s:s,s:s,s:{s:s,s:i,s:s},s:{s:s,s:i,s:s}}", "tenant", s->tenant, "domain", s->domain,
+	json_t *o = json_pack("{s:s,s:s,s:{s:s,s:i,s:s},s:{s:s,s:i,s:s}}", "tenant", s->tenant, "domain", s->domain,
 			 "incoming", "host", s->imap_host, "port", s->imap_port, "security",
 			 ers_tls_mode_name(s->imap_tls), "outgoing", "host", s->smtp_host, "port", s->smtp_port,
 			 "security", ers_tls_mode_name(s->smtp_tls));
+	json_object_set_new(o, "pop3", s->pop3_port ? json_pack("{s:s,s:i,s:s}", "host", s->imap_host, "port", s->pop3_port,
+								 "security", ers_tls_mode_name(s->pop3_tls))
+						 : json_null());
+	json_object_set_new(o, "managesieve", s->managesieve_port ? json_pack("{s:s,s:i,s:s}", "host", s->imap_host,
+									       "port", s->managesieve_port,
+									       "security", "starttls")
+								   : json_null());
+	return o;
 }
 
 /* Manual 001 "External Mail Client Details", with this tenant's values. */
@@ -34,6 +42,15 @@ static void print_settings(const struct ers_client_settings *s)
 	table_row(&tab, "Outgoing port", port_out);
 	table_row(&tab, "Outgoing security", s->smtp_tls == ERS_TLS_IMPLICIT ? "SSL/TLS" : "STARTTLS");
 	table_row(&tab, "Outgoing authentication", "Required");
+	char pop3[32], sieve[32];
+	if (s->pop3_port) {
+		snprintf(pop3, sizeof pop3, "%d (%s)", s->pop3_port, s->pop3_tls == ERS_TLS_IMPLICIT ? "SSL/TLS" : "STARTTLS");
+		table_row(&tab, "POP3 port", pop3);
+	}
+	if (s->managesieve_port) {
+		snprintf(sieve, sizeof sieve, "%d (STARTTLS)", s->managesieve_port);
+		table_row(&tab, "ManageSieve port", sieve);
+	}
 	table_print(&tab);
 }
 

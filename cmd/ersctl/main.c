@@ -313,6 +313,27 @@ static const struct opt_spec smime_open_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec migrate_start_opts[] = {
+	{ "from-host", "HOST", "the source IMAP server", OPT_REQUIRED, NULL },
+	{ "from-port", "PORT", "its port (default: 993 with --tls implicit, else 143)", 0, NULL },
+	{ "tls", "MODE", "implicit (the default), starttls, or none (plain IMAP: only for a trusted network)", 0,
+	  "implicit starttls none" },
+	{ "from-user", "USER", "the login on the source server (usually the full email address)", OPT_REQUIRED, NULL },
+	{ "from-password-file", "FILE", "a file holding the source password (-: standard input)", OPT_REQUIRED, NULL },
+	{ "folder", "FOLDER", "migrate only this source folder (repeatable; default: all)", OPT_REPEAT, NULL },
+	{ "wait", NULL, "run in the foreground and print the report, instead of in the background", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec user_clear_opts[] = {
+	{ "folder", "FOLDER", "only this folder's messages (default: every folder)", 0, NULL },
+	{ "older-than", "DAYS", "only messages received more than DAYS days ago (1..36500)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec migrate_resume_opts[] = {
+	{ "wait", NULL, "run in the foreground and print the report", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
@@ -358,6 +379,11 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "mailstack grant", "", 0, 0, no_opts, "let the mail role read schema ers_mail (and nothing else) and the quota role write usage", cmd_mailstack_grant, OPERATOR_DB },
 	{ "mailstack purge", "", 0, 0, no_opts, "on a mail node: remove the mail of deleted mailboxes and tenants (for cron)", cmd_mailstack_purge, OPERATOR_DB },
 	{ "mailstack render", "", 0, 0, mailstack_render_opts, "write Postfix's and Dovecot's configuration from ers.yaml", cmd_mailstack_render, CMD_CONFIG | CMD_OPERATOR },
+	{ "migrate cancel", "ID", 1, 1, no_opts, "stop a queued or running IMAP migration", cmd_migrate_cancel, OPERATOR_DB },
+	{ "migrate list", "[EMAIL]", 0, 1, no_opts, "list the IMAP migrations the actor may see, newest first", cmd_migrate_list, OPERATOR_DB },
+	{ "migrate resume", "ID", 1, 1, migrate_resume_opts, "run an interrupted IMAP migration again: it copies only what is still missing", cmd_migrate_resume, OPERATOR_DB },
+	{ "migrate start", "EMAIL", 1, 1, migrate_start_opts, "copy a mailbox from another IMAP server in the background: folders kept, nothing overwritten", cmd_migrate_start, OPERATOR_DB },
+	{ "migrate status", "ID", 1, 1, no_opts, "show an IMAP migration and its per-folder report", cmd_migrate_status, OPERATOR_DB },
 	{ "mtasts mode", "DOMAIN MODE", 2, 2, no_opts, "set a domain's MTA-STS mode: testing (first), enforce or none; the policy id changes with it", cmd_mtasts_mode, OPERATOR_DB },
 	{ "mtasts policy", "DOMAIN", 1, 1, no_opts, "print a domain's MTA-STS policy file, to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt", cmd_mtasts_policy, OPERATOR_DB },
 	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },
@@ -393,6 +419,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "tenant show", "TENANT", 1, 1, no_opts, "show one tenant (by name or any of its domains)", cmd_tenant_show, OPERATOR_DB },
 	{ "user activity", "EMAIL", 1, 1, no_opts, "list a user's latest webmail logins and every time an admin logged in as the owner, with the reason", cmd_user_activity, OPERATOR_DB },
 	{ "user add", "EMAIL", 1, 1, user_add_opts, "create a user (mailbox) in one of a tenant's domains", cmd_user_add, OPERATOR_DB },
+	{ "user clear", "EMAIL", 1, 1, user_clear_opts, "delete a mailbox's messages (all, a folder's, or older ones) after saying how many", cmd_user_clear, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "user delete", "EMAIL", 1, 1, no_opts, "delete a user with its aliases and forward", cmd_user_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
 	{ "user disable", "EMAIL", 1, 1, no_opts, "disable a user: no login, no mail delivered", cmd_user_disable, OPERATOR_DB },
 	{ "user edit", "EMAIL", 1, 1, user_edit_opts, "change a user's name, role, quota or flags", cmd_user_edit, OPERATOR_DB },

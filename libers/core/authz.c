@@ -92,6 +92,8 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
 	case ERS_ACT_SMIME_USE: return "smime.use";
 	case ERS_ACT_USER_IMPERSONATE: return "user.impersonate";
+	case ERS_ACT_MIGRATE: return "mailbox.migrate";
+	case ERS_ACT_MAILBOX_CLEAR: return "mailbox.clear";
 	}
 	return "unknown";
 }
@@ -204,6 +206,8 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 		return a->role == ERS_ROLE_SUPER_ADMIN;
 	case ERS_ACT_ARCHIVE_VIEW:
 	case ERS_ACT_ARCHIVE_CREATE:
+	case ERS_ACT_MIGRATE: /* manual 002: admins for their users, a user into its own mailbox */
+	case ERS_ACT_MAILBOX_CLEAR: /* manual 003: users manage their own mailboxes, resellers their users' */
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
 	case ERS_ACT_ARCHIVE_DECRYPT: /* a user's key is its own alone */
 		if (t && t->is_user)

@@ -218,6 +218,9 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "submission_port", NULL, &cfg->mailstack.submission_port, 1, 65535, NULL },
 		{ "imap_port", NULL, &cfg->mailstack.imap_port, 1, 65535, NULL },
 		{ "imaps_port", NULL, &cfg->mailstack.imaps_port, 0, 65535, NULL },
+		{ "pop3_port", NULL, &cfg->mailstack.pop3_port, 0, 65535, NULL },
+		{ "pop3s_port", NULL, &cfg->mailstack.pop3s_port, 0, 65535, NULL },
+		{ "managesieve_port", NULL, &cfg->mailstack.managesieve_port, 0, 65535, NULL },
 		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0, NULL },
 		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535, NULL },
 		{ "db_name", &cfg->mailstack.db_name, NULL, 0, 0, NULL },
@@ -233,6 +236,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "tls_key", &cfg->mailstack.tls_key, NULL, 0, 0, NULL },
 		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0, NULL },
 		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535, NULL },
+		{ "dovecot_config", &cfg->mailstack.dovecot_config, NULL, 0, 0, NULL },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
 			 mailstack_why);
@@ -474,6 +478,9 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.submission_port = 587;
 	cfg->mailstack.imap_port = 143;
 	cfg->mailstack.imaps_port = 993;
+	cfg->mailstack.pop3_port = 110;
+	cfg->mailstack.pop3s_port = 995;
+	cfg->mailstack.managesieve_port = 4190;
 	cfg->mailstack.db_user = ers_xstrdup("ers_mail");
 	cfg->mailstack.quota_db_user = ers_xstrdup("ers_quota");
 	cfg->mailstack.postfix_queue_directory = ers_xstrdup("/var/spool/postfix");
@@ -505,6 +512,8 @@ static void derive_defaults(struct ers_config *cfg)
 		gethostname(host, sizeof host - 1);
 		cfg->mailstack.hostname = ers_xstrdup(host);
 	}
+	if (!cfg->mailstack.dovecot_config)
+		cfg->mailstack.dovecot_config = ers_xstrdup("/etc/dovecot/dovecot.conf");
 	if (!cfg->mailstack.doveadm_urls && cfg->mailstack.doveadm_port) {
 		char url[64];
 		snprintf(url, sizeof url, "http://127.0.0.1:%d", cfg->mailstack.doveadm_port);
@@ -610,7 +619,7 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.policy_service, &cfg->mailstack.relayhost,
 			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
-			     &cfg->mailstack.opendkim_milter, &cfg->dns.resolver, &cfg->dns.mx_host,
+			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
 			     &cfg->scan.target,
@@ -649,6 +658,8 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	if (m->relayhost)
 		ers_buf_addf(out, "  relayhost: \"%s\"\n", m->relayhost);
 	ers_buf_addf(out, "  imaps_port: %d\n  doveadm_port: %d\n", m->imaps_port, m->doveadm_port);
+	ers_buf_addf(out, "  pop3_port: %d\n  pop3s_port: %d\n  managesieve_port: %d\n", m->pop3_port, m->pop3s_port,
+		     m->managesieve_port);
 	if (m->doveadm_urls)
 		ers_buf_addf(out, "  doveadm_urls: %s\n", m->doveadm_urls);
 	ers_buf_addf(out, "  master_user: %s\n", m->master_user);
@@ -658,6 +669,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		ers_buf_addf(out, "  opendkim_milter: %s\n", m->opendkim_milter);
 	if (m->opendkim_port)
 		ers_buf_addf(out, "  opendkim_port: %d\n", m->opendkim_port);
+	ers_buf_addf(out, "  dovecot_config: %s\n", m->dovecot_config);
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");
 	const struct { const char *key; const char *value; } dns_strings[] = {

@@ -44,6 +44,12 @@ int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, 
 	s->smtp_host = ers_xstrdup(ers_db_str(res, 0, 4));
 	s->smtp_port = (int)ers_db_ll(res, 0, 5);
 	s->smtp_tls = strcmp(ers_db_str(res, 0, 6), "implicit") ? ERS_TLS_STARTTLS : ERS_TLS_IMPLICIT;
+	/* POP3 with implicit TLS (995) when there is one, as manual 004 lists it. */
+	const typeof(ers_ctx_config(ctx)->mailstack) *m = &ers_ctx_config(ctx)->mailstack;
+	bool tls = m->tls_cert != NULL;
+	s->pop3_port = tls && m->pop3s_port ? m->pop3s_port : m->pop3_port;
+	s->pop3_tls = tls && m->pop3s_port ? ERS_TLS_IMPLICIT : ERS_TLS_STARTTLS;
+	s->managesieve_port = m->managesieve_port;
 	*settings_r = s;
 	rc = 0;
 out:
@@ -101,6 +107,8 @@ void ers_autoconfig_xml(const struct ers_client_settings *s, struct ers_buf *out
 	add_xml_text(out, s->tenant);
 	ers_buf_adds(out, "</displayShortName>\n");
 	add_server(out, "incomingServer", "imap", s->imap_host, s->imap_port, s->imap_tls);
+	if (s->pop3_port)
+		add_server(out, "incomingServer", "pop3", s->imap_host, s->pop3_port, s->pop3_tls);
 	add_server(out, "outgoingServer", "smtp", s->smtp_host, s->smtp_port, s->smtp_tls);
 	ers_buf_adds(out, "  </emailProvider>\n</clientConfig>\n");
 }

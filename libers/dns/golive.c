@@ -262,6 +262,61 @@ static void check_imap(const struct ers_client_settings *s, const char *ca_file,
 	ers_check_add(r, "imap", what, !fail, "%s", fail ? fail : "TLS as approved, a probe login refused as it should be");
 }
 
+/* POP3: greeting, STLS (or implicit TLS), a probe login refused with -ERR. */
+static void check_pop3(const struct ers_client_settings *s, const char *ca_file, struct ers_check_report *r)
+{
+	char what[160], why[300], buf[4096];
+	snprintf(what, sizeof what, "POP3 %s:%d (%s) accepts logins", s->imap_host, s->pop3_port,
+		 ers_tls_mode_name(s->pop3_tls));
+	struct ers_probe *p = NULL;
+	if (ers_probe_open(s->imap_host, s->pop3_port, &p, why, sizeof why) < 0) {
+		ers_check_add(r, "pop3", what, false, "%s", why);
+		return;
+	}
+	const char *fail = NULL;
+	if (s->pop3_tls == ERS_TLS_IMPLICIT && ers_probe_start_tls(p, ca_file, why, sizeof why) < 0)
+		fail = why;
+	else if (!ers_probe_read_until(p, buf, sizeof buf, "\r\n") || strncmp(buf, "+OK", 3))
+		fail = "no +OK greeting";
+	else if (s->pop3_tls == ERS_TLS_STARTTLS) {
+		if (!ers_probe_say(p, "STLS\r\n") || !ers_probe_read_until(p, buf, sizeof buf, "\r\n") ||
+		    strncmp(buf, "+OK", 3))
+			fail = "STLS (STARTTLS) refused";
+		else if (ers_probe_start_tls(p, ca_file, why, sizeof why) < 0)
+			fail = why;
+	}
+	if (!fail && (!ers_probe_say(p, "USER " PROBE_USER "\r\nPASS not-a-password\r\n") ||
+		      !ers_probe_read_until(p, buf, sizeof buf, "-ERR")))
+		fail = "a probe login was not refused with -ERR";
+	if (!fail)
+		ers_probe_say(p, "QUIT\r\n");
+	ers_probe_close(p);
+	ers_check_add(r, "pop3", what, !fail, "%s", fail ? fail : "TLS, a probe login refused as it should be");
+}
+
+/* ManageSieve (RFC 5804): a greeting offering STARTTLS, and TLS after it. */
+static void check_managesieve(const struct ers_client_settings *s, const char *ca_file, struct ers_check_report *r)
+{
+	char what[160], why[300], buf[4096];
+	snprintf(what, sizeof what, "ManageSieve %s:%d (starttls) answers", s->imap_host, s->managesieve_port);
+	struct ers_probe *p = NULL;
+	if (ers_probe_open(s->imap_host, s->managesieve_port, &p, why, sizeof why) < 0) {
+		ers_check_add(r, "managesieve", what, false, "%s", why);
+		return;
+	}
+	const char *fail = NULL;
+	if (!ers_probe_read_until(p, buf, sizeof buf, "\nOK"))
+		fail = "no OK greeting";
+	else if (!strstr(buf, "\"STARTTLS\""))
+		fail = "STARTTLS is not offered";
+	else if (!ers_probe_say(p, "STARTTLS\r\n") || !ers_probe_read_until(p, buf, sizeof buf, "OK"))
+		fail = "STARTTLS refused";
+	else if (ers_probe_start_tls(p, ca_file, why, sizeof why) < 0)
+		fail = why;
+	ers_probe_close(p);
+	ers_check_add(r, "managesieve", what, !fail, "%s", fail ? fail : "STARTTLS offered and working");
+}
+
 int ers_golive_check(struct ers_ctx *ctx, const struct ers_actor *actor, const char *domain,
 		     struct ers_check_report *r, struct ers_client_settings **settings_r, struct ers_error *err)
 {
@@ -285,6 +340,10 @@ int ers_golive_check(struct ers_ctx *ctx, const struct ers_actor *actor, const c
 		PQfinish(mail);
 	}
 	check_imap(s, cfg->dns.ca_file, r);
+	if (s->pop3_port)
+		check_pop3(s, cfg->dns.ca_file, r);
+	if (s->managesieve_port)
+		check_managesieve(s, cfg->dns.ca_file, r);
 	check_submission(s, cfg->dns.ca_file, r);
 	*settings_r = s;
 	return 0;

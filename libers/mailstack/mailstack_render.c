@@ -250,8 +250,9 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 	bool api = m->doveadm_port > 0;
 	const char *listen = m->listen;
 	ers_buf_addf(b, GENERATED, r->cfg->path);
+	ers_buf_addf(b, "protocols = imap lmtp%s%s\n", m->pop3_port || (tls && m->pop3s_port) ? " pop3" : "",
+		     m->managesieve_port ? " sieve" : "");
 	ers_buf_addf(b,
-		"protocols = imap lmtp\n"
 		"listen = %s\n"
 		"first_valid_uid = %d\n"
 		"mail_location = maildir:~/Maildir\n"
@@ -312,6 +313,19 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"service dict {\n  unix_listener dict {\n    mode = 0666\n  }\n}\n",
 		m->imap_port, tls ? m->imaps_port : 0, m->postfix_queue_directory, m->postfix_queue_directory,
 		m->postfix_queue_directory);
+	if (m->pop3_port || (tls && m->pop3s_port))
+		ers_buf_addf(b,
+			"# POP3 (manual 004: pop3/110 with STARTTLS, pop3s/995); 0 in ers.yaml turns one off.\n"
+			"service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n"
+			"  inet_listener pop3s {\n    port = %d\n  }\n}\n"
+			"protocol pop3 {\n  mail_plugins = $mail_plugins\n  pop3_uidl_format = %%08Xu%%08Xv\n}\n",
+			m->pop3_port, tls ? m->pop3s_port : 0);
+	if (m->managesieve_port)
+		ers_buf_addf(b,
+			"# ManageSieve (RFC 5804, manual 004: sieve/4190): clients edit the filters\n"
+			"# the sieve plugin above runs.\n"
+			"service managesieve-login {\n  inet_listener sieve {\n    port = %d\n  }\n}\n",
+			m->managesieve_port);
 	if (api)
 		ers_buf_addf(b,
 			"# ersctl flushes the auth cache here (mailstack.doveadm_urls).\n"

@@ -74,6 +74,8 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_ARCHIVE_VIEW:    /* manual 000 "Personal And Tenant Archives" */
 	case ERS_ACT_ARCHIVE_CREATE:
+	case ERS_ACT_MIGRATE:         /* manual 002 "IMAP Migration": admins, a user into its own */
+	case ERS_ACT_MAILBOX_CLEAR:   /* manual 003 "Clear the contents of a mailbox" */
 		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_ARCHIVE_DECRYPT: /* a personal archive: its user only; a tenant's: its admins */
 		if (named_user)

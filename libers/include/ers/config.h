@@ -45,6 +45,9 @@ struct ers_config {
 		char *listen;         /* address the daemons listen on: * or one address */
 		int smtp_port, submission_port, imap_port;
 		int imaps_port;       /* IMAP with implicit TLS when tls_cert is set (0: none) */
+		int pop3_port;        /* POP3 (STARTTLS when tls_cert is set); 0: no POP3 */
+		int pop3s_port;       /* POP3 with implicit TLS when tls_cert is set (0: none) */
+		int managesieve_port; /* ManageSieve (RFC 5804) for clients' filters; 0: none */
 		char *db_host;        /* how the mail servers reach PostgreSQL (default: database.*) */
 		int db_port;
 		char *db_name;
@@ -59,6 +62,7 @@ struct ers_config {
 		char *tls_cert, *tls_key;
 		char *opendkim_milter; /* OpenDKIM's milter socket for submission (unset: no signing) */
 		int opendkim_port;     /* where `ersctl mailstack check` and test/stack find it */
+		char *dovecot_config;  /* the dovecot.conf doveadm reads (`migrate`); default /etc/dovecot/dovecot.conf */
 	} mailstack;
 	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */
 	struct {

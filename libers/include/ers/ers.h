@@ -39,6 +39,8 @@
 #include "archive.h"
 #include "backup.h"
 #include "smime.h"
+#include "migrate.h"
+#include "clear.h"
 
 const char *ers_version(void);
 

@@ -23,6 +23,11 @@ struct ers_client_settings {
 	char *smtp_host;
 	int smtp_port;
 	enum ers_tls_mode smtp_tls;
+	/* On the incoming host, as this mail node offers them (ers.yaml
+	 * mailstack.pop3_port, pop3s_port, managesieve_port); 0: not offered. */
+	int pop3_port;
+	enum ers_tls_mode pop3_tls;
+	int managesieve_port;      /* STARTTLS */
 };
 
 int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, const char *domain,
