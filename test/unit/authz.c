@@ -134,6 +134,9 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
 	case ERS_ACT_SMIME_USE:       /* signing with, decrypting by a user's key: the user alone */
 		return self ? ALLOW : DENY;
+	case ERS_ACT_AUTOREPLY_VIEW:  /* "Autoresponder" (manual 002): the mailbox owner; */
+	case ERS_ACT_AUTOREPLY_SET:   /* tenant admins their regular users, super admins any */
+		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

@@ -54,9 +54,11 @@ enum ers_action {
 	ERS_ACT_SMIME_VIEW,     /* a user's S/MIME identity status and recipient certificates */
 	ERS_ACT_SMIME_MANAGE,   /* save or remove them */
 	ERS_ACT_SMIME_USE,      /* sign or decrypt with a user's private key: the user alone */
+	ERS_ACT_AUTOREPLY_VIEW, /* a mailbox's autoresponder (manual 002) */
+	ERS_ACT_AUTOREPLY_SET,
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_SMIME_USE + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_AUTOREPLY_SET + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

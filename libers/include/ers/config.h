@@ -59,6 +59,7 @@ struct ers_config {
 		char *tls_cert, *tls_key;
 		char *opendkim_milter; /* OpenDKIM's milter socket for submission (unset: no signing) */
 		int opendkim_port;     /* where `ersctl mailstack check` and test/stack find it */
+		int reply_port;        /* loopback-only SMTP listener Sieve's vacation replies leave by */
 	} mailstack;
 	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */
 	struct {

@@ -39,6 +39,7 @@
 #include "archive.h"
 #include "backup.h"
 #include "smime.h"
+#include "autoreply.h"
 
 const char *ers_version(void);
 
