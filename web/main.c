@@ -111,6 +111,8 @@ static const struct route routes[] = {
 	{ "GET", "/archives", page_archives, true, false, false },
 	{ "POST", "/archives/create", page_archives_create, true, true, false },
 	{ "GET", "/archives/download", page_archives_download, true, false, false },
+	{ "GET", "/autoreply", page_autoreply, true, false, false },
+	{ "POST", "/autoreply", page_autoreply_post, true, true, false },
 	{ "GET", "/smime", page_smime, true, false, false },
 	{ "POST", "/smime/identity", page_smime_identity_post, true, true, false },
 	{ "POST", "/smime/identity/remove", page_smime_identity_remove, true, true, false },
