@@ -84,6 +84,18 @@ complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcom
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l actor -r
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l since -r
 complete -c ersctl -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from list' -l limit -r
+complete -c ersctl -n '__fish_use_subcommand' -a autoreply
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply' -a off
+complete -c ersctl -n '__fish_use_subcommand' -a autoreply
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply' -a set
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l subject -r
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l message-file -r
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l start -r
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l end -r
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l interval-days -r
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l disabled
+complete -c ersctl -n '__fish_use_subcommand' -a autoreply
+complete -c ersctl -n '__fish_seen_subcommand_from autoreply' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a backup
 complete -c ersctl -n '__fish_seen_subcommand_from backup' -a create
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l include-maildirs

@@ -106,6 +106,8 @@ static const struct route routes[] = {
 	{ "POST", "/password", page_password_post, true, true },
 	{ "GET", "/compose", page_compose, true, false },
 	{ "POST", "/compose", page_compose_post, true, true },
+	{ "GET", "/autoreply", page_autoreply, true, false },
+	{ "POST", "/autoreply", page_autoreply_post, true, true },
 	{ "GET", "/archives", page_archives, true, false },
 	{ "POST", "/archives/create", page_archives_create, true, true },
 	{ "POST", "/archives/preferences", page_archives_preferences, true, true },

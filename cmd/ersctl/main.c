@@ -288,6 +288,15 @@ static const struct opt_spec backup_restore_opts[] = {
 	{ "tenant", "TENANT", "bring back only this tenant (its name in the backup): its rows and mail, into this running system beside the others", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec autoreply_set_opts[] = {
+	{ "subject", "TEXT", "Subject of the automatic reply (one line, up to 200 characters)", OPT_REQUIRED, NULL },
+	{ "message-file", "FILE", "Text of the automatic reply, up to 64 KB (- for standard input)", OPT_REQUIRED, NULL },
+	{ "start", "YYYY-MM-DD", "Start Date: first day it answers, in the tenant's time zone (default: at once)", 0, NULL },
+	{ "end", "YYYY-MM-DD", "End Date: last day it answers (default: no end)", 0, NULL },
+	{ "interval-days", "N", "days before the same sender is answered again (1..365; default 1)", 0, NULL },
+	{ "disabled", NULL, "save it switched off", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec smime_identity_set_opts[] = {
 	{ "cert", "FILE", "the certificate, PEM, for the user's own address (- for standard input)", OPT_REQUIRED, NULL },
 	{ "key", "FILE", "its private key, PEM; stored sealed under SMIME_MASTER_KEY, never shown", OPT_REQUIRED, NULL },
@@ -354,6 +363,9 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "archive show", "ID", 1, 1, no_opts, "show one archive job", cmd_archive_show, OPERATOR_DB },
 	{ "archive verify", "ID", 1, 1, no_opts, "read a stored archive back and compare its SHA-256 with the recorded one", cmd_archive_verify, OPERATOR_DB },
 	{ "audit list", "", 0, 0, audit_list_opts, "show the audit log, newest first", cmd_audit_list, OPERATOR_DB },
+	{ "autoreply off", "EMAIL", 1, 1, no_opts, "turn a mailbox's autoresponder off, keeping its text", cmd_autoreply_off, OPERATOR_DB },
+	{ "autoreply set", "EMAIL", 1, 1, autoreply_set_opts, "set a mailbox's autoresponder: subject, message, dates, interval", cmd_autoreply_set, OPERATOR_DB },
+	{ "autoreply show", "EMAIL", 1, 1, no_opts, "show a mailbox's autoresponder and whether it answers today", cmd_autoreply_show, OPERATOR_DB },
 	{ "backup create", "", 0, 0, backup_create_opts, "write an encrypted backup of the database, ers.yaml, the secrets, the mail-stack configuration and (asked) the maildirs", cmd_backup_create, OPERATOR_DB },
 	{ "backup list", "[DIR]", 0, 1, no_opts, "list the backups in a directory (default /var/backups/ers)", cmd_backup_list, CMD_OPERATOR },
 	{ "backup restore", "FILE", 1, 1, backup_restore_opts, "restore a backup onto this machine: database, secrets, configuration, maildirs (refuses a database in use without --force)", cmd_backup_restore, CMD_OPERATOR },

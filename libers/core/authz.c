@@ -90,6 +90,8 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_ARCHIVE_RUN: return "archive.run";
 	case ERS_ACT_SMIME_VIEW: return "smime.view";
 	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
+	case ERS_ACT_AUTOREPLY_VIEW: return "autoreply.view";
+	case ERS_ACT_AUTOREPLY_SET: return "autoreply.set";
 	case ERS_ACT_SMIME_USE: return "smime.use";
 	case ERS_ACT_USER_IMPERSONATE: return "user.impersonate";
 	case ERS_ACT_MIGRATE: return "mailbox.migrate";
@@ -158,6 +160,8 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_SMIME_VIEW:
 	case ERS_ACT_SMIME_MANAGE:
 	case ERS_ACT_MFA_VIEW:
+	case ERS_ACT_AUTOREPLY_VIEW: /* one's own mailbox; admins the users in their reach */
+	case ERS_ACT_AUTOREPLY_SET:
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);
 	case ERS_ACT_MFA_RESET: /* not oneself: a stolen session must not turn MFA off */
 		return a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, false);

@@ -237,6 +237,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0, NULL },
 		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535, NULL },
 		{ "dovecot_config", &cfg->mailstack.dovecot_config, NULL, 0, 0, NULL },
+		{ "reply_port", NULL, &cfg->mailstack.reply_port, 1, 65535, NULL },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
 			 mailstack_why);
@@ -475,6 +476,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.mail_uid = cfg->mailstack.mail_gid = 5000;
 	cfg->mailstack.listen = ers_xstrdup("*");
 	cfg->mailstack.smtp_port = 25;
+	cfg->mailstack.reply_port = 10026;
 	cfg->mailstack.submission_port = 587;
 	cfg->mailstack.imap_port = 143;
 	cfg->mailstack.imaps_port = 993;
@@ -670,6 +672,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	if (m->opendkim_port)
 		ers_buf_addf(out, "  opendkim_port: %d\n", m->opendkim_port);
 	ers_buf_addf(out, "  dovecot_config: %s\n", m->dovecot_config);
+	ers_buf_addf(out, "  reply_port: %d\n", m->reply_port);
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");
 	const struct { const char *key; const char *value; } dns_strings[] = {

@@ -170,6 +170,17 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 			"  -o milter_default_action=tempfail\n"
 			"  -o milter_macro_daemon_name=ORIGINATING\n",
 			m->opendkim_milter);
+	/* Sieve's vacation replies (Dovecot's submission_host) leave by a
+	 * listener on loopback that relays for loopback alone: port 25 trusts
+	 * no client, and sendmail -C needs the directory in /etc/postfix. */
+	ers_buf_addf(b,
+		"127.0.0.1:%-3d inet  n       -       n       -       -       smtpd\n"
+		"  -o syslog_name=postfix/reply\n"
+		"  -o mynetworks=127.0.0.0/8\n"
+		"  -o smtpd_client_restrictions=permit_mynetworks,reject\n"
+		"  -o smtpd_relay_restrictions=permit_mynetworks,reject\n"
+		"  -o smtpd_recipient_restrictions=permit_mynetworks,reject\n",
+		m->reply_port);
 	ers_buf_adds(b,
 		"pickup        unix  n       -       n       60      1       pickup\n"
 		"cleanup       unix  n       -       n       -       0       cleanup\n"
@@ -243,6 +254,20 @@ static void dovecot_dict_sql(struct render *r, struct ers_buf *b)
 		m->db_host, m->db_port, m->db_name, m->quota_db_user);
 }
 
+static void dovecot_dict_sieve(struct render *r, struct ers_buf *b)
+{
+	const typeof(r->cfg->mailstack) *m = &r->cfg->mailstack;
+	ers_buf_addf(b, GENERATED, r->cfg->path);
+	ers_buf_addf(b,
+		"# Pigeonhole's dict storage over the views of the autoresponders (0013_autoreply.sql).\n"
+		"connect = host=%s port=%d dbname=%s user=%s\n"
+		"map {\n  pattern = priv/sieve/name/$name\n  table = ers_mail.sieve_names\n"
+		"  username_field = username\n  value_field = id\n  fields {\n    name = $name\n  }\n}\n"
+		"map {\n  pattern = priv/sieve/data/$id\n  table = ers_mail.sieve_data\n"
+		"  username_field = username\n  value_field = script\n  fields {\n    id = $id\n  }\n}\n",
+		m->db_host, m->db_port, m->db_name, m->db_user);
+}
+
 static void dovecot_conf(struct render *r, const char *dir, bool master, struct ers_buf *b)
 {
 	const typeof(r->cfg->mailstack) *m = &r->cfg->mailstack;
@@ -295,9 +320,13 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"  quota_grace = 10%%\n"
 		"  quota_status_success = DUNNO\n  quota_status_nouser = DUNNO\n"
 		"  quota_status_overquota = \"552 5.2.2 Mailbox is full\"\n"
-		"  sieve = file:~/sieve;active=~/.dovecot.sieve\n}\n"
-		"dict {\n  ers_quota = pgsql:%s/dict-sql.conf.ext\n}\n",
-		dir, dir, m->hostname, dir);
+		"  sieve = file:~/sieve;active=~/.dovecot.sieve\n"
+		"  # The autoresponder (ers_mail.sieve_names/sieve_data), before the user's own script.\n"
+		"  sieve_before = dict:proxy::ers_sieve;name=ers-autoreply;bindir=~/.sieve-bin\n}\n"
+		"# Vacation replies go out through Postfix's loopback reply listener.\n"
+		"submission_host = 127.0.0.1:%d\n"
+		"dict {\n  ers_quota = pgsql:%s/dict-sql.conf.ext\n  ers_sieve = pgsql:%s/dict-sieve.conf.ext\n}\n",
+		dir, dir, m->hostname, m->reply_port, dir, dir);
 	ers_buf_addf(b,
 		"service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n"
 		"  inet_listener imaps {\n    port = %d\n  }\n}\n"
@@ -352,6 +381,10 @@ static int render_dovecot(struct render *r, const char *dir)
 	dovecot_dict_sql(r, &b);
 	if (rc == 0)
 		rc = write_file(r, dir, "dict-sql.conf.ext", &b, 0640, true);
+	ers_buf_reset(&b);
+	dovecot_dict_sieve(r, &b);
+	if (rc == 0)
+		rc = write_file(r, dir, "dict-sieve.conf.ext", &b, 0640, true);
 	ers_buf_reset(&b);
 	if (rc == 0 && master) {
 		struct ers_buf hash = ERS_BUF_INIT;

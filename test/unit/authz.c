@@ -138,6 +138,9 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return self ? ALLOW : DENY;
 	case ERS_ACT_USER_IMPERSONATE: /* manual 003 "Log in as mailbox owner": not oneself, not admins for tenant admins */
 		return !self && (super ? named_user : tadmin && own_regular) ? ALLOW : DENY;
+	case ERS_ACT_AUTOREPLY_VIEW:  /* "Autoresponder" (manual 002): the mailbox owner; */
+	case ERS_ACT_AUTOREPLY_SET:   /* tenant admins their regular users, super admins any */
+		return self || super || (tadmin && own_regular) ? ALLOW : DENY;
 	}
 	return NO_EXPECTATION;
 }

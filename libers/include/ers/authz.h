@@ -57,9 +57,11 @@ enum ers_action {
 	ERS_ACT_USER_IMPERSONATE, /* open a user's webmail as the user (manual 003 "Log in as mailbox owner") */
 	ERS_ACT_MIGRATE,        /* IMAP migration into a mailbox: start, see, cancel (manual 002) */
 	ERS_ACT_MAILBOX_CLEAR,  /* delete a mailbox's messages, all or some (manual 003) */
+	ERS_ACT_AUTOREPLY_VIEW, /* a mailbox's autoresponder (manual 002) */
+	ERS_ACT_AUTOREPLY_SET,
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_MAILBOX_CLEAR + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_AUTOREPLY_SET + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */
