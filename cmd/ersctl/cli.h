@@ -102,6 +102,7 @@ int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 /* Command handlers, one file per noun. */
 int cmd_config_check(struct cli *c);
 int cmd_scan_status(struct cli *c);
+int cmd_scan_milter(struct cli *c); /* milter.c */
 int cmd_scan_test(struct cli *c);
 int cmd_scan_tests(struct cli *c);
 int cmd_scan_list(struct cli *c);
