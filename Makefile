@@ -16,8 +16,10 @@ CC           ?= cc
 PKGS         := libpq yaml-0.1 jansson libidn2 libcrypto libcrypt libcurl ldns gmime-3.0 gumbo libqrencode libarchive gpgme
 PKG_CFLAGS   := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libmilter (ersctl scan milter) is ersctl's alone: libers does not link it.
+MILTER_LIBS  := $(shell pkg-config --libs milter 2>/dev/null) -lpthread
 # Asked only when something is compiled (recursive =): the modules missing.
-PKG_MISSING   = $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
+PKG_MISSING   = $(strip $(foreach p,$(PKGS) milter,$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
 
 WARN         := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter
 HARDEN       := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
@@ -100,7 +102,7 @@ $(LIB_A): $(LIB_OBJ)
 
 # In-tree ersctl finds the in-tree library beside it; `make install` relinks it.
 $(ERSCTL): $(CLI_OBJ) $(LIB_SO)
-	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@ $(CLI_OBJ) -L$(O) -lers -ljansson
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@ $(CLI_OBJ) -L$(O) -lers -ljansson $(MILTER_LIBS)
 
 # The webmail CGI; its stylesheet and script are compiled in (served at
 # /static/ers.css as web_css and /static/ers.js as web_js).

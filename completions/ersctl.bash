@@ -56,6 +56,7 @@ _ersctl_commands=(
     'mtasts policy||'
     'policyd|--listen --socket-group --pidfile --max-connections|'
     'scan list|--tenant --since --issues --attachments --limit|'
+    'scan milter|--listen --socket-group --pidfile|'
     'scan prune||'
     'scan stats|--tenant --since --per-user|'
     'scan status||'

@@ -216,6 +216,11 @@ complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcomm
 complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l attachments
 complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from list' -l limit -r
 complete -c ersctl -n '__fish_use_subcommand' -a scan
+complete -c ersctl -n '__fish_seen_subcommand_from scan' -a milter
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from milter' -l listen -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from milter' -l socket-group -r
+complete -c ersctl -n '__fish_seen_subcommand_from scan; and __fish_seen_subcommand_from milter' -l pidfile -r
+complete -c ersctl -n '__fish_use_subcommand' -a scan
 complete -c ersctl -n '__fish_seen_subcommand_from scan' -a prune
 complete -c ersctl -n '__fish_use_subcommand' -a scan
 complete -c ersctl -n '__fish_seen_subcommand_from scan' -a stats

@@ -111,6 +111,7 @@ int cmd_migrate_cancel(struct cli *c);
 int cmd_migrate_resume(struct cli *c);
 int cmd_config_check(struct cli *c);
 int cmd_scan_status(struct cli *c);
+int cmd_scan_milter(struct cli *c); /* milter.c */
 int cmd_scan_test(struct cli *c);
 int cmd_scan_tests(struct cli *c);
 int cmd_scan_list(struct cli *c);

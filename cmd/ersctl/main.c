@@ -208,6 +208,12 @@ static const struct opt_spec policyd_opts[] = {
 	{ "max-connections", "N", "at most N connections at once, each with its own database connection, 1..1000 (default 100)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec scan_milter_opts[] = {
+	{ "listen", "ADDRESS", "inet:HOST:PORT or unix:/PATH, as Postfix names it (default: scan.milter)", 0, NULL },
+	{ "socket-group", "GROUP", "give the unix socket (mode 0660) to GROUP, which may then connect (Postfix: postfix)", 0, NULL },
+	{ "pidfile", "FILE", "write the process id to FILE while running", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec scan_list_opts[] = {
 	{ "tenant", "TENANT", "only this tenant's scans (name or domain)", 0, NULL },
 	{ "since", "TIME", "only scans since a time (2026-12-04, 2026-12-04T10:00Z) or a span ago (30m, 12h, 7d, 2w)", 0, NULL },
@@ -400,6 +406,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "mtasts policy", "DOMAIN", 1, 1, no_opts, "print a domain's MTA-STS policy file, to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt", cmd_mtasts_policy, OPERATOR_DB },
 	{ "policyd", "", 0, 0, policyd_opts, "run the Postfix policy service: send limits, disabled senders, internal-only addresses", cmd_policyd, OPERATOR_DB },
 	{ "scan list", "", 0, 0, scan_list_opts, "list the outbound scan records the actor may see, newest first", cmd_scan_list, OPERATOR_DB },
+	{ "scan milter", "", 0, 0, scan_milter_opts, "run the milter that scans mail submitted on the submission port (Postfix smtpd_milters)", cmd_scan_milter, OPERATOR_DB },
 	{ "scan prune", "", 0, 0, no_opts, "delete scan records older than scan.retention_days", cmd_scan_prune, OPERATOR_DB },
 	{ "scan stats", "", 0, 0, scan_stats_opts, "count clean, infected and unavailable scans per sender domain (or per sender)", cmd_scan_stats, OPERATOR_DB },
 	{ "scan status", "", 0, 0, no_opts, "show the scanner's settings and check clamd now (PING, VERSION; exit 69: unhealthy)", cmd_scan_status, OPERATOR_DB },

@@ -311,12 +311,18 @@ static int walk_scan(struct yaml_walk *w, yaml_node_t *map, struct ers_config *c
 		{ "timeout", NULL, &cfg->scan.timeout, 1, 600, NULL },
 		{ "max_size_mb", NULL, &cfg->scan.max_size_mb, 1, 4096, NULL },
 		{ "retention_days", NULL, &cfg->scan.retention_days, 1, 3650, NULL },
+		{ "milter", &cfg->scan.milter, NULL, 0, 0, NULL },
 	};
 	if (walk_flat(w, map, "scan", fields, sizeof fields / sizeof fields[0], scan_bad, scan_why) < 0)
 		return -1;
 	const char *t = cfg->scan.target;
 	if (t && !(!strncmp(t, "unix:/", 6) || (!strncmp(t, "tcp:", 4) && strrchr(t + 4, ':'))))
 		return node_error(w, map, "scan.target", "must be unix:/PATH or tcp:HOST:PORT, got \"%.200s\"", t);
+	/* Postfix's notation, which `ersctl scan milter` listens on too. */
+	const char *m = cfg->scan.milter;
+	if (m && !(!strncmp(m, "unix:/", 6) || (!strncmp(m, "inet:", 5) && strrchr(m + 5, ':') > m + 5 &&
+						 atoi(strrchr(m + 5, ':') + 1) > 0 && atoi(strrchr(m + 5, ':') + 1) < 65536)))
+		return node_error(w, map, "scan.milter", "must be inet:HOST:PORT or unix:/PATH, got \"%.200s\"", m);
 	return 0;
 }
 
@@ -624,7 +630,7 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
-			     &cfg->scan.target,
+			     &cfg->scan.target, &cfg->scan.milter,
 			     &cfg->archive.directory };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
@@ -697,6 +703,10 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		     "  retention_days: %d\n", cfg->scan.enabled ? "true" : "false", cfg->scan.target,
 		     cfg->scan.fail_closed ? "true" : "false", cfg->scan.timeout, cfg->scan.max_size_mb,
 		     cfg->scan.retention_days);
+	if (cfg->scan.milter)
+		ers_buf_addf(out, "  milter: \"%s\"\n", cfg->scan.milter);
+	else
+		ers_buf_adds(out, "  # milter: not set: mail submitted on the submission port is not scanned\n");
 	ers_buf_addf(out, "archive:\n  directory: \"%s\"\n", cfg->archive.directory);
 	ers_buf_adds(out, "# secrets (values never shown)\nsecrets:\n");
 	describe_secret(out, "SMIME_MASTER_KEY", cfg->secrets.master_key, cfg->secrets.master_key_source);

@@ -159,19 +159,14 @@ static void check_policy(const struct ers_config *cfg, struct ers_check_report *
 	ers_probe_close(p);
 }
 
-/* OpenDKIM answers the milter protocol's option negotiation (SMFIC_OPTNEG:
+/* A milter answers the milter protocol's option negotiation (SMFIC_OPTNEG:
  * version 6, every action and protocol step offered) with its own. */
-static void check_opendkim(const struct ers_config *cfg, const char *listen_host, struct ers_check_report *r)
+static void check_milter(struct ers_check_report *r, const char *component, const char *host, int port)
 {
-	const char *milter = cfg->mailstack.opendkim_milter;
-	char host[256], why[300];
-	snprintf(host, sizeof host, "%s", listen_host);
-	if (milter && !strncmp(milter, "inet:", 5) && strrchr(milter, ':') > milter + 5)
-		snprintf(host, sizeof host, "%.*s", (int)(strrchr(milter, ':') - milter - 5), milter + 5);
-	int port = cfg->mailstack.opendkim_port;
+	char why[300];
 	struct ers_probe *p;
 	if (ers_probe_open(host, port, &p, why, sizeof why) < 0) {
-		ers_check_add(r, "opendkim", "milter port answers", false, "%s", why);
+		ers_check_add(r, component, "milter port answers", false, "%s", why);
 		return;
 	}
 	static const unsigned char optneg[] = { 0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 0x01, 0xff, 0, 0x1f, 0xff, 0xff };
@@ -182,10 +177,20 @@ static void check_opendkim(const struct ers_config *cfg, const char *listen_host
 	while (ok && n < 5)
 		ok = ers_probe_read(p, buf, sizeof buf, &n);
 	ok = ok && buf[4] == 'O';
-	ers_check_add(r, "opendkim", "milter port answers", ok, "%s:%d: %s", host, port,
+	ers_check_add(r, component, "milter port answers", ok, "%s:%d: %s", host, port,
 		      ok ? "milter option negotiation answered" : "no milter answer");
 	ers_probe_write(p, quit, sizeof quit);
 	ers_probe_close(p);
+}
+
+static void check_opendkim(const struct ers_config *cfg, const char *listen_host, struct ers_check_report *r)
+{
+	const char *milter = cfg->mailstack.opendkim_milter;
+	char host[256];
+	snprintf(host, sizeof host, "%s", listen_host);
+	if (milter && !strncmp(milter, "inet:", 5) && strrchr(milter, ':') > milter + 5)
+		snprintf(host, sizeof host, "%.*s", (int)(strrchr(milter, ':') - milter - 5), milter + 5);
+	check_milter(r, "opendkim", host, cfg->mailstack.opendkim_port);
 }
 
 int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r, struct ers_error *err)
@@ -217,6 +222,14 @@ int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r
 		}
 		ers_check_add(r, "clamd", "scanner answers and scans", ok, "%s: %s", cfg->scan.target,
 			      !version[0] ? e.message : ok ? version : v.detail);
+	}
+	/* The scan milter on an inet address (a unix socket is Postfix's to reach). */
+	const char *sm = cfg->scan.milter;
+	if (cfg->scan.enabled && sm && !strncmp(sm, "inet:", 5)) {
+		char mhost[256];
+		const char *colon = strrchr(sm + 5, ':');
+		snprintf(mhost, sizeof mhost, "%.*s", (int)(colon - sm - 5), sm + 5);
+		check_milter(r, "scan-milter", mhost, atoi(colon + 1));
 	}
 	if (m->doveadm_urls) {
 		struct ers_error e;

@@ -164,12 +164,24 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 	 * signed).  When OpenDKIM does not answer, tempfail: the client keeps
 	 * the message and retries, where "accept" would send it unsigned (and
 	 * failing DMARC at receivers) and "reject" would bounce it for good. */
-	if (m->opendkim_milter)
-		ers_buf_addf(b,
-			"  -o smtpd_milters=%s\n"
-			"  -o milter_default_action=tempfail\n"
-			"  -o milter_macro_daemon_name=ORIGINATING\n",
-			m->opendkim_milter);
+	/* The scan milter (`ersctl scan milter`) comes first: an infected
+	 * message is refused before it is signed.  When the milter itself
+	 * does not answer, fail-closed (scan.fail_closed) means tempfail like
+	 * OpenDKIM; fail-open accepts, for this milter alone (Postfix's
+	 * per-milter default_action), as a send does when clamd is down. */
+	const typeof(r->cfg->scan) *sc = &r->cfg->scan;
+	bool scan = sc->enabled && sc->milter;
+	if (scan || m->opendkim_milter) {
+		ers_buf_adds(b, "  -o smtpd_milters=");
+		if (scan && !sc->fail_closed)
+			ers_buf_addf(b, "{%s,default_action=accept}", sc->milter);
+		else if (scan)
+			ers_buf_adds(b, sc->milter);
+		if (m->opendkim_milter)
+			ers_buf_addf(b, "%s%s", scan ? "," : "", m->opendkim_milter);
+		ers_buf_adds(b, "\n  -o milter_default_action=tempfail\n"
+				"  -o milter_macro_daemon_name=ORIGINATING\n");
+	}
 	/* Sieve's vacation replies (Dovecot's submission_host) leave by a
 	 * listener on loopback that relays for loopback alone: port 25 trusts
 	 * no client, and sendmail -C needs the directory in /etc/postfix. */

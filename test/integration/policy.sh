@@ -8,6 +8,8 @@
 # change leaves an 'ok' row naming them both.
 . "$(dirname "$0")/lib.sh"
 new_db
+# Self-tests need a scanner: the stack's clamd.
+printf 'scan:\n  target: unix:%s\n' "$CLAMD_SOCKET" >>"$ERS_CONFIG"
 
 OPERATOR="operator:$(id -un)"
 PW=$T_DIR/pw
@@ -255,6 +257,29 @@ for actor in "${ACTORS[@]}"; do
         is "$got" '"tenant": "Alpha" ' "tenant_admin: audit list shows its own tenant's rows only"
     fi
     check "$(other_rule "$arole" migrate 0)" "$actor" 0 "$arole: db migrate" db migrate
+done
+
+# --- the scanner (manual 000 "Self-Tests"): status and records, self-tests
+scan_rule() { # ACTOR_ROLE COMMAND TARGET_OWN(1/0)
+    local a=$1 cmd=$2 own=$3
+    [ "$a" = operator ] && { echo allow; return; }
+    case $cmd in
+        # "Tenant Admins can view scanner status, same-tenant domain statistics ..."
+        view) [ "$a" = super_admin ] || { [ "$a" = tenant_admin ] && [ "$own" = 1 ]; } ;;
+        selftest) [ "$a" = super_admin ] ;;    # "Only Super Admins can run self-tests"
+        prune) [ "$a" = super_admin ] ;;
+        *) echo "no rule for $cmd"; return ;;
+    esac && echo allow || echo deny
+}
+for actor in "${ACTORS[@]}"; do
+    arole=$(actor_role "$actor")
+    check "$(scan_rule "$arole" view 1)" "$actor" 0 "$arole: scan status" scan status
+    check "$(scan_rule "$arole" view 1)" "$actor" 0 "$arole: scan tests" scan tests
+    check "$(scan_rule "$arole" view 1)" "$actor" 0 "$arole: scan list own" scan list --tenant Alpha
+    check "$(scan_rule "$arole" view 0)" "$actor" 0 "$arole: scan list other" scan list --tenant beta.example
+    check "$(scan_rule "$arole" view 0)" "$actor" 0 "$arole: scan stats other" scan stats --tenant Beta
+    check "$(scan_rule "$arole" selftest 0)" "$actor" 1 "$arole: scan test clean" scan test clean
+    check "$(scan_rule "$arole" prune 0)" "$actor" 1 "$arole: scan prune" scan prune
 done
 
 # --- what the audit log shows --------------------------------------------

@@ -105,6 +105,9 @@ struct ers_config {
 		int timeout;       /* seconds for one scan (connect, stream, answer) */
 		int max_size_mb;   /* largest item streamed; larger is "unavailable" */
 		int retention_days; /* scan records older than this are deleted */
+		/* The ERS scan milter (`ersctl scan milter`) as Postfix names it:
+		 * inet:HOST:PORT or unix:/PATH; NULL: submission is not scanned. */
+		char *milter;
 	} scan;
 	/* Mail archives (ers/archive.h). */
 	struct {
