@@ -453,7 +453,7 @@ int ers_backup_create(struct ers_ctx *ctx, const struct ers_actor *actor,
 			    .mail_root = cfg->mailstack.mail_root };
 	struct bk_crypt *crypt = NULL;
 	int result = -1;
-	if (bk_encrypt_start(passphrase, fd, &crypt, &w.fd, err) < 0)
+	if (bk_encrypt_start(passphrase, fd, tmp.data, &crypt, &w.fd, err) < 0)
 		goto out;
 	w.a = archive_write_new();
 	archive_write_set_format_pax_restricted(w.a);

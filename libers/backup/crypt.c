@@ -9,7 +9,12 @@
  * asks for AES-256 and no compression and whose agent caches no symmetric
  * passphrase; the passphrase reaches gpg through gpgme's callback in
  * loopback pinentry mode, over a pipe -- never argv, the environment or a
- * file.  The agent is stopped and the home removed afterwards. */
+ * file.  The agent is stopped and the home removed afterwards.
+ *
+ * A process killed with -9 cannot clean up, so a guard process, forked
+ * when the home is made, waits on a pipe from us: a byte means we cleaned
+ * up ourselves; end of file means we died, and the guard stops the agent
+ * and removes the home (and the unfinished output file it was given). */
 #define _GNU_SOURCE /* scandirat, mkostemps, nftw, pipe2, execvpe */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +42,9 @@ struct bk_crypt {
 	gpgme_error_t gerr;
 	bool nomdc;           /* an old message without integrity protection */
 	char symkey[32];      /* "cipher.mode" of what was decrypted */
+	char *leftover;       /* removed by the guard if we die (create's .part) */
+	pid_t guard;
+	int guard_fd;         /* our end of the guard's pipe */
 };
 
 static pthread_once_t gpgme_once = PTHREAD_ONCE_INIT;
@@ -137,6 +145,79 @@ static void home_remove(const char *home)
 	nftw(home, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The guard (see the top): everything it runs is prepared before fork, so
+ * that the child, forked from a threaded process, makes only
+ * async-signal-safe calls. */
+static void guard_start(struct bk_crypt *c)
+{
+	c->guard = -1;
+	c->guard_fd = -1;
+	const char *gpgconf = gpgme_get_dirinfo("gpgconf-name");
+	if (!gpgconf)
+		gpgconf = "/usr/bin/gpgconf";
+	char *const kill_argv[] = { (char *)"gpgconf", (char *)"--homedir", c->home, (char *)"--kill",
+				    (char *)"gpg-agent", NULL };
+	char *const rm_argv[] = { (char *)"rm", (char *)"-rf", (char *)"--", c->home, c->leftover, NULL };
+	char *const no_env[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Ours to outlive: the terminal's ^C or a SIGTERM to the group. */
+		struct sigaction ign = { .sa_handler = SIG_IGN };
+		sigaction(SIGINT, &ign, NULL);
+		sigaction(SIGTERM, &ign, NULL);
+		sigaction(SIGHUP, &ign, NULL);
+		sigaction(SIGPIPE, &ign, NULL);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		dup2(p[0], 3);
+		close_range(4, ~0U, 0);
+		char b;
+		ssize_t n;
+		while ((n = read(3, &b, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1)
+			_exit(0); /* the parent cleaned up */
+		pid_t k = fork();
+		if (k == 0) {
+			execve(gpgconf, kill_argv, no_env);
+			_exit(127);
+		}
+		if (k > 0)
+			while (waitpid(k, NULL, 0) < 0 && errno == EINTR)
+				;
+		execve("/bin/rm", rm_argv, no_env);
+		_exit(127);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return;
+	}
+	c->guard = pid;
+	c->guard_fd = p[1];
+}
+
+/* We cleaned up: the guard goes without doing anything. */
+static void guard_end(struct bk_crypt *c)
+{
+	if (c->guard_fd >= 0) {
+		(void)!write(c->guard_fd, "", 1);
+		close(c->guard_fd);
+		c->guard_fd = -1;
+	}
+	if (c->guard > 0)
+		while (waitpid(c->guard, NULL, 0) < 0 && errno == EINTR)
+			;
+	c->guard = -1;
+}
+
 static int home_make(struct bk_crypt *c, struct ers_error *err)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -221,8 +302,8 @@ static void *crypt_thread(void *arg)
 	return NULL;
 }
 
-static int start(bool decrypt, const char *passphrase, int file_fd, struct bk_crypt **c_r, int *plain_fd_r,
-		 struct ers_error *err)
+static int start(bool decrypt, const char *passphrase, int file_fd, const char *leftover, struct bk_crypt **c_r,
+		 int *plain_fd_r, struct ers_error *err)
 {
 	pthread_once(&gpgme_once, gpgme_init);
 	gpgme_error_t ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
@@ -234,8 +315,11 @@ static int start(bool decrypt, const char *passphrase, int file_fd, struct bk_cr
 	c->decrypt = decrypt;
 	c->passphrase = ers_xstrdup(passphrase);
 	c->in_fd = c->out_fd = -1;
+	c->guard = c->guard_fd = -1;
+	c->leftover = leftover ? ers_xstrdup(leftover) : NULL;
 	if (home_make(c, err) < 0)
 		goto fail;
+	guard_start(c);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ers_error_set(err, ERS_E_IO, "socketpair: %s", strerror(errno));
@@ -268,22 +352,24 @@ static int start(bool decrypt, const char *passphrase, int file_fd, struct bk_cr
 	return 0;
 fail:
 	home_remove(c->home);
+	guard_end(c);
+	free(c->leftover);
 	explicit_bzero(c->passphrase, strlen(c->passphrase));
 	free(c->passphrase);
 	free(c);
 	return -1;
 }
 
-int bk_encrypt_start(const char *passphrase, int out_fd, struct bk_crypt **c_r, int *plain_fd_r,
-		     struct ers_error *err)
+int bk_encrypt_start(const char *passphrase, int out_fd, const char *out_path, struct bk_crypt **c_r,
+		     int *plain_fd_r, struct ers_error *err)
 {
-	return start(false, passphrase, out_fd, c_r, plain_fd_r, err);
+	return start(false, passphrase, out_fd, out_path, c_r, plain_fd_r, err);
 }
 
 int bk_decrypt_start(const char *passphrase, int in_fd, struct bk_crypt **c_r, int *plain_fd_r,
 		     struct ers_error *err)
 {
-	return start(true, passphrase, in_fd, c_r, plain_fd_r, err);
+	return start(true, passphrase, in_fd, NULL, c_r, plain_fd_r, err);
 }
 
 int bk_crypt_finish(struct bk_crypt *c, const char *file, struct ers_error *err)
@@ -297,6 +383,10 @@ int bk_crypt_finish(struct bk_crypt *c, const char *file, struct ers_error *err)
 	if (c->out_fd >= 0 && c->decrypt)
 		close(c->out_fd);
 	home_remove(c->home);
+	/* The caller removes or renames its unfinished file itself (after
+	 * this, a kill leaves that file, never under the backup's name). */
+	guard_end(c);
+	free(c->leftover);
 	explicit_bzero(c->passphrase, strlen(c->passphrase));
 	free(c->passphrase);
 	int rc = 0;

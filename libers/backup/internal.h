@@ -21,10 +21,12 @@ struct archive_entry;
 /* crypt.c: an encrypting sink.  bk_encrypt_start gives a descriptor to
  * write the plaintext into; a thread runs gpgme, which writes the OpenPGP
  * message (symmetric AES-256, no compression) to out_fd.  After the
- * plaintext descriptor is closed, bk_encrypt_finish waits and reports. */
+ * plaintext descriptor is closed, bk_encrypt_finish waits and reports.
+ * out_path (out_fd's unfinished file) is removed if the process is killed
+ * before bk_crypt_finish, as are the GnuPG home and its agent. */
 struct bk_crypt;
-int bk_encrypt_start(const char *passphrase, int out_fd, struct bk_crypt **c_r, int *plain_fd_r,
-		     struct ers_error *err);
+int bk_encrypt_start(const char *passphrase, int out_fd, const char *out_path, struct bk_crypt **c_r,
+		     int *plain_fd_r, struct ers_error *err);
 /* A decrypting source: reads the OpenPGP message from in_fd and gives a
  * descriptor to read the plaintext from.  Only bk_crypt_finish's 0 says
  * the message was whole and unchanged (its MDC checked). */
