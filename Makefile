@@ -217,7 +217,7 @@ install: all
 	ln -sf libers.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libers.so.$(SOVERSION)
 	ln -sf libers.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libers.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libers.a
-	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -L$(O) -lers -ljansson
+	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -L$(O) -lers -ljansson $(MILTER_LIBS)
 	install -m 0755 $(WEBMAIL) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.cgi
 	install -m 0644 $(WEBMAIL_SO) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.so
 	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/

@@ -396,6 +396,28 @@ static int transfer_run(struct transfer *t, const struct ers_archive_dest *d, co
 	return -1;
 }
 
+/* A server refusing the credentials may answer 401 while the body is
+ * still going up and close, which curl reports as a cut transfer: asked
+ * again without a body, it says whether the login was the cause. */
+static void note_refused_login(struct ers_ctx *ctx, const struct ers_archive_dest *d, struct ers_error *err)
+{
+	if (!strncmp(d->url, "sftp://", 7))
+		return;
+	struct transfer t;
+	struct ers_error ignored;
+	if (transfer_begin(ctx, d, d->url, &t, &ignored) == 0) {
+		curl_easy_setopt(t.curl, CURLOPT_NOBODY, 1L);
+		long status = 0;
+		curl_easy_perform(t.curl); /* FAILONERROR: a 401 is an error, its code still read */
+		curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 401 || status == 403) {
+			size_t n = strlen(err->message);
+			snprintf(err->message + n, sizeof err->message - n, " (the destination refused the credentials)");
+		}
+	}
+	transfer_end(&t);
+}
+
 static size_t read_fd(char *buf, size_t size, size_t n, void *arg)
 {
 	ssize_t r = ers_archive_fd_read(arg, buf, size * n);
@@ -461,6 +483,8 @@ int ers_archive_remote_put(struct ers_ctx *ctx, const struct ers_archive_dest *d
 		rc = transfer_run(&t, d, "uploading to", err);
 	}
 	transfer_end(&t);
+	if (rc < 0 && !strstr(err->message, "refused the credentials"))
+		note_refused_login(ctx, d, err);
 	close(fd);
 	char back[65];
 	long long size = 0;

@@ -234,7 +234,10 @@ for (const [i, href] of hrefs.entries()) {
 	for (const a of (await page.$$eval('main a[href*="attachment"], main a[download]', (as) => as.map((x) => x.getAttribute('href')))).slice(0, 8)) {
 		if (dlChecked.length >= 120)
 			break;
-		const r = await ctx.request.get(new URL(a, BASE).href, { maxRedirects: 0 });
+		// Once more on a hang-up: lighttpd ends a keep-alive connection idle
+		// for 5 s, and a request sent at that moment races its close.
+		const get = () => ctx.request.get(new URL(a, BASE).href, { maxRedirects: 0 });
+		const r = await get().catch((e) => (/socket hang up|ECONNRESET/.test(e.message) ? get() : Promise.reject(e)));
 		const cd = r.headers()['content-disposition'] || '';
 		dlChecked.push(a);
 		const name = (/filename\*=UTF-8''([^;]*)/i.exec(cd) || /filename="((?:[^"\\]|\\.)*)"/i.exec(cd) || [])[1];

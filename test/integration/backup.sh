@@ -342,11 +342,13 @@ KD=$T_DIR/killed; mkdir -m 700 "$KD"
 head -c 64000000 /dev/urandom >"$T_DIR/big"
 # Its GnuPG home goes under a TMPDIR of its own (short: the agent's socket
 # path must fit), to see that nothing of it survives.
-KG=$T_DIR/k; mkdir -m 700 "$KG"
+# ersctl takes a TMPDIR of at most 40 characters, so this one is not under
+# the stack's folder (a lane's path is longer); it is removed at the end.
+KG=$(mktemp -d /tmp/ers-kg.XXXXXX)
 TMPDIR=$KG "$ERSCTL" backup create --passphrase-file "$P/pass" -o "$KD" --path "$T_DIR/big" >/dev/null 2>&1 &
 KP=$!
 # Killed once its temporary file has grown past 1 MB: well into the dump or the files.
-for i in $(seq 1 400); do
+for i in $(seq 1 3000); do
     [ "$(find "$KD" -name '*.part' -size +1M | wc -l)" -gt 0 ] && break; sleep 0.01
 done
 agents() { pgrep -f -- "gpg-agent --homedir $KG/" | wc -l; }
@@ -356,6 +358,7 @@ kill -9 "$KP"; wait "$KP" 2>/dev/null
 for i in $(seq 1 100); do [ -z "$(ls -A "$KD" "$KG" | grep -v ':$')" ] && [ "$(agents)" = 0 ] && break; sleep 0.05; done
 is "$(ls -A "$KD" | wc -l)" 0 "kill -9 during create: no file under a backup's name, and its temporary file is removed"
 is "$(ls -A "$KG" | wc -l)|$(agents)" "0|0" "... no GnuPG home and no gpg-agent left behind"
+rm -rf "$KG"
 rm -f "$T_DIR/big"
 
 # --- one tenant back into the running system (--tenant) ----------------------------

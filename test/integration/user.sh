@@ -365,7 +365,7 @@ refused 65 'password must be 12 to 511 bytes long, got 1025' "add with a 1025-by
 refused 65 'password must be 12 to 511 bytes long, got 5000' "add with a 5000-byte password file: its real length" user add x@acme.example --password-file "$P/pw5000"
 head -c 70000 /dev/zero | tr '\0' 'm' >"$P/pw70000"
 refused 65 "--password-file: $P/pw70000 holds more than 65536 bytes, far more than a password" "add with a 70000-byte password file" user add x@acme.example --password-file "$P/pw70000"
-refused 65 '--password-file: the password must not contain a NUL byte' "add with a NUL in the password" user add x@acme.example --password-file "$P/pwnul"
+refused 65 '--password-file: the secret must not contain a NUL byte' "add with a NUL in the password" user add x@acme.example --password-file "$P/pwnul"
 refused 65 'password must not contain a line break' "add with a two-line password file" user add x@acme.example --password-file "$P/pwlines"
 refused 65 "--password-file: cannot read $P/nothing: No such file or directory" "add with a missing password file" user add x@acme.example --password-file "$P/nothing"
 refused 65 "--password-file: cannot read $P: Is a directory" "add with a directory as password file" user add x@acme.example --password-file "$P"
@@ -401,7 +401,7 @@ refused 65 'password must be 12 to 511 bytes long, got 1025' "passwd with a 1025
 refused 65 "--password-file: cannot read $P/nothing" "passwd with a missing password file" user passwd "$U" --password-file "$P/nothing"
 refused 65 "--current-password-file: cannot read $P/nothing" "passwd with a missing current-password file" \
     --as "$U" user passwd "$U" --password-file "$P/pw" --current-password-file "$P/nothing"
-refused 65 '--current-password-file: the password must not contain a NUL byte' "passwd with a NUL in the current password" \
+refused 65 '--current-password-file: the secret must not contain a NUL byte' "passwd with a NUL in the current password" \
     --as "$U" user passwd "$U" --password-file "$P/pw" --current-password-file "$P/pwnul"
 refused 66 'no user nobody@acme.example' "passwd an unknown user" user passwd nobody@acme.example --password-file "$P/pw"
 refused 65 'must look like name@domain' "passwd a non-address" user passwd nobody --password-file "$P/pw"
