@@ -101,6 +101,9 @@ int cli_confirm(struct cli *c, const char *what, const char *typed_answer);
 /* A secret from the file option `opt` ("-": standard input), one trailing
  * newline dropped: 1 read, 0 the option absent, -1 refused. */
 int cli_read_secret_file(struct cli *c, const char *opt, struct ers_buf *out);
+/* One line on stderr for a daemon's log, "WHO: message", its control
+ * characters shown as '?' (one line each, whatever a message holds). */
+void cli_log_line(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Command handlers, one file per noun. */
 int cmd_migrate_start(struct cli *c);

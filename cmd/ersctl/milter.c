@@ -53,19 +53,7 @@ static void message_reset(struct conn *c)
 	c->sender = c->message_id = NULL;
 }
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "ersctl scan milter: %s\n", line);
-}
+#define log_line(...) cli_log_line("ersctl scan milter", __VA_ARGS__)
 
 static sfsistat on_envfrom(SMFICTX *m, char **argv)
 {

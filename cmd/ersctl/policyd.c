@@ -50,19 +50,7 @@ struct conn {
 	int fd;
 };
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	for (char *p = line; *p; p++) /* one line each, whatever a message holds */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "ersctl policyd: %s\n", line);
-}
+#define log_line(...) cli_log_line("ersctl policyd", __VA_ARGS__)
 
 static bool write_all(int fd, const char *p, size_t n)
 {

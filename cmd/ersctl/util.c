@@ -221,3 +221,16 @@ int cli_read_secret_file(struct cli *c, const char *opt, struct ers_buf *out)
 	}
 	return 1;
 }
+
+void cli_log_line(const char *who, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "%s: %s\n", who, line);
+}

@@ -41,6 +41,28 @@ ssize_t ers_archive_fd_read(void *arg, void *buf, size_t n)
 	}
 }
 
+int ers_archive_out_finish(struct ers_archive_out *o, struct ers_buf *tmp, const char *path, const char *what,
+			   struct ers_error *err)
+{
+	int fd = o->fd;
+	o->fd = -1;
+	int synced = fsync(fd), e = errno;
+	if (close(fd) < 0 && synced == 0) {
+		synced = -1;
+		e = errno;
+	}
+	if (synced < 0) {
+		ers_error_set(err, ERS_E_IO, "writing %s: %s", path, strerror(e));
+		return -1;
+	}
+	if (rename(tmp->data, path) < 0) {
+		ers_error_set(err, ERS_E_IO, "cannot move %s into place as %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	ers_buf_reset(tmp);
+	return 0;
+}
+
 void ers_archive_hex(const unsigned char *d, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)

@@ -132,6 +132,12 @@ struct ers_archive_out {
 	int error;          /* errno of the first failed write */
 };
 ssize_t ers_archive_out_write(void *arg, const void *buf, size_t n); /* arg: struct ers_archive_out */
+/* files.c: the file written at `tmp` (a name beside `path`) put on the disk,
+ * closed and moved into place as `path`; `what` names it in an error ("the
+ * key").  `tmp` is emptied once moved, so that a caller's cleanup, which
+ * unlinks a non-empty `tmp`, leaves the file alone. */
+int ers_archive_out_finish(struct ers_archive_out *o, struct ers_buf *tmp, const char *path, const char *what,
+			   struct ers_error *err);
 ssize_t ers_archive_fd_read(void *arg, void *buf, size_t n);         /* arg: int *fd */
 void ers_archive_hex(const unsigned char *d, size_t n, char *out);
 /* SHA-256 of a file, read back from the disk. */

@@ -166,20 +166,12 @@ static int write_archive(struct ers_archive_job *j, const struct ers_archive_key
 	}
 	if (grc < 0)
 		goto out;
-	if (fsync(o.fd) < 0 || close(o.fd) < 0) {
-		o.fd = -1;
-		ers_error_set(err, ERS_E_IO, "writing the archive in %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	o.fd = -1;
 	unsigned char d[32];
 	EVP_DigestFinal_ex(o.md, d, NULL);
 	ers_archive_hex(d, 32, j->sha);
 	j->bytes = o.bytes;
-	if (rename(tmp.data, final.data) < 0) {
-		ers_error_set(err, ERS_E_IO, "cannot move the archive into place as %s: %s", final.data, strerror(errno));
+	if (ers_archive_out_finish(&o, &tmp, final.data, "the archive", err) < 0)
 		goto out;
-	}
 	ers_archive_sync_dir(dir);
 	/* What is on the disk now, read back, is what was written. */
 	char back[65];

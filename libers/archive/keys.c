@@ -183,17 +183,8 @@ int ers_archive_key_export(struct ers_ctx *ctx, const struct ers_actor *actor, c
 	fchmod(o.fd, 0600);
 	if (ers_gpg_encrypt_symmetric(g, passphrase, secret.data, secret.len, ers_archive_out_write, &o, err) < 0)
 		goto out;
-	if (fsync(o.fd) < 0 || close(o.fd) < 0) {
-		o.fd = -1;
-		ers_error_set(err, ERS_E_IO, "writing %s: %s", out_path, strerror(errno));
+	if (ers_archive_out_finish(&o, &tmp, out_path, "the key", err) < 0)
 		goto out;
-	}
-	o.fd = -1;
-	if (rename(tmp.data, out_path) < 0) {
-		ers_error_set(err, ERS_E_IO, "cannot move the key into place as %s: %s", out_path, strerror(errno));
-		goto out;
-	}
-	ers_buf_reset(&tmp);
 	char detail[200];
 	snprintf(detail, sizeof detail, "archive key %s exported, passphrase-encrypted", k.fpr);
 	if (ers_db_begin(ctx, err) < 0 ||

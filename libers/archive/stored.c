@@ -85,17 +85,8 @@ int ers_archive_download(struct ers_ctx *ctx, const struct ers_actor *actor, lon
 			ers_error_set(err, ERS_E_IO, "writing %s: %s", out_path, strerror(o.error));
 		goto out;
 	}
-	if (fsync(o.fd) < 0 || close(o.fd) < 0) {
-		o.fd = -1;
-		ers_error_set(err, ERS_E_IO, "writing %s: %s", out_path, strerror(errno));
+	if (ers_archive_out_finish(&o, &tmp, out_path, "the download", err) < 0)
 		goto out;
-	}
-	o.fd = -1;
-	if (rename(tmp.data, out_path) < 0) {
-		ers_error_set(err, ERS_E_IO, "cannot move the download into place as %s: %s", out_path, strerror(errno));
-		goto out;
-	}
-	ers_buf_reset(&tmp);
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
 	char detail[200];
