@@ -4,6 +4,10 @@
  * the scan the webmail's sends pass: the same items (the text, every
  * attachment decoded, nested messages walked), the same clamd, the same
  * records in ers.scan, with the SASL login ({auth_authen}) as the sender.
+ * The webmail's own submissions, scanned before they left it, carry a
+ * mark (ERS_SCAN_PASS_HEADER, scan/pass.c) that binds their body to the
+ * webmail's master secret: with a valid one they pass without a second
+ * scan.  The mark is removed from every message, valid or not.
  * Infected: 554 5.7.1 naming the item and the finding.  No verdict with
  * fail-closed: 451 4.7.1 in the manual's words (the client keeps the
  * message and tries again); fail-open lets it through, recorded.
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libmilter/mfapi.h>
@@ -31,6 +36,9 @@ struct conn {
 	struct ers_buf msg;
 	char *sender;     /* the SASL login, else the envelope sender */
 	char *message_id;
+	size_t body_at;   /* where the body starts in msg */
+	char *pass_mark;  /* the value of ERS_SCAN_PASS_HEADER */
+	int pass_marks;   /* how many such headers */
 };
 
 static struct conn *conn_of(SMFICTX *m)
@@ -50,7 +58,10 @@ static void message_reset(struct conn *c)
 	ers_buf_init(&c->msg);
 	free(c->sender);
 	free(c->message_id);
-	c->sender = c->message_id = NULL;
+	free(c->pass_mark);
+	c->sender = c->message_id = c->pass_mark = NULL;
+	c->body_at = 0;
+	c->pass_marks = 0;
 }
 
 #define log_line(...) cli_log_line("ersctl scan milter", __VA_ARGS__)
@@ -72,6 +83,12 @@ static sfsistat on_envfrom(SMFICTX *m, char **argv)
 static sfsistat on_header(SMFICTX *m, char *name, char *value)
 {
 	struct conn *c = conn_of(m);
+	if (!strcasecmp(name, ERS_SCAN_PASS_HEADER)) {
+		free(c->pass_mark);
+		c->pass_mark = ers_xstrdup(value);
+		c->pass_marks++;
+		return SMFIS_CONTINUE;
+	}
 	ers_buf_addf(&c->msg, "%s: %s\r\n", name, value);
 	if (!c->message_id && !strcasecmp(name, "Message-ID"))
 		c->message_id = ers_xstrdup(value + strspn(value, " \t"));
@@ -80,7 +97,9 @@ static sfsistat on_header(SMFICTX *m, char *name, char *value)
 
 static sfsistat on_eoh(SMFICTX *m)
 {
-	ers_buf_adds(&conn_of(m)->msg, "\r\n");
+	struct conn *c = conn_of(m);
+	ers_buf_adds(&c->msg, "\r\n");
+	c->body_at = c->msg.len;
 	return SMFIS_CONTINUE;
 }
 
@@ -110,6 +129,12 @@ static sfsistat on_eom(SMFICTX *m)
 	struct ers_error err;
 	ers_error_clear(&err);
 	sfsistat rc = SMFIS_CONTINUE;
+	/* Header indexes count from 1; deleting the first shifts the rest. */
+	for (int i = 0; i < c->pass_marks; i++)
+		smfi_chgheader(m, (char *)ERS_SCAN_PASS_HEADER, 1, NULL);
+	if (c->pass_marks == 1 && c->msg.data &&
+	    ers_scan_pass_valid(milter_cfg, c->pass_mark, c->msg.data + c->body_at, c->msg.len - c->body_at, time(NULL)))
+		goto out; /* the webmail's own, scanned and recorded there */
 	if (!c->ctx && ers_ctx_open(milter_cfg, 0, &c->ctx, &err) < 0) {
 		c->ctx = NULL;
 		log_line("no database connection: %s", err.message);
@@ -218,7 +243,7 @@ int cmd_scan_milter(struct cli *c)
 	struct smfiDesc desc = {
 		.xxfi_name = "ers-scan",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = 0, /* it only answers: no header or body changes */
+		.xxfi_flags = SMFIF_CHGHDRS, /* to remove the webmail's mark; the body is never changed */
 		.xxfi_envfrom = on_envfrom,
 		.xxfi_header = on_header,
 		.xxfi_eoh = on_eoh,

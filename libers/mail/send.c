@@ -6,24 +6,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <curl/curl.h>
 #include "ers/compose.h"
 #include "ers/scan.h"
 #include "mail/internal.h"
 
+/* What is uploaded: a header line of the submission's own (or none),
+ * then the message as built. */
 struct upload {
-	const char *data;
-	size_t len, pos;
+	const char *head, *data;
+	size_t head_len, len, pos;
 };
 
 static size_t on_read(char *dst, size_t size, size_t n, void *userdata)
 {
 	struct upload *u = userdata;
-	size_t k = size * n;
-	if (k > u->len - u->pos)
-		k = u->len - u->pos;
-	memcpy(dst, u->data + u->pos, k);
-	u->pos += k;
+	size_t cap = size * n, k = 0;
+	while (k < cap && u->pos < u->head_len + u->len) {
+		const char *src = u->pos < u->head_len ? u->head + u->pos : u->data + (u->pos - u->head_len);
+		size_t left = u->pos < u->head_len ? u->head_len - u->pos : u->head_len + u->len - u->pos;
+		size_t take = left < cap - k ? left : cap - k;
+		memcpy(dst + k, src, take);
+		k += take;
+		u->pos += take;
+	}
 	return k;
 }
 
@@ -51,7 +58,9 @@ static void last_failure(const struct ers_buf *lines, char *dst, size_t cap)
 	}
 }
 
-int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail *m, struct ers_error *err)
+/* Submits `m` with the header line `head` (CRLF-ended) before it, or none. */
+static int submit(const struct ers_smtp_params *s, const char *head, const struct ers_built_mail *m,
+		  struct ers_error *err)
 {
 	if (!s->host || !*s->host || strpbrk(s->host, "/@?#[] \r\n")) {
 		ers_error_set(err, ERS_E_INVALID, "SMTP needs a host name (no '/', '@' or spaces)");
@@ -72,7 +81,7 @@ int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail
 		ers_buf_free(&r);
 	}
 	char curl_err[CURL_ERROR_SIZE] = "";
-	struct upload u = { m->data, m->len, 0 };
+	struct upload u = { head ? head : "", m->data, head ? strlen(head) : 0, m->len, 0 };
 	curl_easy_setopt(c, CURLOPT_URL, url.data);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.data);
@@ -89,7 +98,7 @@ int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, &u);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(u.head_len + m->len));
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &lines);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
@@ -117,6 +126,11 @@ int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail
 	return rc;
 }
 
+int ers_mail_submit(const struct ers_smtp_params *s, const struct ers_built_mail *m, struct ers_error *err)
+{
+	return submit(s, NULL, m, err);
+}
+
 int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const struct ers_compose *c,
 		  struct ers_built_mail **mail_r, struct ers_error *err)
 {
@@ -132,5 +146,16 @@ int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const
 	 * the message before it is encrypted. */
 	if (c->transform && c->transform(c->transform_arg, *mail_r, err) < 0)
 		return -1;
-	return ers_mail_submit(smtp, *mail_r, err);
+	/* Marked as scanned for the scan milter on the submission port (which
+	 * removes the mark), over the body as it leaves, encrypted or not;
+	 * only the submission carries it, not the copy kept in Sent. */
+	const struct ers_config *cfg = ctx->cfg;
+	char *mark = cfg->scan.enabled && cfg->scan.milter ? ers_scan_pass_mark(cfg, m->data, m->len, time(NULL)) : NULL;
+	struct ers_buf head = ERS_BUF_INIT;
+	if (mark)
+		ers_buf_addf(&head, "%s: %s\r\n", ERS_SCAN_PASS_HEADER, mark);
+	int rc = submit(smtp, mark ? head.data : NULL, *mail_r, err);
+	free(mark);
+	ers_buf_free(&head);
+	return rc;
 }

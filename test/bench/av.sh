@@ -73,7 +73,7 @@ bench_av() {
         echo
         echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); run $started, load $load0."
         echo "curl posting the compose form (a 10 MB random attachment, one recipient) over the stack's lighttpd and"
-        echo "the CGI, through Postfix submission (the scan milter scans it again there, in both columns) and the"
+        echo "the CGI, through Postfix submission (whose scan milter passes the webmail's own submissions unscanned) and the"
         echo "APPEND to Sent; the scan: the message parsed, each item streamed to the stack's clamd (test signature"
         echo "database) and recorded.  clamdscan --stream of the same file to the same clamd.  Medians of $rounds"
         echo "interleaved rounds, each in a new random order."

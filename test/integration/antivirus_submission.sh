@@ -68,6 +68,59 @@ sleep 0.5
 ok "$(sink_has "Subject: $s3"; [ $? -ne 0 ]; echo $?)" "... nothing sent"
 "$ERS_TOP/test/stack" clamd-start "$ERS_STACK_DIR"
 
+# The webmail's mark (X-ERS-Scanned: v1 TIME HMAC over the time and the
+# body's SHA-256, keyed by the webmail's master secret): valid, the message
+# passes unscanned (the webmail scanned it); anything else is scanned.
+master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$ERS_STACK_DIR/secrets")
+b64=$(base64 -w 0 "$T_DIR/tool.com")
+# message FILE SUBJECT: a message with EICAR attached, CRLF line ends but
+# the last (swaks ends the data with CRLF . CRLF)
+message() {
+    printf '%s\r\n' "From: u@$dom" "To: peer@elsewhere.example" "Subject: $2" "MIME-Version: 1.0" \
+        "Content-Type: multipart/mixed; boundary=b1" "" "--b1" "Content-Type: text/plain" "" "see attached" "--b1" \
+        "Content-Type: application/octet-stream; name=tool.com" "Content-Disposition: attachment; filename=tool.com" \
+        "Content-Transfer-Encoding: base64" "" "$b64" >"$1"
+    printf -- '--b1--' >>"$1"
+}
+# mark FILE SECRET TIME: the header's value for FILE's body as submitted
+mark() {
+    local sum
+    sum=$({ sed '1,/^\r$/d' "$1"; printf '\r\n'; } | sha256sum | cut -d' ' -f1)
+    echo "v1 $3 $(printf 'ers-scan-pass-v1 %s %s' "$3" "$sum" | openssl dgst -sha256 -hmac "$2" -r | cut -d' ' -f1)"
+}
+# submit_marked SUBJECT VALUE [FILE]: the message (or FILE) with the mark VALUE
+submit_marked() {
+    local f=${3:-$T_DIR/m-$1.eml}
+    [ -f "$f" ] || message "$f" "$1"
+    { printf 'X-ERS-Scanned: %s\r\n' "$2"; cat "$f"; } >"$T_DIR/send-$1.eml"
+    OUT=$(timeout 60 swaks --server "127.0.0.1:$SUBMISSION_PORT" --tls --tls-ca-path "$TLS_CA" \
+        -au "u@$dom" -ap "$pw" --from "u@$dom" --to peer@elsewhere.example --data "@$T_DIR/send-$1.eml" 2>&1)
+}
+now=$(date +%s)
+s5="avsub-marked-$n"
+message "$T_DIR/m-$s5.eml" "$s5"
+before=$(rows true)
+submit_marked "$s5" "$(mark "$T_DIR/m-$s5.eml" "$master" "$now")"
+like "$OUT" '<~ *250 2\.0\.0 Ok: queued' "a message with a valid mark of the webmail's master secret passes without a scan (EICAR inside)"
+wait_sink "Subject: $s5"; ok $? "... it reached the SMTP sink"
+ok "$(grep -lsF "Subject: $s5" "$SINK_DIR"/* | xargs grep -qi '^X-ERS-Scanned'; [ $? -ne 0 ]; echo $?)" "... without the mark: the milter removes it"
+is "$(rows true)" "$before" "... and nothing recorded for it (the webmail recorded its scan)"
+s6="avsub-changed-$n"
+message "$T_DIR/m-$s6.eml" "$s6"
+printf '\r\none more line' >>"$T_DIR/m-$s6.eml"
+submit_marked "$s6" "$(mark "$T_DIR/m-$s5.eml" "$master" "$now")"
+like "$OUT" '<~?\*? *554 5\.7\.1 The attachment "tool\.com" contains a virus' "a valid mark of another body: scanned, refused"
+s7="avsub-forged-$n"
+message "$T_DIR/m-$s7.eml" "$s7"
+submit_marked "$s7" "$(mark "$T_DIR/m-$s7.eml" "not-the-master-secret" "$now")"
+like "$OUT" '<~?\*? *554 5\.7\.1 The attachment "tool\.com" contains a virus' "a mark made without the master secret: scanned, refused"
+s8="avsub-stale-$n"
+message "$T_DIR/m-$s8.eml" "$s8"
+submit_marked "$s8" "$(mark "$T_DIR/m-$s8.eml" "$master" $((now - 700)))"
+like "$OUT" '<~?\*? *554 5\.7\.1 The attachment "tool\.com" contains a virus' "a mark older than ten minutes: scanned, refused"
+submit_marked "$s8-2" "garbage"
+like "$OUT" '<~?\*? *554 5\.7\.1 The attachment "tool\.com" contains a virus' "a malformed mark: scanned, refused"
+
 expect 0 "mailstack check" --json mailstack check
 like "$(printf '%s' "$OUT" | tr -d ' \n')" '"component":"scan-milter","check":"milterportanswers","ok":true' "... asks the scan milter, which answers"
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "actor.h"
 #include "ctx.h"
 #include "error.h"
@@ -45,6 +46,17 @@ int ers_clamd_check(const char *target, int timeout_s, char *version, size_t cap
  * your administrator". */
 int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *message, size_t len,
 		      const char *message_id, struct ers_error *err);
+
+/* The mark of a message the webmail has scanned (scan/pass.c): a header
+ * ERS_SCAN_PASS_HEADER whose value binds the time and the body under the
+ * webmail's master secret, so that the scan milter on the submission port
+ * passes the webmail's own submissions without scanning them again.
+ * ers_scan_pass_mark: the value for `message` (headers and body), or NULL
+ * without a master secret.  ers_scan_pass_valid: whether `value` marks
+ * exactly `body` and is at most ten minutes old. */
+#define ERS_SCAN_PASS_HEADER "X-ERS-Scanned"
+char *ers_scan_pass_mark(const struct ers_config *cfg, const char *message, size_t len, time_t now);
+bool ers_scan_pass_valid(const struct ers_config *cfg, const char *value, const char *body, size_t len, time_t now);
 
 /* The scanner's runtime card. */
 struct ers_scan_status {
