@@ -138,9 +138,20 @@ int ers_mail_send(struct ers_ctx *ctx, const struct ers_smtp_params *smtp, const
 		ERS_BUG("ers_mail_send without a context: the scan could not be recorded");
 	if (ers_mail_build(c, mail_r, err) < 0)
 		return -1;
-	/* Scanned as it will leave (the scan area sits below mail: LAYERS). */
+	/* Scanned from the parts the message was just built of (the scan area
+	 * sits below mail: LAYERS): the same items ers_scan_outbound() would
+	 * find in it, without parsing it again and decoding every attachment
+	 * a second time. */
 	const struct ers_built_mail *m = *mail_r;
-	if (ers_scan_outbound(ctx, m->envelope_from, m->data, m->len, m->message_id, err) < 0)
+	struct ers_scan_part *parts = ers_xcalloc(c->nattachments ? c->nattachments : 1, sizeof *parts);
+	for (size_t i = 0; i < c->nattachments; i++)
+		parts[i] = (struct ers_scan_part){ c->attachments[i].filename, c->attachments[i].content_type,
+						   c->attachments[i].data, c->attachments[i].len };
+	const char *texts[] = { c->body, c->body_html };
+	int scanned = ers_scan_parts(ctx, m->envelope_from, m->message_id, c->subject, texts, 2, parts,
+				     c->nattachments, err);
+	free(parts);
+	if (scanned < 0)
 		return -1;
 	/* Then the caller's transform (S/MIME): after the scan, which must see
 	 * the message before it is encrypted. */

@@ -1,5 +1,7 @@
-/* The scan before a send (manual 000 "What Gets Scanned"): the built
- * message is parsed with GMime, its subject and body text become one item
+/* The scan before a send (manual 000 "What Gets Scanned").  The webmail's
+ * sends are scanned from the parts they are built of (ers_scan_parts);
+ * mail from elsewhere (the scan milter) is parsed with GMime
+ * (ers_scan_outbound).  Either way its subject and body text become one item
  * and every attachment, decoded from base64 or quoted-printable, another
  * (a nested message is walked: its text and its attachments are items of
  * their own); each item goes to clamd and is recorded in ers.scan.  clamd
@@ -21,9 +23,17 @@ struct item {
 	char *name;
 	const char *kind; /* "body" or "attachment" */
 	char *type;
-	struct ers_buf data;
+	struct ers_buf data; /* the bytes scanned, unless `view` is set */
+	const char *view;    /* the caller's bytes, scanned in place (not copied) */
+	size_t view_len;
 	struct ers_clamd_verdict v;
 };
+
+static const char *item_bytes(const struct item *it, size_t *len)
+{
+	*len = it->view ? it->view_len : it->data.len;
+	return it->view ? it->view : it->data.data;
+}
 
 struct walk {
 	struct item *items;
@@ -60,6 +70,30 @@ static void decoded(GMimePart *part, struct ers_buf *out)
 }
 
 static void walk_object(struct walk *w, GMimeObject *obj, const char *prefix, size_t body);
+static void walk_message(struct walk *w, GMimeMessage *msg, const char *prefix, const char *text_name);
+
+/* An attached message (`raw`, as attached) named `name`: its items first
+ * (they name what is found more closely), then the message whole, for
+ * clamd's own mail parser. */
+static void walk_attached_message(struct walk *w, const char *name, const char *type, const char *raw, size_t len)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(raw, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(st);
+	GMimeMessage *inner = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(st);
+	struct ers_buf sub = ERS_BUF_INIT, text_name = ERS_BUF_INIT;
+	ers_buf_addf(&text_name, "%s: message text", name);
+	ers_buf_addf(&sub, "%s/", name);
+	if (inner) {
+		walk_message(w, inner, sub.data, text_name.data);
+		g_object_unref(inner);
+	}
+	struct item *whole = add_item(w, name, "attachment", type);
+	ers_buf_add(&whole->data, raw, len);
+	ers_buf_free(&text_name);
+	ers_buf_free(&sub);
+}
 
 /* One message: its subject and text parts go to `text` (created when
  * NULL, named `text_name`), its attachments to items of their own. */
@@ -120,31 +154,15 @@ static void walk_object(struct walk *w, GMimeObject *obj, const char *prefix, si
 	struct item *it = add_item(w, name.data, "attachment", type);
 	decoded(part, &it->data);
 	/* A message attached with a transfer encoding (the webmail base64-
-	 * encodes every attachment): GMime leaves it a part; walk it too,
-	 * its items first (they name what is found more closely), then the
-	 * message whole, for clamd's own mail parser. */
+	 * encodes every attachment): GMime leaves it a part; walk it too. */
 	if (type && !g_ascii_strcasecmp(type, "message/rfc822") && it->data.len) {
 		struct ers_buf raw = it->data;
 		ers_buf_init(&it->data);
 		w->n--;
 		free(it->name);
 		free(it->type);
-		GMimeStream *st = g_mime_stream_mem_new_with_buffer(raw.data, raw.len);
-		GMimeParser *parser = g_mime_parser_new_with_stream(st);
-		GMimeMessage *inner = g_mime_parser_construct_message(parser, NULL);
-		g_object_unref(parser);
-		g_object_unref(st);
-		struct ers_buf sub = ERS_BUF_INIT, text_name = ERS_BUF_INIT;
-		ers_buf_addf(&text_name, "%s: message text", name.data);
-		ers_buf_addf(&sub, "%s/", name.data);
-		if (inner) {
-			walk_message(w, inner, sub.data, text_name.data);
-			g_object_unref(inner);
-		}
-		struct item *whole = add_item(w, name.data, "attachment", type);
-		whole->data = raw;
-		ers_buf_free(&text_name);
-		ers_buf_free(&sub);
+		walk_attached_message(w, name.data, type, raw.data, raw.len);
+		ers_buf_free(&raw);
 	}
 	ers_buf_free(&name);
 	g_free(type);
@@ -163,7 +181,9 @@ static void walk_free(struct walk *w)
 static int record(struct ers_ctx *ctx, const char *sender, const char *domain, const char *message_id,
 		  const struct item *it, const char *scanner, bool blocked, struct ers_error *err)
 {
-	struct ers_num size = ers_num((long long)it->data.len), ms = ers_num(it->v.duration_ms);
+	size_t len;
+	item_bytes(it, &len);
+	struct ers_num size = ers_num((long long)len), ms = ers_num(it->v.duration_ms);
 	const char *params[] = { sender, domain, message_id ? message_id : "", it->name, it->kind, it->type, size.s,
 				 ers_scan_result_name(it->v.result), it->v.signature, it->v.detail, scanner, ms.s,
 				 blocked ? "t" : "f" };
@@ -175,28 +195,13 @@ static int record(struct ers_ctx *ctx, const char *sender, const char *domain, c
 		13, params, err);
 }
 
-int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *message, size_t len,
-		      const char *message_id, struct ers_error *err)
+/* Scans the items of `w`, records them, and says whether the send may go
+ * on (0) or why not (-1); frees `w`. */
+static int scan_items(struct ers_ctx *ctx, const char *sender, const char *message_id, struct walk *wp,
+		      struct ers_error *err)
 {
 	const struct ers_config *cfg = ctx->cfg;
-	if (!cfg->scan.enabled)
-		return 0;
-	pthread_once(&gmime_once, gmime_init_once);
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(message, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(st);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
-	g_object_unref(st);
-	struct walk w = { 0 };
-	if (msg) {
-		walk_message(&w, msg, "", "message text");
-		g_object_unref(msg);
-	} else {
-		/* Not parsable as a message: the whole of it is the one item. */
-		struct item *it = add_item(&w, "message text", "body", "message/rfc822");
-		ers_buf_add(&it->data, message, len);
-	}
-
+	struct walk w = *wp;
 	size_t max = (size_t)cfg->scan.max_size_mb * 1024 * 1024;
 	bool down = false; /* no answer for an item: the rest are not tried */
 	const struct item *infected = NULL, *unavailable = NULL;
@@ -206,8 +211,10 @@ int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *messa
 			it->v.result = ERS_SCAN_UNAVAILABLE;
 			snprintf(it->v.detail, sizeof it->v.detail, "not scanned: the scanner did not answer for an earlier item");
 		} else {
-			ers_clamd_scan(cfg->scan.target, cfg->scan.timeout, max, it->data.data, it->data.len, &it->v);
-			if (it->v.result == ERS_SCAN_UNAVAILABLE && it->data.len <= max)
+			size_t len;
+			const char *bytes = item_bytes(it, &len);
+			ers_clamd_scan(cfg->scan.target, cfg->scan.timeout, max, bytes, len, &it->v);
+			if (it->v.result == ERS_SCAN_UNAVAILABLE && len <= max)
 				down = true;
 		}
 		if (it->v.result == ERS_SCAN_INFECTED && !infected)
@@ -255,7 +262,9 @@ int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *messa
 			ers_error_set(err, ERS_E_INVALID, "The attachment \"%s\" contains a virus (%s): the send was blocked.",
 				      infected->name, infected->v.signature);
 	} else if (blocked) {
-		bool too_large = unavailable->data.len > max;
+		size_t len;
+		item_bytes(unavailable, &len);
+		bool too_large = len > max;
 		ers_error_set(err, ERS_E_UNAVAILABLE,
 			      "The virus scanner could not check the message (%s%s%s), so it was stopped for safety: "
 			      "try again later or contact your administrator.",
@@ -268,4 +277,59 @@ out:
 	ers_buf_free(&domain);
 	walk_free(&w);
 	return rc;
+}
+
+int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *message, size_t len,
+		      const char *message_id, struct ers_error *err)
+{
+	if (!ctx->cfg->scan.enabled)
+		return 0;
+	pthread_once(&gmime_once, gmime_init_once);
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(message, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(st);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(st);
+	struct walk w = { 0 };
+	if (msg) {
+		walk_message(&w, msg, "", "message text");
+		g_object_unref(msg);
+	} else {
+		/* Not parsable as a message: the whole of it is the one item. */
+		struct item *it = add_item(&w, "message text", "body", "message/rfc822");
+		ers_buf_add(&it->data, message, len);
+	}
+	return scan_items(ctx, sender, message_id, &w, err);
+}
+
+int ers_scan_parts(struct ers_ctx *ctx, const char *sender, const char *message_id, const char *subject,
+		   const char *const *texts, size_t ntexts, const struct ers_scan_part *parts, size_t nparts,
+		   struct ers_error *err)
+{
+	if (!ctx->cfg->scan.enabled)
+		return 0;
+	pthread_once(&gmime_once, gmime_init_once);
+	struct walk w = { 0 };
+	/* The same items as ers_scan_outbound() finds in the message built
+	 * from these parts: the subject and the texts as one, then each part. */
+	struct item *text = add_item(&w, "message text", "body", "text/plain");
+	ers_buf_addf(&text->data, "Subject: %s\r\n\r\n", subject ? subject : "");
+	for (size_t i = 0; i < ntexts; i++)
+		if (texts[i]) {
+			ers_buf_adds(&text->data, "\r\n");
+			ers_buf_adds(&text->data, texts[i]);
+		}
+	for (size_t i = 0; i < nparts; i++) {
+		const struct ers_scan_part *p = &parts[i];
+		const char *name = p->name && *p->name ? p->name : "unnamed attachment";
+		const char *type = p->type && *p->type ? p->type : "application/octet-stream";
+		if (!g_ascii_strcasecmp(type, "message/rfc822") && p->len) {
+			walk_attached_message(&w, name, type, p->data, p->len);
+			continue;
+		}
+		struct item *it = add_item(&w, name, "attachment", type);
+		it->view = p->data;
+		it->view_len = p->len;
+	}
+	return scan_items(ctx, sender, message_id, &w, err);
 }

@@ -47,6 +47,20 @@ int ers_clamd_check(const char *target, int timeout_s, char *version, size_t cap
 int ers_scan_outbound(struct ers_ctx *ctx, const char *sender, const char *message, size_t len,
 		      const char *message_id, struct ers_error *err);
 
+/* The same scan from the parts a message is built of, before it is built
+ * (ers_mail_send): no parse and no decoding of the built message.  The
+ * subject and `texts` (the body, its HTML alternative) are the one text
+ * item; each part an item, a message/rfc822 part walked as above. */
+struct ers_scan_part {
+	const char *name; /* the attachment's file name */
+	const char *type; /* "type/subtype"; NULL: application/octet-stream */
+	const void *data;
+	size_t len;
+};
+int ers_scan_parts(struct ers_ctx *ctx, const char *sender, const char *message_id, const char *subject,
+		   const char *const *texts, size_t ntexts, const struct ers_scan_part *parts, size_t nparts,
+		   struct ers_error *err);
+
 /* The mark of a message the webmail has scanned (scan/pass.c): a header
  * ERS_SCAN_PASS_HEADER whose value binds the time and the body under the
  * webmail's master secret, so that the scan milter on the submission port
