@@ -96,6 +96,17 @@ complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_su
 complete -c ersctl -n '__fish_seen_subcommand_from autoreply; and __fish_seen_subcommand_from set' -l disabled
 complete -c ersctl -n '__fish_use_subcommand' -a autoreply
 complete -c ersctl -n '__fish_seen_subcommand_from autoreply' -a show
+complete -c ersctl -n '__fish_use_subcommand' -a av
+complete -c ersctl -n '__fish_seen_subcommand_from av' -a scans
+complete -c ersctl -n '__fish_seen_subcommand_from av; and __fish_seen_subcommand_from scans' -l tenant -r
+complete -c ersctl -n '__fish_seen_subcommand_from av; and __fish_seen_subcommand_from scans' -l since -r
+complete -c ersctl -n '__fish_seen_subcommand_from av; and __fish_seen_subcommand_from scans' -l issues
+complete -c ersctl -n '__fish_seen_subcommand_from av; and __fish_seen_subcommand_from scans' -l attachments
+complete -c ersctl -n '__fish_seen_subcommand_from av; and __fish_seen_subcommand_from scans' -l limit -r
+complete -c ersctl -n '__fish_use_subcommand' -a av
+complete -c ersctl -n '__fish_seen_subcommand_from av' -a selftest
+complete -c ersctl -n '__fish_use_subcommand' -a av
+complete -c ersctl -n '__fish_seen_subcommand_from av' -a status
 complete -c ersctl -n '__fish_use_subcommand' -a backup
 complete -c ersctl -n '__fish_seen_subcommand_from backup' -a create
 complete -c ersctl -n '__fish_seen_subcommand_from backup; and __fish_seen_subcommand_from create' -l include-maildirs

@@ -190,6 +190,8 @@ cp "$T_DIR/web.yaml" "$WEB_YAML"
 expect 0 "scan status: healthy" scan status
 like "$OUT" "health check:  healthy" "... says so"
 like "$OUT" "version:       ClamAV " "... with clamd's version"
+expect 0 "av status: the same command under its other name" av status
+like "$OUT" "health check:  healthy" "... says so"
 expect 0 "mailstack check" --json mailstack check
 like "$(printf '%s' "$OUT" | tr -d ' \n')" '"component":"clamd","check":"scanneranswersandscans","ok":true' "... includes clamd, healthy"
 expect 0 "scan test clean (operator)" scan test clean
@@ -197,7 +199,10 @@ like "$OUT" "clean test: passed" "... passed"
 expect 0 "scan test eicar as a super admin" --as sa@$dom scan test eicar
 like "$OUT" "eicar test: passed \\(infected: Ers-Test-Eicar.UNOFFICIAL" "... infected, as it should"
 is "$(sql "SELECT count(*) FROM ers.audit_log WHERE action = 'scan.selftest' AND actor = 'sa@$dom' AND outcome = 'ok'")" 1 "... audited"
+expect 0 "av selftest clean as a super admin" --as sa@$dom av selftest clean
+like "$OUT" "clean test: passed" "... passed"
 denied "may not scan.selftest" "a tenant admin may not run self-tests" --as ta@$dom scan test eicar
+denied "may not scan.selftest" "... nor by av selftest" --as ta@$dom av selftest eicar
 denied "may not scan.selftest" "a user may not run self-tests" --as a@$dom scan test clean
 expect 0 "a tenant admin sees the scanner's status" --as ta@$dom scan status
 denied "may not scan.view" "a user may not" --as a@$dom scan status
@@ -214,6 +219,9 @@ expect 0 "scan list as the tenant admin" --json --as ta@$dom scan list --limit 1
 ok "$(printf '%s' "$OUT" | grep -q "o@$odom"; [ $? -ne 0 ]; echo $?)" "... no other tenant's rows"
 like "$OUT" "\"sender\": \"a@$dom\"" "... its own tenant's rows"
 denied "may not scan.view" "the tenant admin naming the other tenant is refused" --as ta@$dom scan list --tenant $odom
+expect 0 "av scans --tenant --since as the tenant admin" --json --as ta@$dom av scans --tenant $dom --since 1h --limit 1000
+ok "$(printf '%s' "$OUT" | grep -q "o@$odom"; [ $? -ne 0 ]; echo $?)" "... no other tenant's rows"
+like "$OUT" "\"sender\": \"a@$dom\"" "... its own tenant's rows"
 expect 0 "scan list --issues as a super admin" --json --as sa@$dom scan list --issues --since 1h --limit 1000
 like "$OUT" '"result": "unavailable"' "... the unavailable ones"
 unlike "$OUT" '"result": "clean"' "... and no clean ones"
