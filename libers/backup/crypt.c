@@ -1,15 +1,22 @@
-/* OpenPGP symmetric encryption and decryption of a stream with gpgme.
+/* OpenPGP symmetric encryption and decryption of a stream, by gpg itself.
  *
- * gpgme pulls its input and pushes its output, and so does libarchive: the
- * two meet over a socket pair, gpgme in a thread of its own.  (A socket,
- * not a pipe: a side that stops early makes the other's send() fail with
- * EPIPE instead of killing the process with SIGPIPE.)
+ * gpg runs with a fixed argv (execve, no shell) and its standard input and
+ * output on our descriptors: encrypting, it reads the tar stream from a
+ * socket libarchive writes into and writes the backup file; decrypting,
+ * it reads the file and writes the plaintext into a socket libarchive
+ * reads.  (A socket, not a pipe: a side that stops early makes the other's
+ * send() fail with EPIPE instead of killing the process with SIGPIPE.)
+ * Not through gpgme's data callbacks: gpgme 1.18 formats a hex dump of
+ * every byte it moves for a trace it then drops, which cost more CPU than
+ * the encryption (the archives found it first; bench sections 8 and 9).
+ * gpgme still finds gpg and checks that it is usable.
  *
  * Each operation gets a throwaway GnuPG home (mode 0700) whose gpg.conf
  * asks for AES-256 and no compression and whose agent caches no symmetric
- * passphrase; the passphrase reaches gpg through gpgme's callback in
- * loopback pinentry mode, over a pipe -- never argv, the environment or a
- * file.  The agent is stopped and the home removed afterwards.
+ * passphrase; the passphrase reaches gpg over a pipe (--passphrase-fd, in
+ * loopback pinentry mode) -- never argv, the environment or a file.  gpg's
+ * status lines (--status-fd) say what it decrypted and why it failed.  The
+ * agent is stopped and the home removed afterwards.
  *
  * A process killed with -9 cannot clean up, so a guard process, forked
  * when the home is made, waits on a pipe from us: a byte means we cleaned
@@ -19,8 +26,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,56 +43,22 @@
 
 struct bk_crypt {
 	bool decrypt;
-	char *passphrase;
-	int in_fd, out_fd;    /* the thread's: decrypt reads in_fd (the file), writes out_fd (socket) */
 	char home[64];
-	pthread_t thread;
-	bool started;
-	gpgme_error_t gerr;
-	bool nomdc;           /* an old message without integrity protection */
-	char symkey[32];      /* "cipher.mode" of what was decrypted */
+	pid_t gpg;            /* 0: not started */
+	int status_fd;        /* our ends of gpg's --status-fd and stderr */
+	int stderr_fd;
 	char *leftover;       /* removed by the guard if we die (create's .part) */
 	pid_t guard;
 	int guard_fd;         /* our end of the guard's pipe */
 };
+
+extern char **environ;
 
 static pthread_once_t gpgme_once = PTHREAD_ONCE_INIT;
 static void gpgme_init(void)
 {
 	gpgme_check_version(NULL);
 }
-
-static gpgme_error_t passphrase_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad, int fd)
-{
-	struct bk_crypt *c = hook;
-	if (prev_was_bad)
-		return gpg_error(GPG_ERR_BAD_PASSPHRASE);
-	size_t n = strlen(c->passphrase);
-	if (gpgme_io_writen(fd, c->passphrase, n) < 0 || gpgme_io_writen(fd, "\n", 1) < 0)
-		return gpg_error_from_syserror();
-	return 0;
-}
-
-/* Callback data over a socket: send() with MSG_NOSIGNAL. */
-static ssize_t sock_read(void *hook, void *buf, size_t n)
-{
-	int fd = *(int *)hook;
-	for (;;) {
-		ssize_t r = read(fd, buf, n);
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
-}
-static ssize_t sock_write(void *hook, const void *buf, size_t n)
-{
-	int fd = *(int *)hook;
-	for (;;) {
-		ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
-}
-static struct gpgme_data_cbs sock_cbs = { sock_read, sock_write, NULL, NULL };
 
 int bk_write_all(int fd, const void *buf, size_t len)
 {
@@ -251,55 +226,93 @@ static int home_make(struct bk_crypt *c, struct ers_error *err)
 	return 0;
 }
 
-static void *crypt_thread(void *arg)
+/* gpg's program file, as gpgme found it. */
+static const char *gpg_program(void)
 {
-	struct bk_crypt *c = arg;
-	gpgme_ctx_t g = NULL;
-	gpgme_data_t in = NULL, out = NULL;
-	gpgme_error_t e = gpgme_new(&g);
-	if (!e)
-		e = gpgme_ctx_set_engine_info(g, GPGME_PROTOCOL_OpenPGP, NULL, c->home);
-	if (!e)
-		e = gpgme_set_pinentry_mode(g, GPGME_PINENTRY_MODE_LOOPBACK);
-	if (!e) {
-		gpgme_set_armor(g, 0);
-		gpgme_set_passphrase_cb(g, passphrase_cb, c);
-		gpgme_set_ctx_flag(g, "no-symkey-cache", "1");
+	gpgme_engine_info_t info = NULL;
+	if (gpgme_get_engine_info(&info) == 0)
+		for (; info; info = info->next)
+			if (info->protocol == GPGME_PROTOCOL_OpenPGP && info->file_name)
+				return info->file_name;
+	return "/usr/bin/gpg";
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A copy of `fd` at 10 or above, close-on-exec: the child's dup2 onto 0..4
+ * cannot then overwrite a descriptor it has yet to take. */
+static int high(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+/* Starts gpg with `stdin_fd` and `stdout_fd` as its input and output, the
+ * passphrase on descriptor 3, its status lines on 4. */
+static int spawn_gpg(struct bk_crypt *c, const char *passphrase, int stdin_fd, int stdout_fd, struct ers_error *err)
+{
+	int pass[2] = { -1, -1 }, status[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int in = -1, out = -1;
+	int rc = -1;
+	if (pipe2(pass, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		ers_error_set(err, ERS_E_IO, "no pipe for gpg: %s", strerror(errno));
+		goto out;
 	}
-	if (!e)
-		e = c->decrypt ? gpgme_data_new_from_fd(&in, c->in_fd) : gpgme_data_new_from_cbs(&in, &sock_cbs, &c->in_fd);
-	if (!e)
-		e = c->decrypt ? gpgme_data_new_from_cbs(&out, &sock_cbs, &c->out_fd) : gpgme_data_new_from_fd(&out, c->out_fd);
-	if (!e) {
-		/* gpgme moves data 4 KB at a time by default: a round trip through
-		 * its poll loop per 4 KB held create at half the floor's speed. */
-		gpgme_data_set_flag(in, "io-buffer-size", "1048576");
-		gpgme_data_set_flag(out, "io-buffer-size", "1048576");
-		if (c->decrypt) {
-			e = gpgme_op_decrypt(g, in, out);
-			gpgme_decrypt_result_t r = gpgme_op_decrypt_result(g);
-			if (r) {
-				c->nomdc = r->legacy_cipher_nomdc;
-				snprintf(c->symkey, sizeof c->symkey, "%s", r->symkey_algo ? r->symkey_algo : "");
-			}
-		} else {
-			e = gpgme_op_encrypt(g, NULL, GPGME_ENCRYPT_SYMMETRIC | GPGME_ENCRYPT_NO_COMPRESS, in, out);
-		}
+	/* The passphrase fits the pipe's buffer: written now, gpg reads it
+	 * when it starts. */
+	if (bk_write_all(pass[1], passphrase, strlen(passphrase)) < 0 || bk_write_all(pass[1], "\n", 1) < 0) {
+		ers_error_set(err, ERS_E_IO, "cannot hand gpg the passphrase: %s", strerror(errno));
+		goto out;
 	}
-	gpgme_data_release(in);
-	gpgme_data_release(out);
-	gpgme_release(g);
-	c->gerr = e;
-	/* The reader of our output sees its end; the writer of our input its
-	 * refusal. */
-	if (c->decrypt) {
-		close(c->out_fd);
-		c->out_fd = -1;
-	} else {
-		close(c->in_fd);
-		c->in_fd = -1;
+	close_fd(&pass[1]);
+	in = high(stdin_fd);
+	out = high(stdout_fd);
+	int p3 = high(pass[0]), p4 = high(status[1]), p2 = high(errp[1]);
+	close_fd(&pass[0]);
+	close_fd(&status[1]);
+	close_fd(&errp[1]);
+	pass[0] = p3, status[1] = p4, errp[1] = p2;
+	if (in < 0 || out < 0 || p3 < 0 || p4 < 0 || p2 < 0) {
+		ers_error_set(err, ERS_E_IO, "no descriptor for gpg: %s", strerror(errno));
+		goto out;
 	}
-	return NULL;
+	char *const argv_decrypt[] = { "gpg", "--homedir", c->home, "--batch", "--no-tty", "--quiet",
+				       "--pinentry-mode", "loopback", "--passphrase-fd", "3", "--status-fd", "4",
+				       "--decrypt", NULL };
+	char *const argv_encrypt[] = { "gpg", "--homedir", c->home, "--batch", "--no-tty", "--quiet",
+				       "--pinentry-mode", "loopback", "--passphrase-fd", "3", "--status-fd", "4",
+				       "--symmetric", "--output", "-", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, p2, 2);
+	posix_spawn_file_actions_adddup2(&fa, p3, 3);
+	posix_spawn_file_actions_adddup2(&fa, p4, 4);
+	int sp = posix_spawn(&c->gpg, gpg_program(), &fa, NULL, c->decrypt ? argv_decrypt : argv_encrypt, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (sp != 0) {
+		c->gpg = 0;
+		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot run %s: %s (run 'make deps')", gpg_program(), strerror(sp));
+		goto out;
+	}
+	c->status_fd = status[0];
+	c->stderr_fd = errp[0];
+	status[0] = errp[0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		close_fd(&pass[i]);
+		close_fd(&status[i]);
+		close_fd(&errp[i]);
+	}
+	close_fd(&in);
+	close_fd(&out);
+	return rc;
 }
 
 static int start(bool decrypt, const char *passphrase, int file_fd, const char *leftover, struct bk_crypt **c_r,
@@ -313,49 +326,36 @@ static int start(bool decrypt, const char *passphrase, int file_fd, const char *
 	}
 	struct bk_crypt *c = ers_xcalloc(1, sizeof *c);
 	c->decrypt = decrypt;
-	c->passphrase = ers_xstrdup(passphrase);
-	c->in_fd = c->out_fd = -1;
+	c->status_fd = c->stderr_fd = -1;
 	c->guard = c->guard_fd = -1;
 	c->leftover = leftover ? ers_xstrdup(leftover) : NULL;
+	int sv[2] = { -1, -1 };
 	if (home_make(c, err) < 0)
 		goto fail;
 	guard_start(c);
-	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ers_error_set(err, ERS_E_IO, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
-	/* Large socket buffers: fewer round trips between the thread that
-	 * writes the tar stream and gpgme's pump. */
+	/* Large socket buffers: fewer round trips between libarchive and gpg. */
 	int big = 4 << 20;
 	for (int i = 0; i < 2; i++) {
 		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
 		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
 	}
-	if (decrypt) {
-		c->in_fd = file_fd;
-		c->out_fd = sv[1];
-		*plain_fd_r = sv[0];
-	} else {
-		c->in_fd = sv[0];
-		c->out_fd = file_fd;
-		*plain_fd_r = sv[1];
-	}
-	if (pthread_create(&c->thread, NULL, crypt_thread, c) != 0) {
-		ers_error_set(err, ERS_E_INTERNAL, "cannot start the encryption thread");
-		close(sv[0]);
-		close(sv[1]);
+	if (spawn_gpg(c, passphrase, decrypt ? file_fd : sv[0], decrypt ? sv[1] : file_fd, err) < 0)
 		goto fail;
-	}
-	c->started = true;
+	/* gpg holds its end now; ours is the other. */
+	close_fd(decrypt ? &sv[1] : &sv[0]);
+	*plain_fd_r = decrypt ? sv[0] : sv[1];
 	*c_r = c;
 	return 0;
 fail:
+	close_fd(&sv[0]);
+	close_fd(&sv[1]);
 	home_remove(c->home);
 	guard_end(c);
 	free(c->leftover);
-	explicit_bzero(c->passphrase, strlen(c->passphrase));
-	free(c->passphrase);
 	free(c);
 	return -1;
 }
@@ -372,43 +372,108 @@ int bk_decrypt_start(const char *passphrase, int in_fd, struct bk_crypt **c_r, i
 	return start(true, passphrase, in_fd, NULL, c_r, plain_fd_r, err);
 }
 
+/* Everything left on `fd` (gpg's status or stderr, a few lines), up to
+ * `cap` bytes kept. */
+static void drain(int fd, struct ers_buf *out, size_t cap)
+{
+	char b[4096];
+	for (;;) {
+		ssize_t r = read(fd, b, sizeof b);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		if (out->len < cap)
+			ers_buf_add(out, b, (size_t)r < cap - out->len ? (size_t)r : cap - out->len);
+	}
+}
+
+/* Whether gpg's status lines hold `keyword` ("[GNUPG:] KEYWORD ..."). */
+static bool status_has(const struct ers_buf *status, const char *keyword)
+{
+	size_t k = strlen(keyword);
+	for (const char *p = status->data; p && *p;) {
+		if (!strncmp(p, "[GNUPG:] ", 9) && !strncmp(p + 9, keyword, k) && (p[9 + k] == ' ' || p[9 + k] == '\n'))
+			return true;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* gpg's last line on stderr, printable, without its "gpg: ". */
+static void last_line(const struct ers_buf *e, char *dst, size_t cap)
+{
+	dst[0] = '\0';
+	if (!e->len)
+		return;
+	size_t end = e->len;
+	while (end && (e->data[end - 1] == '\n' || e->data[end - 1] == '\r'))
+		end--;
+	size_t begin = end;
+	while (begin && e->data[begin - 1] != '\n')
+		begin--;
+	if (end - begin > 5 && !strncmp(e->data + begin, "gpg: ", 5))
+		begin += 5;
+	size_t n = end - begin < cap - 1 ? end - begin : cap - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (unsigned char)e->data[begin + i] < 0x20 ? ' ' : e->data[begin + i];
+	dst[n] = '\0';
+}
+
 int bk_crypt_finish(struct bk_crypt *c, const char *file, struct ers_error *err)
 {
 	if (!c)
 		return 0;
-	if (c->started)
-		pthread_join(c->thread, NULL);
-	if (c->in_fd >= 0 && !c->decrypt)
-		close(c->in_fd);
-	if (c->out_fd >= 0 && c->decrypt)
-		close(c->out_fd);
+	/* The caller has closed its end: gpg sees the end of its input, or
+	 * (reading stopped early) EPIPE on its output. */
+	struct ers_buf status = ERS_BUF_INIT, errs = ERS_BUF_INIT;
+	if (c->status_fd >= 0)
+		drain(c->status_fd, &status, 16384);
+	if (c->stderr_fd >= 0)
+		drain(c->stderr_fd, &errs, 4096);
+	close_fd(&c->status_fd);
+	close_fd(&c->stderr_fd);
+	int wstatus = 0;
+	if (c->gpg > 0)
+		while (waitpid(c->gpg, &wstatus, 0) < 0 && errno == EINTR)
+			;
+	bool ok = c->gpg > 0 && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+	char why[300];
+	last_line(&errs, why, sizeof why);
+	/* Our reader or writer stopped first (gpg's write to the socket
+	 * failed, or SIGPIPE ended it): that side's own error says why. */
+	bool stopped_early = !ok && ((WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGPIPE) ||
+				     strstr(why, "Broken pipe") != NULL);
 	home_remove(c->home);
 	/* The caller removes or renames its unfinished file itself (after
 	 * this, a kill leaves that file, never under the backup's name). */
 	guard_end(c);
 	free(c->leftover);
-	explicit_bzero(c->passphrase, strlen(c->passphrase));
-	free(c->passphrase);
 	int rc = 0;
-	if (c->gerr) {
-		gpg_err_code_t code = gpgme_err_code(c->gerr);
-		if (code == GPG_ERR_EPIPE || code == GPG_ERR_ECONNRESET)
-			/* Our reader or writer stopped first: its error says why. */
-			ers_error_set(err, ERS_E_IO, "%s: the %s stopped early", file, c->decrypt ? "reading" : "writing");
-		else if (c->decrypt && (code == GPG_ERR_BAD_PASSPHRASE || code == GPG_ERR_DECRYPT_FAILED ||
-				   code == GPG_ERR_NO_DATA || code == GPG_ERR_BAD_DATA || code == GPG_ERR_INV_PACKET ||
-				   code == GPG_ERR_CHECKSUM || code == GPG_ERR_INV_KEYLEN || code == GPG_ERR_CANCELED))
-			ers_error_set(err, ERS_E_INVALID,
-				      "cannot decrypt %s: wrong passphrase, or the file is damaged, cut short or not an ERS backup (gpg: %s)",
-				      file, gpgme_strerror(c->gerr));
-		else
-			ers_error_set(err, c->decrypt ? ERS_E_INVALID : ERS_E_IO, "%s %s: gpg: %s",
-				      c->decrypt ? "cannot decrypt" : "cannot encrypt", file, gpgme_strerror(c->gerr));
+	/* DECRYPTION_INFO's first field is the MDC method: 0, none. */
+	bool nomdc = c->decrypt && (strstr(status.data ? status.data : "", "[GNUPG:] DECRYPTION_INFO 0 ") != NULL);
+	if (c->decrypt && (status_has(&status, "BAD_PASSPHRASE") || status_has(&status, "DECRYPTION_FAILED") ||
+			   status_has(&status, "NODATA") || status_has(&status, "NO_DATA") ||
+			   (!ok && !stopped_early && !status_has(&status, "DECRYPTION_OKAY")))) {
+		ers_error_set(err, ERS_E_INVALID,
+			      "cannot decrypt %s: wrong passphrase, or the file is damaged, cut short or not an ERS backup (gpg: %s)",
+			      file, why[0] ? why : "decryption failed");
 		rc = -1;
-	} else if (c->decrypt && c->nomdc) {
+	} else if (nomdc) {
 		ers_error_set(err, ERS_E_INVALID, "%s is not integrity-protected (no MDC): not an ERS backup, refused", file);
 		rc = -1;
+	} else if (stopped_early) {
+		ers_error_set(err, ERS_E_IO, "%s: the %s stopped early", file, c->decrypt ? "reading" : "writing");
+		rc = -1;
+	} else if (!ok) {
+		ers_error_set(err, c->decrypt ? ERS_E_INVALID : ERS_E_IO, "%s %s: gpg: %s",
+			      c->decrypt ? "cannot decrypt" : "cannot encrypt", file, why[0] ? why : "failed");
+		rc = -1;
 	}
+	ers_buf_free(&status);
+	ers_buf_free(&errs);
 	free(c);
 	return rc;
 }
