@@ -19,7 +19,7 @@ struct archive_entry;
 #define BK_DUMP_PART (8u << 20)
 
 /* crypt.c: an encrypting sink.  bk_encrypt_start gives a descriptor to
- * write the plaintext into; a thread runs gpgme, which writes the OpenPGP
+ * write the plaintext into; gpg, started on it, writes the OpenPGP
  * message (symmetric AES-256, no compression) to out_fd.  After the
  * plaintext descriptor is closed, bk_encrypt_finish waits and reports.
  * out_path (out_fd's unfinished file) is removed if the process is killed
