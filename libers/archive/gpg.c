@@ -203,16 +203,6 @@ static ssize_t cb_write(void *h, const void *buf, size_t n)
  * with execve and a fixed argv: nothing of the data reaches a shell. */
 enum { PUMP_CHUNK = 256 * 1024 };
 
-static const char *gpg_program(void)
-{
-	gpgme_engine_info_t info = NULL;
-	if (gpgme_get_engine_info(&info) == 0)
-		for (; info; info = info->next)
-			if (info->protocol == GPGME_PROTOCOL_OpenPGP && info->file_name)
-				return info->file_name;
-	return "/usr/bin/gpg";
-}
-
 static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_read_fn *rd, void *rd_arg,
 		ers_gpg_write_fn *wr, void *wr_arg, struct ers_error *err)
 {
@@ -245,7 +235,7 @@ static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	pid_t pid;
-	int sp = posix_spawn(&pid, gpg_program(), &fa, NULL, argv, environ);
+	int sp = posix_spawn(&pid, ers_gpg_program(), &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);
@@ -254,7 +244,7 @@ static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_
 		close(in[1]);
 		close(out[0]);
 		close(errp[0]);
-		ers_error_set(err, ERS_E_INTERNAL, "OpenPGP %s: cannot run %s: %s", what, gpg_program(), strerror(sp));
+		ers_error_set(err, ERS_E_INTERNAL, "OpenPGP %s: cannot run %s: %s", what, ers_gpg_program(), strerror(sp));
 		return -1;
 	}
 	/* A gpg gone early makes our writes fail with EPIPE, not a signal. */

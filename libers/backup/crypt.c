@@ -226,17 +226,6 @@ static int home_make(struct bk_crypt *c, struct ers_error *err)
 	return 0;
 }
 
-/* gpg's program file, as gpgme found it. */
-static const char *gpg_program(void)
-{
-	gpgme_engine_info_t info = NULL;
-	if (gpgme_get_engine_info(&info) == 0)
-		for (; info; info = info->next)
-			if (info->protocol == GPGME_PROTOCOL_OpenPGP && info->file_name)
-				return info->file_name;
-	return "/usr/bin/gpg";
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -293,11 +282,11 @@ static int spawn_gpg(struct bk_crypt *c, const char *passphrase, int stdin_fd, i
 	posix_spawn_file_actions_adddup2(&fa, p2, 2);
 	posix_spawn_file_actions_adddup2(&fa, p3, 3);
 	posix_spawn_file_actions_adddup2(&fa, p4, 4);
-	int sp = posix_spawn(&c->gpg, gpg_program(), &fa, NULL, c->decrypt ? argv_decrypt : argv_encrypt, environ);
+	int sp = posix_spawn(&c->gpg, ers_gpg_program(), &fa, NULL, c->decrypt ? argv_decrypt : argv_encrypt, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (sp != 0) {
 		c->gpg = 0;
-		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot run %s: %s (run 'make deps')", gpg_program(), strerror(sp));
+		ers_error_set(err, ERS_E_UNAVAILABLE, "cannot run %s: %s (run 'make deps')", ers_gpg_program(), strerror(sp));
 		goto out;
 	}
 	c->status_fd = status[0];

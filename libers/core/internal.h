@@ -167,4 +167,9 @@ int ers_mailbox_for(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		    enum ers_action action, bool in_tx, const char *extra_columns, struct ers_mailbox_ref *ref,
 		    PGresult **row_r, struct ers_error *err);
 
+
+/* gpg_program.c: gpg's program file, as gpgme found it (gpgme is set up by
+ * the caller: gpgme_check_version). */
+const char *ers_gpg_program(void);
+
 #endif
