@@ -5,7 +5,6 @@
  * mboxrd .mbox per folder ("mbox-folders", the entry's length written at
  * its end) -- so that memory holds one message whatever the size of the
  * mailbox. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,20 +36,6 @@ struct ers_archive_stream {
 	long long *sizes;          /* RFC822.SIZE of the folder's uids[i], -1: not known */
 	struct ers_imap_result batch;
 	size_t batch_from, batch_to; /* uids[batch_from..batch_to) are in `batch` */
-	/* The next batch of the folder is fetched by a thread of its own while
-	 * this one is written, so that Dovecot's sending and our formatting
-	 * and encrypting overlap.  Only one thread uses the IMAP connection
-	 * at a time: every other command waits for the prefetch first. */
-	struct prefetch {
-		pthread_t thread;
-		bool running;
-		struct ers_imap *im;
-		char *command;
-		size_t fi, from, to;
-		int rc;
-		struct ers_imap_result r;
-		struct ers_error err;
-	} pre;
 };
 
 enum { BATCH_MESSAGES = 200, BATCH_BYTES = 4 << 20 };
@@ -167,86 +152,9 @@ static void mboxrd(struct ers_buf *b, const char *msg, size_t len)
 	ers_buf_addch(b, '\n');
 }
 
-static void *prefetch_run(void *arg)
-{
-	struct prefetch *p = arg;
-	p->rc = ers_imap_command(p->im, p->command, &p->r, &p->err);
-	return NULL;
-}
-
-/* Waits for the prefetch, if one runs; its result stays in s->pre. */
-static void prefetch_join(struct ers_archive_stream *s)
-{
-	if (!s->pre.running)
-		return;
-	pthread_join(s->pre.thread, NULL);
-	s->pre.running = false;
-	free(s->pre.command);
-	s->pre.command = NULL;
-}
-
-/* Waits for the prefetch and drops what it fetched. */
-static void prefetch_drop(struct ers_archive_stream *s)
-{
-	prefetch_join(s);
-	ers_imap_result_free(&s->pre.r);
-	memset(&s->pre.r, 0, sizeof s->pre.r);
-	s->pre.from = s->pre.to = 0;
-}
-
-/* The UID FETCH of uids[from..] of the current folder, as many as a batch
- * holds; `*to` is where it ends. */
-static void batch_command(struct ers_archive_stream *s, size_t from, struct ers_buf *cmd, size_t *to_r)
-{
-	struct ers_archive_folder *f = &s->folders[s->fi];
-	ers_buf_adds(cmd, "UID FETCH ");
-	size_t to = from;
-	long long bytes = 0;
-	while (to < f->nuids && to - from < BATCH_MESSAGES) {
-		long long size = s->sizes[to] < 0 ? BATCH_BYTES : s->sizes[to];
-		if (to > from && bytes + size > BATCH_BYTES)
-			break;
-		bytes += size;
-		ers_buf_addf(cmd, "%s%u", to > from ? "," : "", f->uids[to]);
-		to++;
-	}
-	ers_buf_adds(cmd, " (UID INTERNALDATE BODY.PEEK[])");
-	*to_r = to;
-}
-
-/* Starts fetching the batch after s->batch_to of the current folder, if
- * any is left.  Without a thread the next batch is simply fetched when
- * it is needed. */
-static void prefetch_start(struct ers_archive_stream *s)
-{
-	struct ers_archive_folder *f = &s->folders[s->fi];
-	if (s->batch_to >= f->nuids)
-		return;
-	struct ers_buf cmd = ERS_BUF_INIT;
-	size_t to;
-	batch_command(s, s->batch_to, &cmd, &to);
-	struct prefetch *p = &s->pre;
-	memset(&p->r, 0, sizeof p->r);
-	ers_error_clear(&p->err);
-	p->im = s->im;
-	p->command = ers_buf_detach(&cmd);
-	p->fi = s->fi;
-	p->from = s->batch_to;
-	p->to = to;
-	p->rc = -1;
-	if (pthread_create(&p->thread, NULL, prefetch_run, p) != 0) {
-		free(p->command);
-		p->command = NULL;
-		p->from = p->to = 0;
-		return;
-	}
-	p->running = true;
-}
-
 static int select_folder(struct ers_archive_stream *s);
 static int select_folder(struct ers_archive_stream *s)
 {
-	prefetch_drop(s);
 	struct ers_archive_folder *f = &s->folders[s->fi];
 	struct ers_buf cmd = ERS_BUF_INIT;
 	ers_buf_adds(&cmd, "SELECT ");
@@ -281,42 +189,33 @@ static int select_folder(struct ers_archive_stream *s)
 	return 0;
 }
 
-/* Fetches uids[ui..] of the current folder, as many as a batch holds:
- * the prefetched batch when it is that one, else now.  Then the prefetch
- * of the batch after it starts. */
+/* Fetches uids[ui..] of the current folder, as many as a batch holds. */
 static int fetch_batch(struct ers_archive_stream *s)
 {
+	struct ers_archive_folder *f = &s->folders[s->fi];
 	ers_imap_result_free(&s->batch);
 	memset(&s->batch, 0, sizeof s->batch);
-	prefetch_join(s);
-	struct prefetch *p = &s->pre;
-	if (p->to > p->from && p->fi == s->fi && p->from == s->ui) {
-		if (p->rc < 0) {
-			s->err = p->err;
-			s->failed = true;
-			prefetch_drop(s);
-			return -1;
-		}
-		s->batch = p->r;
-		memset(&p->r, 0, sizeof p->r);
-		s->batch_from = p->from;
-		s->batch_to = p->to;
-		p->from = p->to = 0;
-	} else {
-		prefetch_drop(s);
-		struct ers_buf cmd = ERS_BUF_INIT;
-		size_t to;
-		batch_command(s, s->ui, &cmd, &to);
-		int rc = ers_imap_command(s->im, cmd.data, &s->batch, &s->err);
-		ers_buf_free(&cmd);
-		if (rc < 0) {
-			s->failed = true;
-			return -1;
-		}
-		s->batch_from = s->ui;
-		s->batch_to = to;
+	struct ers_buf cmd = ERS_BUF_INIT;
+	ers_buf_adds(&cmd, "UID FETCH ");
+	size_t to = s->ui;
+	long long bytes = 0;
+	while (to < f->nuids && to - s->ui < BATCH_MESSAGES) {
+		long long size = s->sizes[to] < 0 ? BATCH_BYTES : s->sizes[to];
+		if (to > s->ui && bytes + size > BATCH_BYTES)
+			break;
+		bytes += size;
+		ers_buf_addf(&cmd, "%s%u", to > s->ui ? "," : "", f->uids[to]);
+		to++;
 	}
-	prefetch_start(s);
+	ers_buf_adds(&cmd, " (UID INTERNALDATE BODY.PEEK[])");
+	int rc = ers_imap_command(s->im, cmd.data, &s->batch, &s->err);
+	ers_buf_free(&cmd);
+	if (rc < 0) {
+		s->failed = true;
+		return -1;
+	}
+	s->batch_from = s->ui;
+	s->batch_to = to;
 	return 0;
 }
 
@@ -442,7 +341,6 @@ void ers_archive_stream_free(struct ers_archive_stream *s)
 {
 	if (!s)
 		return;
-	prefetch_drop(s);
 	if (s->ar)
 		archive_write_free(s->ar);
 	ers_imap_result_free(&s->batch);
