@@ -9,7 +9,6 @@
  * Dovecot counts a connection from its own address as secured, so the login
  * is allowed without TLS).  The master user's hash is a fast one for the
  * same reason (ers_password_hash_key): the webmail logs in on every page. */
-#include <arpa/inet.h>
 #include <string.h>
 #include "web.h"
 
@@ -38,30 +37,6 @@ static bool node_tls(const struct ers_config *cfg)
 	return cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert;
 }
 
-/* Whether `host` is a loopback address written as one (127.0.0.0/8, ::1):
- * a name is not trusted to resolve there. */
-static bool host_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-static void imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
-{
-	memset(p, 0, sizeof *p);
-	/* Dovecot on every address ("*") is on 127.0.0.1 too: the webmail
-	 * runs on its node, so it takes the loopback path there. */
-	const char *listen = cfg->mailstack.listen;
-	p->host = listen && !strcmp(listen, "*") ? "127.0.0.1" : node_host(cfg);
-	p->port = cfg->mailstack.imap_port;
-	p->tls = node_tls(cfg) && !host_loopback(p->host) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
-	p->ca_file = cfg->dns.ca_file;
-	p->timeout_s = 20;
-}
-
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err)
 {
 	*im_r = NULL;
@@ -71,7 +46,8 @@ int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *e
 		return -1;
 	}
 	struct ers_imap_params p;
-	imap_node_params(r->cfg, &p);
+	ers_imap_node_params(r->cfg, &p);
+	p.timeout_s = 20;
 	p.username = user.data;
 	p.password = r->cfg->secrets.webmail_master_password;
 	int rc = ers_imap_open(&p, im_r, err);

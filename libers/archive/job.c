@@ -37,16 +37,11 @@ static int imap_open_as(const struct ers_config *cfg, const char *address, struc
 	}
 	struct ers_buf login = ERS_BUF_INIT;
 	ers_buf_addf(&login, "%s*%s", address, cfg->mailstack.master_user);
-	const char *listen = cfg->mailstack.listen;
-	struct ers_imap_params p = {
-		.host = listen && *listen && strcmp(listen, "*") ? listen : cfg->mailstack.hostname,
-		.port = cfg->mailstack.imap_port,
-		.tls = cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN,
-		.ca_file = cfg->dns.ca_file,
-		.username = login.data,
-		.password = cfg->secrets.webmail_master_password,
-		.timeout_s = 120,
-	};
+	struct ers_imap_params p;
+	ers_imap_node_params(cfg, &p); /* plain IMAP to a loopback Dovecot: no TLS record per read */
+	p.username = login.data;
+	p.password = cfg->secrets.webmail_master_password;
+	p.timeout_s = 120;
 	if (!p.host) {
 		ers_error_set(err, ERS_E_CONFIG, "mailstack.listen or mailstack.hostname must say where Dovecot listens");
 		ers_buf_free(&login);

@@ -24,7 +24,9 @@
 #include <strings.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include "ers/config.h"
 #include <gmime/gmime.h>
 #include "ers/imap.h"
 #include "mail/internal.h"
@@ -909,4 +911,26 @@ int ers_imap_append(struct ers_imap *im, const char *folder, const char *data, s
 	ers_imap_result_free(&r);
 	ers_buf_free(&cmd);
 	return rc;
+}
+
+/* Whether `host` is a loopback address written as one (127.0.0.0/8, ::1):
+ * a name is not trusted to resolve there. */
+static bool host_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+void ers_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p)
+{
+	memset(p, 0, sizeof *p);
+	const char *listen = cfg->mailstack.listen;
+	p->host = listen && !strcmp(listen, "*") ? "127.0.0.1" : listen && *listen ? listen : cfg->mailstack.hostname;
+	p->port = cfg->mailstack.imap_port;
+	bool tls = cfg->mailstack.tls_cert && *cfg->mailstack.tls_cert;
+	p->tls = tls && p->host && !host_loopback(p->host) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
+	p->ca_file = cfg->dns.ca_file;
 }

@@ -143,6 +143,17 @@ struct ers_imap_params {
 };
 
 struct ers_imap;
+struct ers_config;
+
+/* This mail node's Dovecot as ERS's own programs reach it (the webmail,
+ * the archives): mailstack.listen, or 127.0.0.1 when Dovecot listens on
+ * every address ("*"), else mailstack.hostname; STARTTLS when the node has
+ * a certificate (verified against dns.ca_file) -- except to a loopback
+ * address, which no network carries: there TLS would only cost time (a
+ * TLS record per read), and Dovecot counts a connection from its own
+ * address as secured.  Sets host, port, tls, ca_file; the caller sets the
+ * login and the timeout. */
+void ers_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p);
 
 /* Connects and logs in (ers_imap_connect, then ers_imap_login), so that a
  * wrong password shows here. */
