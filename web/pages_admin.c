@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "html.h"
+#include "ers/autoreply.h"
 #include "web.h"
 
 #define ADMIN_PER_PAGE 50
@@ -130,8 +131,15 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 		sort_heading(&c, &f, q, "Name", ERS_USER_SORT_NAME);
 		sort_heading(&c, &f, q, "Role", ERS_USER_SORT_ROLE);
 		sort_heading(&c, &f, q, "Status", ERS_USER_SORT_STATUS);
-		html(&c, "<th scope=\"col\">Quota used/max</th><th scope=\"col\">MFA</th><th scope=\"col\">Actions</th>"
-			 "</tr></thead><tbody>");
+		html(&c, "<th scope=\"col\">Quota used/max</th><th scope=\"col\">Autoresponder</th><th scope=\"col\">MFA</th>"
+			 "<th scope=\"col\">Actions</th></tr></thead><tbody>");
+		/* Manual 002's mailbox table: Autoresponder Active/Inactive. */
+		const char **addresses = ers_xcalloc(list->count, sizeof *addresses);
+		bool *responding = ers_xcalloc(list->count, sizeof *responding);
+		for (size_t i = 0; i < list->count; i++)
+			addresses[i] = list->items[i].address;
+		if (ers_autoreply_active_among(r->ctx, &r->session.actor, addresses, list->count, responding, &err) < 0)
+			memset(responding, 0, list->count * sizeof *responding);
 		for (size_t i = 0; i < list->count; i++) {
 			const struct ers_user *u = &list->items[i];
 			struct ers_buf quota = ERS_BUF_INIT;
@@ -141,9 +149,10 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 				html(&c, "<br><small>%s</small>", u->tenant);
 			html(&c, "</td><td data-label=\"Name\">%s %s</td><td data-label=\"Role\">%s</td>"
 				 "<td data-label=\"Status\">%s</td><td data-label=\"Quota used/max\">%s</td>"
-				 "<td data-label=\"MFA\">%s</td><td><div class=\"row-actions\">",
+				 "<td data-label=\"Autoresponder\">%r</td><td data-label=\"MFA\">%s</td>"
+				 "<td><div class=\"row-actions\">",
 			     u->first_name, u->last_name, ers_role_name(u->role), status_word(u), quota.data,
-			     u->mfa_enabled ? "on" : "off");
+			     responding[i] ? "Active" : "Inactive", u->mfa_enabled ? "on" : "off");
 			user_link(&c, "/admin/users/edit", u->address, "Edit", NULL);
 			user_link(&c, "/admin/users/password", u->address, "Reset password", NULL);
 			user_link(&c, "/admin/users/mfa", u->address, "MFA", NULL);
@@ -168,6 +177,8 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			ers_buf_free(&quota);
 		}
 		html(&c, "</tbody></table></div>");
+		free(addresses);
+		free(responding);
 	}
 	html(&c, "<nav class=\"pager actions\" aria-label=\"Pages\">");
 	const char *sortw = ers_user_sort_name(f.sort), *dirw = f.descending ? "desc" : "asc";

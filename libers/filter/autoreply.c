@@ -193,3 +193,36 @@ void ers_autoreply_free(struct ers_autoreply *r)
 	free(r->message);
 	r->message = NULL;
 }
+
+int ers_autoreply_active_among(struct ers_ctx *ctx, const struct ers_actor *actor, const char *const *addresses,
+			       size_t n, bool *active, struct ers_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		active[i] = false;
+	if (!n)
+		return 0;
+	/* One query for the page: the addresses as one text array. */
+	struct ers_buf list = ERS_BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		ers_buf_addf(&list, "%s%s", i ? "\n" : "", addresses[i]);
+	const char *params[] = { list.data };
+	PGresult *res = ers_db_exec(ctx,
+		"SELECT m.address, m.id, m.tenant_id, m.role FROM ers.mailbox m"
+		" JOIN ers_mail.autoreply_scripts s ON s.username = m.address"
+		" WHERE m.address = ANY (string_to_array($1, E'\\n'))", 1, params, err);
+	ers_buf_free(&list);
+	if (!res)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		struct ers_authz_target t = { .tenant_id = ers_db_ll(res, row, 2), .user_id = ers_db_ll(res, row, 1),
+					      .is_user = true, .user_role = ers_role_from_db(ers_db_str(res, row, 3)) };
+		struct ers_error denied;
+		if (ers_authz_check(actor, ERS_ACT_AUTOREPLY_VIEW, &t, &denied) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(addresses[i], ers_db_str(res, row, 0)))
+				active[i] = true;
+	}
+	PQclear(res);
+	return 0;
+}

@@ -89,8 +89,8 @@ like "$BODY" '<a href="/admin/users"[^>]*>Admin</a>' "a super admin sees the Adm
 as $TA GET /admin/users
 is "$CODE" 200 "a tenant admin's Users table"
 is "$(rows | tr '\n' ' ')" "$T_USER u2@$A $U " "... holds exactly the regular users of its own tenant, by email"
-like "$BODY" '<th scope="col" aria-sort="ascending"><a class="sort" href="[^"]*sort=email&amp;dir=desc">Email[^<]*</a></th><th scope="col"><a class="sort" href="[^"]*sort=name&amp;dir=asc">Name</a></th><th scope="col"><a class="sort" href="[^"]*sort=role&amp;dir=asc">Role</a></th><th scope="col"><a class="sort" href="[^"]*sort=status&amp;dir=asc">Status</a></th><th scope="col">Quota used/max</th><th scope="col">MFA</th>' \
-    "... with email, name, role, status (sortable), quota and MFA"
+like "$BODY" '<th scope="col" aria-sort="ascending"><a class="sort" href="[^"]*sort=email&amp;dir=desc">Email[^<]*</a></th><th scope="col"><a class="sort" href="[^"]*sort=name&amp;dir=asc">Name</a></th><th scope="col"><a class="sort" href="[^"]*sort=role&amp;dir=asc">Role</a></th><th scope="col"><a class="sort" href="[^"]*sort=status&amp;dir=asc">Status</a></th><th scope="col">Quota used/max</th><th scope="col">Autoresponder</th><th scope="col">MFA</th>' \
+    "... with email, name, role, status (sortable), quota, autoresponder and MFA"
 like "$BODY" 'href="/admin/users/new">Add User<' "... and an Add User button"
 unlike "$BODY" 'name="tenant"' "... without a tenant filter"
 as $TA GET "/admin/users?tenant=Admin%20$B"

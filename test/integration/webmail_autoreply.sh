@@ -26,7 +26,7 @@ is "$CODE" 303 "a logs in"
 web "$A" GET /autoreply
 is "$CODE" 200 "the Autoresponder page opens"
 like "$BODY" "Inactive" "... Inactive before any set"
-token=$(csrf)
+token=$(csrf) token_a=$(csrf)
 web "$A" POST /autoreply --data-urlencode "csrf=$token" --data-urlencode enabled=1 --data-urlencode "subject=Away $n" \
     --data-urlencode "message=Back on Monday" --data-urlencode interval=2
 is "$CODE" 200 "Save"
@@ -62,5 +62,14 @@ is "$CODE" 200 "... and saves it"
 like "$BODY" "Inactive</strong> \(outside its dates\)" "... Inactive outside its dates"
 is "$(sql "SELECT updated_by FROM ers.autoreply WHERE mailbox_id = (SELECT id FROM ers.mailbox WHERE address = 'b@$dom')")" \
     "ta@$dom" "saved in the admin's name"
+
+# Manual 002's mailbox table: the Autoresponder column, Active/Inactive.
+row() { printf '%s' "$BODY" | grep -o "<tr><td class=\"email\" data-label=\"Email\">$1</td>.*</tr>" | sed 's|</tr>.*||'; }
+web "$TA" GET /admin/users
+like "$(row a@$dom)" 'data-label="Autoresponder">Active<' "the Users list: a's autoresponder Active"
+like "$(row b@$dom)" 'data-label="Autoresponder">Inactive<' "... b's Inactive (set, but outside its dates)"
+web "$A" POST /autoreply --data-urlencode "csrf=$token_a" --data-urlencode "subject=Away $n" --data-urlencode "message=Back"
+web "$TA" GET /admin/users
+like "$(row a@$dom)" 'data-label="Autoresponder">Inactive<' "... a's Inactive once a turns it off"
 
 done_testing

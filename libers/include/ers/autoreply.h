@@ -54,4 +54,12 @@ int ers_autoreply_off(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 		      bool *was_on_r, struct ers_error *err);
 void ers_autoreply_free(struct ers_autoreply *r);
 
+/* For a list of mailboxes (manual 002's mailbox table, "Autoresponder:
+ * Active/Inactive"): active[i] says whether addresses[i]'s autoresponder
+ * answers today (enabled, inside its dates in the tenant's time zone).
+ * Only mailboxes whose autoresponder the actor may view can show as
+ * active; the others, and unknown addresses, read as inactive. */
+int ers_autoreply_active_among(struct ers_ctx *ctx, const struct ers_actor *actor, const char *const *addresses,
+			       size_t n, bool *active, struct ers_error *err);
+
 #endif
