@@ -4,14 +4,13 @@
  * milter recognise the webmail's own submissions and pass them unscanned,
  * so that a send is scanned, timed and recorded once.
  *
- * The value is "v1 TIME HMAC": an HMAC-SHA-256, under a key derived from
- * the webmail's master secret (which only the webmail and the operator
- * hold), of the time and the SHA-256 of the message body as submitted.
- * A client without the secret cannot make one; a body changed after the
- * mark no longer matches it; a mark older than ERS_SCAN_PASS_MAX_AGE is
- * refused, so an old webmail message cannot be resubmitted unscanned
- * after the signatures learned something new about it. */
-#include <inttypes.h>
+ * The value is "v1 TIME HMAC": an HMAC-SHA-256 keyed with the webmail's
+ * master secret (which only the webmail and the operator hold) of the
+ * time and the SHA-256 of the message body as submitted.  A client
+ * without the secret cannot make one; a body changed after the mark no
+ * longer matches it; a mark older than PASS_MAX_AGE is refused, so an old
+ * webmail message cannot be resubmitted unscanned after the signatures
+ * learned something new about it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
