@@ -237,7 +237,7 @@ PY
         echo "running \`ers-webmail.cgi\` (mod_cgi), which logs in to Dovecot as"
         echo "USER*ers-webmail over plain IMAP on loopback, the master key's hash SHA512-CRYPT"
         echo "of 1000 rounds (ers-webmail(8), \"Connections to Dovecot\").  Roundcube: Debian's"
-        echo "$(dpkg-query -W -f '${Version}' roundcube-core) with SQLite, PHP $(php-cgi -r 'echo PHP_VERSION;' 2>/dev/null) as php-cgi"
+        echo "$(dpkg-query -W -f '${Version}' roundcube-core) with SQLite, PHP $(php-cgi -v 2>/dev/null | awk 'NR == 1 { print $2 }') as php-cgi"
         echo "FastCGI (2 children, opcache on) behind a lighttpd of its own on the same"
         echo "certificate, logging in to the same Dovecot over plain IMAP on loopback with the"
         echo "user's password (yescrypt, as every user's), as it does for every request."
