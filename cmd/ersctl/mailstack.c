@@ -65,11 +65,15 @@ int cmd_mailstack_check(struct cli *c)
 int cmd_mailstack_purge(struct cli *c)
 {
 	long removed;
-	if (ers_mailstack_purge(c->ctx, &c->actor, &removed, &c->err) < 0)
+	long long junk;
+	if (ers_mailstack_purge(c->ctx, &c->actor, &removed, &c->err) < 0 ||
+	    ers_junk_expire(c->ctx, &c->actor, &junk, &c->err) < 0)
 		return -1;
-	if (c->json)
-		out_json(c, json_pack("{s:I}", "removed", (json_int_t)removed));
-	else
+	if (c->json) {
+		out_json(c, json_pack("{s:I,s:I}", "removed", (json_int_t)removed, "junk_expunged", (json_int_t)junk));
+	} else {
 		out_note(c, "removed the mail of %ld deleted mailbox(es) or tenant(s)", removed);
+		out_note(c, "expunged %lld Junk message(s) older than their tenant's retention", junk);
+	}
 	return 0;
 }

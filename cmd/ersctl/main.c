@@ -58,6 +58,8 @@ static const struct opt_spec tenant_edit_opts[] = {
 	{ "smtp-port", "PORT", "SMTP port", 0, NULL },
 	{ "max-users", "N|none", "user limit, 0..1000000, or none", 0, NULL },
 	{ "max-storage-mb", "N|none", "storage limit in MB, 0..104857600, or none", 0, NULL },
+	{ "time-zone", "ZONE", "the tenant's time zone (tz name, e.g. Europe/Berlin): autoresponder dates are days there", 0, NULL },
+	{ "junk-days", "N", "expunge Junk messages older than N days at mailstack purge, 0..3650 (0 keeps them)", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec tenant_autoconfig_opts[] = {

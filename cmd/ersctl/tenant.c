@@ -33,6 +33,8 @@ static json_t *tenant_json(const struct ers_tenant *t)
 	json_object_set_new(o, "quota_mb_total", json_integer(t->quota_mb_total));
 	json_object_set_new(o, "over_max_users", json_boolean(t->over_max_users));
 	json_object_set_new(o, "over_max_storage", json_boolean(t->over_max_storage));
+	json_object_set_new(o, "time_zone", json_string(t->time_zone));
+	json_object_set_new(o, "junk_retention_days", json_integer(t->junk_retention_days));
 	json_object_set_new(o, "created_at", json_string(t->created_at));
 	return o;
 }
@@ -69,6 +71,11 @@ static void print_tenant(const struct ers_tenant *t)
 	printf("quotas given:    %lld MB\n", t->quota_mb_total);
 	printf("aliases:         %lld\n", t->alias_count);
 	printf("forwards:        %lld\n", t->forward_count);
+	printf("time zone:       %s\n", t->time_zone);
+	if (t->junk_retention_days)
+		printf("junk retention:  %d days\n", t->junk_retention_days);
+	else
+		printf("junk retention:  kept\n");
 	for (size_t i = 0; i < t->domain_count; i++)
 		if (t->domains[i].copy_inbound_to)
 			printf("hidden copy:     inbound mail of %s to %s\n", t->domains[i].name,
@@ -113,8 +120,17 @@ static int spec_from_opts(struct cli *c, struct ers_tenant_spec *s, bool edit)
 	s->domain = cli_opt(c, "domain");
 	s->imap_host = cli_opt(c, "imap-host");
 	s->smtp_host = cli_opt(c, "smtp-host");
-	if (edit)
+	if (edit) {
 		s->name = cli_opt(c, "name");
+		s->time_zone = cli_opt(c, "time-zone");
+		long long days;
+		if (cli_opt(c, "junk-days")) {
+			if (cli_opt_int(c, "junk-days", 0, ERS_TENANT_JUNK_DAYS_MAX, &days) < 0)
+				return -1;
+			s->set_junk_retention_days = true;
+			s->junk_retention_days = (int)days;
+		}
+	}
 	if (port_opt(c, "imap-port", &s->imap_port) < 0 || port_opt(c, "smtp-port", &s->smtp_port) < 0 ||
 	    limit_opt(c, "max-users", ERS_TENANT_MAX_USERS_LIMIT, edit, &s->set_max_users, &s->max_users) < 0 ||
 	    limit_opt(c, "max-storage-mb", ERS_TENANT_MAX_STORAGE_MB_LIMIT, edit, &s->set_max_storage_mb,

@@ -103,6 +103,8 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	t->quota_mb_total = ers_db_ll(res, r, 13);
 	t->mail_bytes = ers_db_ll(res, r, 14);
 	t->mail_messages = ers_db_ll(res, r, 15);
+	snprintf(t->time_zone, sizeof t->time_zone, "%s", ers_db_str(res, r, 16));
+	t->junk_retention_days = (int)ers_db_ll(res, r, 17);
 	struct ers_tenant_use u = { t->name, t->max_users, t->max_storage_mb, t->user_count, t->quota_mb_total };
 	t->over_max_users = ers_tenant_over_max_users(&u);
 	t->over_max_storage = ers_tenant_over_max_storage(&u);
@@ -113,7 +115,7 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary), " \
 	ERS_SQL_TENANT_USERS ", (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
 	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id), " ERS_SQL_TENANT_QUOTA_MB ", " \
-	TENANT_MAIL_USE
+	TENANT_MAIL_USE ", t.time_zone, t.junk_retention_days"
 /* The mail in the tenant's mailboxes: Dovecot's quota usage (ers_quota.usage). */
 #define TENANT_MAIL_USE \
 	"(SELECT coalesce(sum(qu.bytes), 0) FROM ers.mailbox mm JOIN ers_quota.usage qu ON qu.username = mm.address" \
@@ -167,6 +169,30 @@ static int load_by_id(struct ers_ctx *ctx, long long id, struct ers_tenant **ten
 		return -1;
 	}
 	*tenant_r = t;
+	return 0;
+}
+
+/* A zone name PostgreSQL knows (the autoresponder's dates are computed
+ * there with AT TIME ZONE). */
+static int check_time_zone(struct ers_ctx *ctx, const char *zone, struct ers_error *err)
+{
+	if (!*zone || strlen(zone) > 63 || strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+						   strlen(zone)) {
+		ers_error_set(err, ERS_E_INVALID, "--time-zone must be a time zone name such as Europe/Berlin or UTC");
+		return -1;
+	}
+	const char *params[] = { zone };
+	PGresult *res = ers_db_exec(ctx, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, params, err);
+	if (!res)
+		return -1;
+	int found = PQntuples(res);
+	PQclear(res);
+	if (!found) {
+		ers_error_set(err, ERS_E_INVALID,
+			      "unknown time zone \"%s\": give a name of the tz database such as Europe/Berlin, America/New_York or UTC",
+			      zone);
+		return -1;
+	}
 	return 0;
 }
 
@@ -421,14 +447,22 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 	    check_limits(c, err) < 0)
 		return -1;
 	if (!c->name && !c->imap_host && !c->imap_port && !c->smtp_host && !c->smtp_port &&
-	    !c->set_max_users && !c->set_max_storage_mb) {
+	    !c->set_max_users && !c->set_max_storage_mb && !c->time_zone && !c->set_junk_retention_days) {
 		ers_error_set(err, ERS_E_USAGE, "nothing to change: give at least one new value");
+		return -1;
+	}
+	if (c->set_junk_retention_days &&
+	    (c->junk_retention_days < 0 || c->junk_retention_days > ERS_TENANT_JUNK_DAYS_MAX)) {
+		ers_error_set(err, ERS_E_INVALID, "--junk-days must be 0..%d (0 keeps Junk), got %d", ERS_TENANT_JUNK_DAYS_MAX,
+			      c->junk_retention_days);
 		return -1;
 	}
 	if (begin_on_tenant(ctx, actor, key, ERS_ACT_TENANT_EDIT, &id, &name, err) < 0)
 		return -1;
 	struct ers_tenant *cur = NULL;
 	if (load_by_id(ctx, id, &cur, err) < 0)
+		goto rollback;
+	if (c->time_zone && check_time_zone(ctx, c->time_zone, err) < 0)
 		goto rollback;
 	if (c->name && check_name_free(ctx, c->name, id, err) < 0)
 		goto rollback;
@@ -440,12 +474,14 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 	    check_endpoint(ctx, ERS_HOST_SMTP, c->smtp_host ? c->smtp_host : cur->smtp_host,
 			   c->smtp_port ? c->smtp_port : cur->smtp_port, &smtp, err) < 0)
 		goto rollback;
-	struct ers_num idn = ers_num(id), ip = ers_num(c->imap_port), sp = ers_num(c->smtp_port), mu, ms;
+	struct ers_num idn = ers_num(id), ip = ers_num(c->imap_port), sp = ers_num(c->smtp_port), mu, ms,
+		       jd = ers_num(c->junk_retention_days);
 	const char *params[] = {
 		idn.s, c->name, imap.len ? imap.data : NULL, c->imap_port ? ip.s : NULL,
 		smtp.len ? smtp.data : NULL, c->smtp_port ? sp.s : NULL,
 		c->set_max_users ? "t" : "f", limit_param(c->set_max_users, c->max_users, &mu),
 		c->set_max_storage_mb ? "t" : "f", limit_param(c->set_max_storage_mb, c->max_storage_mb, &ms),
+		c->time_zone, c->set_junk_retention_days ? jd.s : NULL,
 	};
 	if (ers_db_run(ctx,
 		"UPDATE ers.tenant SET name = coalesce($2, name), imap_host = coalesce($3, imap_host),"
@@ -453,7 +489,8 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		" smtp_port = coalesce($6::int, smtp_port),"
 		" max_users = CASE WHEN $7::bool THEN $8::bigint ELSE max_users END,"
 		" max_storage_mb = CASE WHEN $9::bool THEN $10::bigint ELSE max_storage_mb END,"
-		" updated_at = now() WHERE id = $1::bigint", 10, params, err) < 0)
+		" time_zone = coalesce($11, time_zone), junk_retention_days = coalesce($12::int, junk_retention_days),"
+		" updated_at = now() WHERE id = $1::bigint", 12, params, err) < 0)
 		goto rollback;
 	if (c->name)
 		ers_buf_addf(&detail, "name %s -> %s; ", name, c->name);
@@ -461,6 +498,10 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		ers_buf_addf(&detail, "imap %s:%d; ", imap.data, c->imap_port ? c->imap_port : cur->imap_port);
 	if (smtp.len)
 		ers_buf_addf(&detail, "smtp %s:%d; ", smtp.data, c->smtp_port ? c->smtp_port : cur->smtp_port);
+	if (c->time_zone)
+		ers_buf_addf(&detail, "time zone %s -> %s; ", cur->time_zone, c->time_zone);
+	if (c->set_junk_retention_days)
+		ers_buf_addf(&detail, "junk retention %d -> %d days; ", cur->junk_retention_days, c->junk_retention_days);
 	/* A limit below the use is accepted -- a downgraded plan must not
 	 * force mailboxes to be deleted first -- but said: in the audit row
 	 * and in a warning.  The tenant row is locked, so the use is what

@@ -41,6 +41,7 @@
 #include "smime.h"
 #include "migrate.h"
 #include "clear.h"
+#include "junk.h"
 #include "autoreply.h"
 
 const char *ers_version(void);

@@ -12,6 +12,7 @@
 #define ERS_TENANT_MAX_USERS_LIMIT 1000000LL
 #define ERS_TENANT_MAX_STORAGE_MB_LIMIT 104857600LL /* 100 TiB */
 #define ERS_TENANT_NAME_MAX 200
+#define ERS_TENANT_JUNK_DAYS_MAX 3650
 /* What a front shows whenever a domain's hidden copy is turned on (manual 004). */
 #define ERS_DOMAIN_COPY_WARNING \
 	"In some countries, enabling the Copy inbound messages switch can be against privacy laws."
@@ -47,6 +48,8 @@ struct ers_tenant {
 	 * (storage). */
 	bool over_max_users;
 	bool over_max_storage;
+	char time_zone[64];       /* the autoresponder's dates are days there */
+	int junk_retention_days;  /* Junk older than this is expunged by mailstack purge; 0: kept */
 };
 
 struct ers_tenant_list {
@@ -67,6 +70,9 @@ struct ers_tenant_spec {
 	long long max_users;       /* -1 clears the limit */
 	bool set_max_storage_mb;
 	long long max_storage_mb;  /* -1 clears the limit */
+	const char *time_zone;     /* edit: a zone name PostgreSQL knows (e.g. Europe/Berlin) */
+	bool set_junk_retention_days;
+	int junk_retention_days;   /* edit: 0..ERS_TENANT_JUNK_DAYS_MAX, 0 keeps Junk */
 };
 
 int ers_tenant_add(struct ers_ctx *ctx, const struct ers_actor *actor,
