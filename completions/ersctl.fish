@@ -295,6 +295,20 @@ complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcom
 complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from protect' -l output -r
 complete -c ersctl -n '__fish_use_subcommand' -a smime
 complete -c ersctl -n '__fish_seen_subcommand_from smime' -a status
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a allow
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from allow' -a add
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a allow
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from allow' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a allow
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from allow' -a remove
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a set
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l greylisting -r -a 'on off default'
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a add
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from add' -l domain -r

@@ -305,6 +305,10 @@ static const struct opt_spec autoreply_set_opts[] = {
 	{ "disabled", NULL, "save it switched off", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec spam_set_opts[] = {
+	{ "greylisting", "on|off|default", "greylisting of mail from outside (a mailbox: only where its domain has it on; default: as the domain says)", OPT_REQUIRED, "on off default" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec smime_identity_set_opts[] = {
 	{ "cert", "FILE", "the certificate, PEM, for the user's own address (- for standard input)", OPT_REQUIRED, NULL },
 	{ "key", "FILE", "its private key, PEM; stored sealed under SMIME_MASTER_KEY, never shown", OPT_REQUIRED, NULL },
@@ -429,6 +433,11 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "smime open", "EMAIL", 1, 1, smime_open_opts, "decrypt a message with a user's identity and verify its signature, as the webmail reads it", cmd_smime_open, OPERATOR_DB },
 	{ "smime protect", "EMAIL", 1, 1, smime_protect_opts, "sign and/or encrypt a message as the user, as the webmail sends it", cmd_smime_protect, OPERATOR_DB },
 	{ "smime status", "", 0, 0, no_opts, "show whether S/MIME is ready here: master key, OpenSSL runtime, identities", cmd_smime_status, OPERATOR_DB },
+	{ "spam allow add", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "never greylist mail from SENDER (an address or a domain) to the domain or mailbox", cmd_spam_allow_add, OPERATOR_DB },
+	{ "spam allow list", "DOMAIN|EMAIL", 1, 1, no_opts, "list the allowed senders of a domain or a mailbox", cmd_spam_allow_list, OPERATOR_DB },
+	{ "spam allow remove", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "remove an allowed sender", cmd_spam_allow_remove, OPERATOR_DB },
+	{ "spam set", "DOMAIN|EMAIL", 1, 1, spam_set_opts, "turn greylisting on or off for a domain or a mailbox", cmd_spam_set, OPERATOR_DB },
+	{ "spam show", "DOMAIN|EMAIL", 1, 1, no_opts, "show a domain's or a mailbox's greylisting and allowed senders", cmd_spam_show, OPERATOR_DB },
 	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
 	{ "tenant autoconfig", "DOMAIN", 1, 1, tenant_autoconfig_opts, "print (or write) the domain's Thunderbird-style autoconfig file, config-v1.1.xml", cmd_tenant_autoconfig, OPERATOR_DB },
 	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },

@@ -92,6 +92,8 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_SMIME_MANAGE: return "smime.manage";
 	case ERS_ACT_AUTOREPLY_VIEW: return "autoreply.view";
 	case ERS_ACT_AUTOREPLY_SET: return "autoreply.set";
+	case ERS_ACT_SPAM_VIEW: return "spam.view";
+	case ERS_ACT_SPAM_SET: return "spam.set";
 	case ERS_ACT_SMIME_USE: return "smime.use";
 	case ERS_ACT_USER_IMPERSONATE: return "user.impersonate";
 	case ERS_ACT_MIGRATE: return "mailbox.migrate";
@@ -169,6 +171,8 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_ALIAS_VIEW:
 	case ERS_ACT_FORWARD_VIEW:
 	case ERS_ACT_LIMITS_VIEW: /* tenant-wide: a tenant or a domain; the server: super admins */
+	case ERS_ACT_SPAM_VIEW:   /* one's own mailbox; tenant admins their domains and regular users */
+	case ERS_ACT_SPAM_SET:
 		return is_self(a, t) || a->role == ERS_ROLE_SUPER_ADMIN || tenant_admin_over(a, t, true);
 	case ERS_ACT_USER_RENAME:
 	case ERS_ACT_USER_DISABLE:

@@ -220,6 +220,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "imaps_port", NULL, &cfg->mailstack.imaps_port, 0, 65535, NULL },
 		{ "pop3_port", NULL, &cfg->mailstack.pop3_port, 0, 65535, NULL },
 		{ "pop3s_port", NULL, &cfg->mailstack.pop3s_port, 0, 65535, NULL },
+		{ "greylist_delay", NULL, &cfg->mailstack.greylist_delay, 1, 86400, NULL },
 		{ "managesieve_port", NULL, &cfg->mailstack.managesieve_port, 0, 65535, NULL },
 		{ "db_host", &cfg->mailstack.db_host, NULL, 0, 0, NULL },
 		{ "db_port", NULL, &cfg->mailstack.db_port, 1, 65535, NULL },
@@ -488,6 +489,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.imaps_port = 993;
 	cfg->mailstack.pop3_port = 110;
 	cfg->mailstack.pop3s_port = 995;
+	cfg->mailstack.greylist_delay = 300;
 	cfg->mailstack.managesieve_port = 4190;
 	cfg->mailstack.db_user = ers_xstrdup("ers_mail");
 	cfg->mailstack.quota_db_user = ers_xstrdup("ers_quota");
@@ -668,6 +670,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	ers_buf_addf(out, "  imaps_port: %d\n  doveadm_port: %d\n", m->imaps_port, m->doveadm_port);
 	ers_buf_addf(out, "  pop3_port: %d\n  pop3s_port: %d\n  managesieve_port: %d\n", m->pop3_port, m->pop3s_port,
 		     m->managesieve_port);
+	ers_buf_addf(out, "  greylist_delay: %d\n", m->greylist_delay);
 	if (m->doveadm_urls)
 		ers_buf_addf(out, "  doveadm_urls: %s\n", m->doveadm_urls);
 	ers_buf_addf(out, "  master_user: %s\n", m->master_user);

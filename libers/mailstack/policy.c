@@ -26,6 +26,8 @@ struct request {
 	const char *sasl_username; /* "" when not authenticated */
 	const char *recipient;
 	const char *recipient_count;
+	const char *sender;         /* "" for a bounce */
+	const char *client_address;
 };
 
 static const char *attr(const struct ers_policy_attr *attrs, size_t n, const char *name)
@@ -142,6 +144,77 @@ static int decide_data(struct ers_ctx *ctx, const struct request *rq, const PGre
 	return 0;
 }
 
+/* The network a client retries from: an IPv4 /24 or an IPv6 /64 (the
+ * first four groups as written), so that a sender's pool of servers
+ * passes once. */
+static void client_net(const char *addr, struct ers_buf *out)
+{
+	const char *p = addr ? addr : "";
+	if (strchr(p, ':')) {
+		int colons = 0;
+		const char *q = p;
+		for (; *q && !(*q == ':' && ++colons == 4); q++)
+			;
+		ers_buf_add(out, p, (size_t)(q - p));
+		ers_buf_adds(out, "::/64");
+	} else {
+		const char *last = strrchr(p, '.');
+		ers_buf_add(out, p, last ? (size_t)(last - p) : strlen(p));
+		ers_buf_adds(out, ".0/24");
+	}
+}
+
+/* Greylisting (manual 003) for mail that arrives unauthenticated: on where
+ * the recipient's domain has it on and its mailbox has not turned it off,
+ * unless the sender or its domain is allowed there.  A triplet seen for
+ * the first time (or not retried within a day) is deferred; a retry after
+ * mailstack.greylist_delay passes, and passes at once for 36 days after
+ * (ers_policy_purge forgets it then).  -1 on a database error; else 0,
+ * with `action` set only when the mail is deferred. */
+static int greylist(struct ers_ctx *ctx, const struct request *rq, const char *recipient, struct ers_buf *action,
+		    struct ers_error *err)
+{
+	struct ers_buf sender = ERS_BUF_INIT, net = ERS_BUF_INIT;
+	normalize(rq->sender ? rq->sender : "", false, &sender);
+	const char *at = strrchr(sender.data ? sender.data : "", '@');
+	const char *domain = strrchr(recipient, '@');
+	const char *params[] = { recipient, domain ? domain + 1 : "", sender.len ? sender.data : "", at ? at + 1 : "" };
+	PGresult *res = ers_db_exec_prepared(ctx, "ers_greylist_on",
+		"SELECT coalesce(ds.greylisting, false) AND coalesce(ms.greylisting, true)"
+		"   AND NOT EXISTS (SELECT 1 FROM ers.spam_allow a WHERE (a.domain_id = d.id OR a.mailbox_id = m.id)"
+		"                   AND a.entry IN ($3, $4))"
+		" FROM ers.domain d LEFT JOIN ers.mailbox m ON m.address = $1"
+		" LEFT JOIN ers.spam_setting ds ON ds.domain_id = d.id LEFT JOIN ers.spam_setting ms ON ms.mailbox_id = m.id"
+		" WHERE d.name = $2", 4, params, err);
+	int rc = res ? 0 : -1;
+	bool on = res && PQntuples(res) == 1 && ers_db_str(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (on) {
+		client_net(rq->client_address, &net);
+		struct ers_num delay = ers_num(ctx->cfg->mailstack.greylist_delay);
+		const char *gp[] = { net.data, sender.len ? sender.data : "<>", recipient, delay.s };
+		res = ers_db_exec_prepared(ctx, "ers_greylist_seen",
+			"INSERT INTO ers.greylist AS g (client_net, sender, recipient) VALUES ($1, $2, $3)"
+			" ON CONFLICT (client_net, sender, recipient) DO UPDATE SET last_seen = now(),"
+			"  first_seen = CASE WHEN g.passed_at IS NULL AND g.first_seen < now() - interval '1 day'"
+			"               THEN now() ELSE g.first_seen END,"
+			"  passed_at = CASE WHEN g.passed_at IS NULL AND g.first_seen >= now() - interval '1 day'"
+			"               AND g.first_seen <= now() - make_interval(secs => $4::int) THEN now() ELSE g.passed_at END"
+			" RETURNING passed_at IS NOT NULL,"
+			"  greatest(1, ceil($4::int - extract(epoch FROM now() - first_seen)))::int",
+			4, gp, err);
+		if (!res)
+			rc = -1;
+		else if (ers_db_str(res, 0, 0)[0] != 't')
+			ers_buf_addf(action, "DEFER_IF_PERMIT 4.7.1 greylisted: please try again in %s seconds",
+				     ers_db_str(res, 0, 1));
+		PQclear(res);
+	}
+	ers_buf_free(&sender);
+	ers_buf_free(&net);
+	return rc;
+}
+
 static int decide(struct ers_ctx *ctx, const struct request *rq, struct ers_buf *action, struct ers_error *err)
 {
 	struct ers_buf sender = ERS_BUF_INIT, recipient = ERS_BUF_INIT;
@@ -163,11 +236,11 @@ static int decide(struct ers_ctx *ctx, const struct request *rq, struct ers_buf 
 		" LEFT JOIN ers.address_claim c ON c.address = m.address LEFT JOIN ers.domain d ON d.id = c.domain_id"
 		" LEFT JOIN ers.tenant t ON t.id = m.tenant_id LEFT JOIN ers.send_limit_default s ON true",
 		2, params, err);
-	ers_buf_free(&sender);
-	ers_buf_free(&recipient);
-	if (!res)
-		return -1;
 	int rc = 0;
+	if (!res) {
+		rc = -1;
+		goto out;
+	}
 	if (authenticated && ers_db_isnull(res, 0, 0))
 		ers_buf_adds(action, "REJECT 5.7.1 the authenticated sender is not a mailbox of this server");
 	else if (authenticated && strcmp(ers_db_str(res, 0, 1), "active"))
@@ -177,9 +250,14 @@ static int decide(struct ers_ctx *ctx, const struct request *rq, struct ers_buf 
 		ers_buf_adds(action, "REJECT 5.7.1 this address accepts mail only from inside its own organisation");
 	else if (data && authenticated)
 		rc = decide_data(ctx, rq, res, action, err);
-	else
+	else if (rcpt && !authenticated && recipient.len)
+		rc = greylist(ctx, rq, recipient.data, action, err); /* sets `action` only to defer */
+	if (rc == 0 && !action->len)
 		ers_buf_adds(action, "DUNNO");
 	PQclear(res);
+out:
+	ers_buf_free(&sender);
+	ers_buf_free(&recipient);
 	return rc;
 }
 
@@ -193,6 +271,8 @@ int ers_policy_decide(struct ers_ctx *ctx, const struct ers_policy_attr *attrs, 
 		.sasl_username = attr(attrs, n, "sasl_username"),
 		.recipient = attr(attrs, n, "recipient"),
 		.recipient_count = attr(attrs, n, "recipient_count"),
+		.sender = attr(attrs, n, "sender"),
+		.client_address = attr(attrs, n, "client_address"),
 	};
 	int rc;
 	if (!rq.request || strcmp(rq.request, "smtpd_access_policy")) {
@@ -218,6 +298,11 @@ int ers_policy_decide(struct ers_ctx *ctx, const struct ers_policy_attr *attrs, 
 
 long long ers_policy_purge(struct ers_ctx *ctx, struct ers_error *err)
 {
+	/* Greylisting triplets: passed ones unused for 36 days, others a day old. */
+	static const char forget[] = "DELETE FROM ers.greylist WHERE last_seen < now() - interval '36 days'"
+				     " OR (passed_at IS NULL AND first_seen < now() - interval '1 day')";
+	PGresult *g = ers_db_exec(ctx, forget, 0, NULL, err);
+	PQclear(g);
 	PGresult *res = ers_db_exec(ctx, "DELETE FROM ers.send_count WHERE hour < " ERS_SQL_SEND_HOUR, 0, NULL, err);
 	if (!res && ers_db_reconnect(ctx))
 		res = ers_db_exec(ctx, "DELETE FROM ers.send_count WHERE hour < " ERS_SQL_SEND_HOUR, 0, NULL, err);

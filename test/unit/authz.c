@@ -106,6 +106,8 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 		return super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_DOMAIN_COPY:     /* hidden copies of a domain's mail */
 		return super ? ALLOW : DENY;
+	case ERS_ACT_SPAM_VIEW:       /* greylisting, allowed senders: one's own mailbox; */
+	case ERS_ACT_SPAM_SET:        /* tenant admins their domains and regular users (manual 003) */
 	case ERS_ACT_LIMITS_VIEW:     /* send limits: users see their own mailbox's */
 		return self || super || (tadmin && (own_regular || own_tenant_wide)) ? ALLOW : DENY;
 	case ERS_ACT_LIMITS_SET:      /* tenant admins: their domains, their regular users' mailboxes */

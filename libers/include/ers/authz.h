@@ -59,9 +59,11 @@ enum ers_action {
 	ERS_ACT_MAILBOX_CLEAR,  /* delete a mailbox's messages, all or some (manual 003) */
 	ERS_ACT_AUTOREPLY_VIEW, /* a mailbox's autoresponder (manual 002) */
 	ERS_ACT_AUTOREPLY_SET,
+	ERS_ACT_SPAM_VIEW,      /* greylisting and allowed senders of a domain or a mailbox */
+	ERS_ACT_SPAM_SET,
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_AUTOREPLY_SET + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_SPAM_SET + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

@@ -47,6 +47,7 @@ struct ers_config {
 		int imaps_port;       /* IMAP with implicit TLS when tls_cert is set (0: none) */
 		int pop3_port;        /* POP3 (STARTTLS when tls_cert is set); 0: no POP3 */
 		int pop3s_port;       /* POP3 with implicit TLS when tls_cert is set (0: none) */
+		int greylist_delay;   /* seconds a greylisted sender waits before its retry passes */
 		int managesieve_port; /* ManageSieve (RFC 5804) for clients' filters; 0: none */
 		char *db_host;        /* how the mail servers reach PostgreSQL (default: database.*) */
 		int db_port;

@@ -43,6 +43,7 @@
 #include "clear.h"
 #include "junk.h"
 #include "autoreply.h"
+#include "spam.h"
 
 const char *ers_version(void);
 
