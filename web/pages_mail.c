@@ -204,6 +204,10 @@ static const char *done_notice(const char *done)
 		return "The message was moved to Trash.";
 	if (!strcmp(done, "deleted"))
 		return "The message was deleted permanently.";
+	if (!strcmp(done, "spam"))
+		return "The message was marked as spam and moved to Junk.";
+	if (!strcmp(done, "notspam"))
+		return "The message was marked as not spam and moved to the Inbox.";
 	return NULL;
 }
 
@@ -445,6 +449,7 @@ void page_message(struct web_req *r, struct web_resp *w)
 	const char *subject = *m->subject ? m->subject : "(no subject)";
 	const struct ers_imap_folder *f = folder_named(&fl, folder);
 	bool in_trash = f && f->special == ERS_IMAP_FOLDER_TRASH;
+	bool in_junk = f && f->special == ERS_IMAP_FOLDER_JUNK;
 	html(&c, "<article class=\"message\"><div class=\"msg-actions\">"
 		 "<a class=\"button secondary\" href=\"/?folder=%u\" data-key=\"b\">&larr; Back to %s</a>"
 		 "<a class=\"button\" href=\"/compose?reply=%ld&amp;folder=%u\" data-key=\"r\">Reply</a>"
@@ -453,7 +458,11 @@ void page_message(struct web_req *r, struct web_resp *w)
 	     folder, label.data, (long)uid, folder, (long)uid, folder);
 	hidden_ref(r, &c, folder, uid);
 	html(&c, "<button type=\"submit\" class=\"secondary\" data-key=\"u\">Mark as Unread</button></form>"
+		 "<form method=\"post\" action=\"/message/%r\" class=\"inline\">", in_junk ? "notspam" : "spam");
+	hidden_ref(r, &c, folder, uid);
+	html(&c, "<button type=\"submit\" class=\"secondary\">%r</button></form>"
 		 "<form method=\"post\" action=\"/message/delete\" class=\"inline\" data-confirm=\"%r\">",
+	     in_junk ? "Not spam" : "Mark as spam",
 	     in_trash ? "Delete this message permanently?" : "Delete this message? It will be moved to Trash.");
 	hidden_ref(r, &c, folder, uid);
 	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form></div>"
@@ -649,6 +658,48 @@ static void delete_confirm_page(struct web_req *r, struct web_resp *w, const cha
 
 /* Delete: first a confirmation page (no script needed); with confirm=1,
  * to Trash (made when missing), or for good when it is in Trash. */
+/* "Mark as spam" moves a message to Junk (made if there is none yet),
+ * "Not spam" from Junk to the Inbox. */
+static void move_spam(struct web_req *r, struct web_resp *w, bool spam)
+{
+	const char *folder;
+	uint32_t uid;
+	struct ers_imap *im = NULL;
+	struct ers_imap_result fl = { 0 };
+	struct ers_error err;
+	char *to = NULL;
+	if (message_ref(r, w, true, &folder, &uid) < 0)
+		return;
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
+		goto fail;
+	if (spam ? ers_imap_special_folder(im, &fl, ERS_IMAP_FOLDER_JUNK, "Junk", &to, &err) < 0
+		 : !(to = ers_xstrdup("INBOX")))
+		goto fail;
+	if (strcmp(to, folder) && ers_imap_move(im, folder, uid, to, &err) < 0)
+		goto fail;
+	struct ers_buf loc = ERS_BUF_INIT;
+	html(&loc, "/?folder=%u&done=%r", folder, spam ? "spam" : "notspam");
+	web_redirect(w, loc.data);
+	ers_buf_free(&loc);
+	goto out;
+fail:
+	web_ers_error(r, w, &err);
+out:
+	free(to);
+	ers_imap_result_free(&fl);
+	ers_imap_close(im);
+}
+
+void page_message_spam(struct web_req *r, struct web_resp *w)
+{
+	move_spam(r, w, true);
+}
+
+void page_message_notspam(struct web_req *r, struct web_resp *w)
+{
+	move_spam(r, w, false);
+}
+
 void page_message_delete(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;

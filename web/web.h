@@ -93,8 +93,14 @@ void page_archives_preferences(struct web_req *r, struct web_resp *w);
 void page_archives_download(struct web_req *r, struct web_resp *w);
 /* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
 void page_smime(struct web_req *r, struct web_resp *w);
+void page_message_spam(struct web_req *r, struct web_resp *w);
+void page_message_notspam(struct web_req *r, struct web_resp *w);
 void page_autoreply(struct web_req *r, struct web_resp *w);
 void page_autoreply_post(struct web_req *r, struct web_resp *w);
+void page_spam(struct web_req *r, struct web_resp *w);
+void page_spam_greylisting_post(struct web_req *r, struct web_resp *w);
+void page_spam_allow_add(struct web_req *r, struct web_resp *w);
+void page_spam_allow_remove(struct web_req *r, struct web_resp *w);
 void page_smime_identity_post(struct web_req *r, struct web_resp *w);
 void page_smime_identity_remove(struct web_req *r, struct web_resp *w);
 void page_smime_cert_post(struct web_req *r, struct web_resp *w);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The webmail's Spam Settings page (manual 002 "Spam Settings",
+# "Whitelist"; manual 003 greylisting per mailbox) and "Mark as spam" /
+# "Not spam" on a message, over the stack's HTTPS with its real Dovecot:
+# a user turns greylisting off for its own mailbox (only offered where its
+# domain has it on), adds and removes whitelist entries that the policy
+# service then lets through, bad input is shown with nothing changed; a
+# tenant admin opens a regular user's page from the Users list, a user
+# may not open another's; a message moves to Junk and back.
+. "$(dirname "$0")/lib.sh"
+. "$ERS_STACK_DIR/stack.env"
+export ERS_CONFIG=$ERS_STACK_DIR/ers.yaml
+T_DB=ers
+BASE=https://127.0.0.1:$WEB_PORT
+
+n=$RANDOM
+dom=wsp$n.test host=wsptest$n.ers.test
+P=spam-web-pass-$n
+pw=$T_DIR/pw; echo "$P" >"$pw"
+expect 0 "setup: IMAP host" -q server host add $host --kind imap --port 143 --tls starttls
+expect 0 "setup: SMTP host" -q server host add $host --kind smtp --port 587
+expect 0 "setup: tenant" -q tenant add "WSP Co $n" --domain $dom --imap-host $host --imap-port 143 --smtp-host $host
+for u in a b; do expect 0 "setup: user $u" -q user add $u@$dom --password-file "$pw"; done
+expect 0 "setup: tenant admin" -q user add ta@$dom --password-file "$pw" --role tenant_admin
+
+login() { web "$1" POST /login --data-urlencode "email=$2" --data-urlencode "password=$P"; }
+A=$T_DIR/a.jar TA=$T_DIR/ta.jar
+login "$A" a@$dom
+is "$CODE" 303 "a logs in"
+web "$A" GET /spam
+is "$CODE" 200 "the Spam Settings page opens"
+like "$BODY" '<h1>Spam Settings</h1>' "... titled Spam Settings"
+like "$BODY" 'id="greylisting-status">Off<' "... greylisting Off"
+like "$BODY" 'Your domain does not use greylisting' "... and not offered while the domain has it off"
+
+expect 0 "setup: greylisting on for the domain" -q spam set $dom --greylisting on
+web "$A" GET /spam
+like "$BODY" 'id="greylisting-status">On<' "with the domain's on: On"
+token=$(csrf)
+web "$A" POST /spam/greylisting --data-urlencode "csrf=$token" --data-urlencode greylisting=off
+is "$CODE" 200 "a turns it off for its own mailbox"
+like "$BODY" 'Greylisting saved' "... Greylisting saved"
+like "$BODY" 'id="greylisting-status">Off<' "... Off"
+run spam show a@$dom
+like "$OUT" 'off here' "ersctl sees what the page saved"
+web "$A" POST /spam/greylisting --data-urlencode "csrf=$token" --data-urlencode greylisting=on
+is "$CODE" 422 "a value the form does not offer: 422"
+
+web "$A" POST /spam/allow/add --data-urlencode "csrf=$token" --data-urlencode "sender=Friend@Example$n.org"
+is "$CODE" 200 "Add to the whitelist"
+like "$BODY" 'Added to the whitelist' "... says so"
+like "$BODY" "friend@example$n.org" "... listed in lower case"
+before=$(sql "SELECT count(*) FROM ers.spam_allow")
+web "$A" POST /spam/allow/add --data-urlencode "csrf=$token" --data-urlencode "sender=not a domain"
+is "$CODE" 422 "an entry that is neither an address nor a domain: 422"
+like "$BODY" 'an allowed sender is an address' "... with what is allowed"
+is "$(sql "SELECT count(*) FROM ers.spam_allow")" "$before" "... nothing added"
+web "$A" POST /spam/allow/add --data-urlencode "sender=x$n.example"
+is "$CODE" 403 "without the CSRF token: refused"
+is "$(sql "SELECT count(*) FROM ers.spam_allow")" "$before" "... nothing added"
+web "$A" POST /spam/allow/remove --data-urlencode "csrf=$token" --data-urlencode "sender=friend@example$n.org"
+like "$BODY" 'Removed from the whitelist' "Remove"
+run spam allow list a@$dom
+is "$OUT" "" "... gone for ersctl too"
+
+web "$A" GET "/spam?user=b@$dom"
+is "$CODE" 403 "a user may not open another's Spam Settings"
+token_a=$token
+web "$A" POST /spam/allow/add --data-urlencode "csrf=$token_a" --data-urlencode "user=b@$dom" --data-urlencode "sender=x.example"
+is "$CODE" 403 "... nor change them"
+
+login "$TA" ta@$dom
+web "$TA" GET /admin/users
+like "$BODY" "/spam\\?user=b%40$dom" "the Users list links each user's Spam Settings"
+token=$(csrf)
+web "$TA" POST /spam/allow/add --data-urlencode "csrf=$token" --data-urlencode "user=b@$dom" --data-urlencode "sender=partner$n.example"
+is "$CODE" 200 "a tenant admin adds to a regular user's whitelist"
+run spam allow list b@$dom
+is "$OUT" "partner$n.example" "... b's whitelist has it"
+
+# --- Mark as spam / Not spam ------------------------------------------------------------
+printf 'From: promo@shop%s.example\r\nTo: a@%s\r\nSubject: Cheap offer %s\r\n\r\nBuy now\r\n' "$n" "$dom" "$n" |
+    doveadm -c "$DOVECOT_CONFIG" save -u a@$dom -m INBOX
+subjects() { doveadm -c "$DOVECOT_CONFIG" fetch -u a@$dom hdr.subject mailbox "$1" all 2>/dev/null | sed -n 's/^hdr.subject: //p' | tr '\n' ','; }
+uid=$(doveadm -c "$DOVECOT_CONFIG" search -u a@$dom mailbox INBOX subject "Cheap offer $n" | awk '{print $2}')
+web "$A" GET "/message?folder=INBOX&uid=$uid"
+like "$BODY" 'action="/message/spam"' "an Inbox message offers Mark as spam"
+like "$BODY" '>Mark as spam</button>' "... with that button"
+web "$A" POST /message/spam --data-urlencode "csrf=$token_a" --data-urlencode folder=INBOX --data-urlencode "uid=$uid"
+is "$CODE" 303 "Mark as spam"
+is "$(subjects Junk)" "Cheap offer $n," "... the message is in Junk"
+is "$(subjects INBOX)" "" "... and no longer in the Inbox"
+web "$A" GET "/?folder=INBOX&done=spam"
+like "$BODY" 'marked as spam and moved to Junk' "... and the Inbox says so"
+juid=$(doveadm -c "$DOVECOT_CONFIG" search -u a@$dom mailbox Junk all | awk '{print $2}')
+web "$A" GET "/message?folder=Junk&uid=$juid"
+like "$BODY" '>Not spam</button>' "a Junk message offers Not spam"
+web "$A" POST /message/notspam --data-urlencode "csrf=$token_a" --data-urlencode folder=Junk --data-urlencode "uid=$juid"
+is "$CODE" 303 "Not spam"
+is "$(subjects INBOX)" "Cheap offer $n," "... back in the Inbox"
+web "$A" POST /message/spam --data-urlencode folder=INBOX --data-urlencode "uid=1"
+is "$CODE" 403 "Mark as spam without the CSRF token: refused"
+
+run -q --yes tenant delete "WSP Co $n"
+done_testing
