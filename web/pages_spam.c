@@ -1,14 +1,21 @@
-/* Manual 002 "Spam Settings" and "Whitelist", manual 003 greylisting per
- * mailbox: the user's own settings page, and the same page for an admin's
- * user (?user=EMAIL, linked from the Users list).  The rules and the
- * policy are libers's (ers/spam.h). */
+/* Manual 002 "Spam Settings" and "Whitelist" ("Configuration is done per
+ * domain"), manual 003 greylisting per mailbox: the user's own settings
+ * page, the same page for an admin's user (?user=EMAIL, linked from the
+ * Users list), and a domain's (?domain=DOMAIN, linked from a user's page
+ * for admins).  The rules and the policy are libers's (ers/spam.h). */
 #include <stdio.h>
 #include <string.h>
 #include "html.h"
 #include "web.h"
 
+/* The target: a domain (?domain=), a user (?user=), or oneself. */
 static const char *page_user(const struct web_req *r)
 {
+	const char *d = web_form(r, "domain");
+	if (!d || !*d)
+		d = web_query(r, "domain");
+	if (d && *d)
+		return d;
 	const char *u = web_form(r, "user");
 	if (!u || !*u)
 		u = web_query(r, "user");
@@ -19,7 +26,7 @@ static void hidden_user(struct web_req *r, struct ers_buf *c, const char *user)
 {
 	web_csrf_field(r, c);
 	if (strcmp(user, r->session.actor.name))
-		html(c, "<input type=\"hidden\" name=\"user\" value=\"%s\">", user);
+		html(c, "<input type=\"hidden\" name=\"%r\" value=\"%s\">", strchr(user, '@') ? "user" : "domain", user);
 }
 
 /* The page for `user`, with a message after a change or an error. */
@@ -44,7 +51,15 @@ static void spam_page(struct web_req *r, struct web_resp *w, const char *user, c
 		 "minutes later and its mail arrives; most spam is never sent again.</p>"
 		 "<p>Now: <strong id=\"greylisting-status\">%r</strong></p>",
 	     s.greylisting_effective ? "On" : "Off");
-	if (!s.domain_greylisting) {
+	if (!s.is_mailbox) {
+		html(&c, "<form method=\"post\" action=\"/spam/greylisting\">");
+		hidden_user(r, &c, user);
+		html(&c, "<label>Greylisting<select name=\"greylisting\"><option value=\"on\"%r>On</option>"
+			 "<option value=\"off\"%r>Off</option></select></label><button type=\"submit\">Save</button></form>"
+			 "<p class=\"hint\">Each mailbox of the domain follows this unless it turns greylisting off for "
+			 "itself.</p>",
+		     s.greylisting == ERS_ON ? " selected" : "", s.greylisting != ERS_ON ? " selected" : "");
+	} else if (!s.domain_greylisting) {
 		html(&c, "<p class=\"hint\">Your domain does not use greylisting; an administrator can turn it on for the "
 			 "domain.</p>");
 	} else {
@@ -57,7 +72,7 @@ static void spam_page(struct web_req *r, struct web_resp *w, const char *user, c
 		     s.greylisting != ERS_OFF ? " selected" : "", s.greylisting == ERS_OFF ? " selected" : "");
 	}
 	html(&c, "<h2>Whitelist</h2><p>Emails from these addresses (or every address of a domain) are never "
-		 "greylisted.</p>");
+		 "greylisted%r.</p>", s.is_mailbox ? "" : " for any mailbox of the domain");
 	if (s.allow_count) {
 		html(&c, "<ul class=\"plain\" id=\"whitelist\">");
 		for (size_t i = 0; i < s.allow_count; i++) {
@@ -73,7 +88,11 @@ static void spam_page(struct web_req *r, struct web_resp *w, const char *user, c
 	html(&c, "<form method=\"post\" action=\"/spam/allow/add\">");
 	hidden_user(r, &c, user);
 	html(&c, "<label>Address or domain<input name=\"sender\" maxlength=\"320\" placeholder=\"friend@example.com\" "
-		 "required></label><button type=\"submit\">Add</button></form></section>");
+		 "required></label><button type=\"submit\">Add</button></form>");
+	const char *at = strchr(s.target, '@');
+	if (at && r->session.actor.role != ERS_ROLE_USER)
+		html(&c, "<p><a href=\"/spam?domain=%u\">Spam Settings of %s</a></p>", at + 1, at + 1);
+	html(&c, "</section>");
 	web_page(r, w, "Spam Settings", c.data);
 	ers_buf_free(&c);
 	ers_spam_settings_free(&s);
@@ -106,11 +125,15 @@ void page_spam_greylisting_post(struct web_req *r, struct web_resp *w)
 	const char *user = page_user(r), *v = web_form(r, "greylisting");
 	struct ers_error err;
 	int rc;
-	if (!v || (strcmp(v, "default") && strcmp(v, "off"))) {
-		ers_error_set(&err, ERS_E_INVALID, "Greylisting must be \"As the domain\" or \"Off\".");
+	bool mailbox = strchr(user, '@') != NULL;
+	bool valid = v && (!strcmp(v, "off") || !strcmp(v, mailbox ? "default" : "on"));
+	if (!valid) {
+		ers_error_set(&err, ERS_E_INVALID, mailbox ? "Greylisting must be \"As the domain\" or \"Off\"."
+							   : "Greylisting must be On or Off.");
 		rc = -1;
 	} else {
-		rc = ers_spam_set_greylisting(r->ctx, &r->session.actor, user, strcmp(v, "off") ? ERS_UNSET : ERS_OFF, &err);
+		enum ers_tristate t = !strcmp(v, "off") ? ERS_OFF : mailbox ? ERS_UNSET : ERS_ON;
+		rc = ers_spam_set_greylisting(r->ctx, &r->session.actor, user, t, &err);
 	}
 	after(r, w, user, rc, &err, "Greylisting saved.");
 }

@@ -78,6 +78,22 @@ is "$CODE" 200 "a tenant admin adds to a regular user's whitelist"
 run spam allow list b@$dom
 is "$OUT" "partner$n.example" "... b's whitelist has it"
 
+web "$TA" GET "/spam?user=b@$dom"
+like "$BODY" "href=\"/spam\?domain=$dom\"" "a user's page links its domain's Spam Settings for an admin"
+web "$TA" GET "/spam?domain=$dom"
+is "$CODE" 200 "the tenant admin opens its domain's Spam Settings"
+like "$BODY" '<option value="on" selected>On</option>' "... greylisting On selected"
+web "$TA" POST /spam/greylisting --data-urlencode "csrf=$token" --data-urlencode "domain=$dom" --data-urlencode greylisting=off
+is "$CODE" 200 "... turns it Off"
+run spam show $dom
+like "$OUT" 'greylisting: +off' "... and ersctl sees it off"
+web "$TA" POST /spam/greylisting --data-urlencode "csrf=$token" --data-urlencode "domain=$dom" --data-urlencode greylisting=default
+is "$CODE" 422 "default is not a domain's choice: 422"
+web "$A" GET "/spam?user=a@$dom"
+unlike "$BODY" '/spam\?domain=' "a regular user gets no link to the domain's page"
+web "$A" GET "/spam?domain=$dom"
+is "$CODE" 403 "... and may not open it"
+
 # --- Mark as spam / Not spam ------------------------------------------------------------
 printf 'From: promo@shop%s.example\r\nTo: a@%s\r\nSubject: Cheap offer %s\r\n\r\nBuy now\r\n' "$n" "$dom" "$n" |
     doveadm -c "$DOVECOT_CONFIG" save -u a@$dom -m INBOX
