@@ -42,7 +42,7 @@ static int show(struct cli *c, bool list_only)
 		for (size_t i = 0; i < s.allow_count; i++)
 			printf("%s\n", s.allow[i]);
 	} else {
-		printf("%s:         %s\n", s.is_mailbox ? "mailbox" : "domain ", s.target);
+		printf("%s %s\n", s.is_mailbox ? "mailbox:        " : "domain:         ", s.target);
 		if (s.is_mailbox)
 			printf("greylisting:     %s (%s; its domain: %s)\n", s.greylisting_effective ? "on" : "off",
 			       s.greylisting == ERS_UNSET ? "as its domain says" : s.greylisting == ERS_ON ? "on" : "off here",
