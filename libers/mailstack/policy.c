@@ -12,6 +12,7 @@
  *
  * Both statements are prepared once per connection: planning the lookup
  * costs several times more than running it. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,23 +145,22 @@ static int decide_data(struct ers_ctx *ctx, const struct request *rq, const PGre
 	return 0;
 }
 
-/* The network a client retries from: an IPv4 /24 or an IPv6 /64 (the
- * first four groups as written), so that a sender's pool of servers
- * passes once. */
+/* The network a client retries from: an IPv4 /24 or an IPv6 /64, so that
+ * a sender's pool of servers passes once.  Anything else (Postfix sends
+ * "unknown" for no address) is kept as it is. */
 static void client_net(const char *addr, struct ers_buf *out)
 {
 	const char *p = addr ? addr : "";
-	if (strchr(p, ':')) {
-		int colons = 0;
-		const char *q = p;
-		for (; *q && !(*q == ':' && ++colons == 4); q++)
-			;
-		ers_buf_add(out, p, (size_t)(q - p));
-		ers_buf_adds(out, "::/64");
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET, p, a) == 1) {
+		a[3] = 0;
+		ers_buf_addf(out, "%s/24", inet_ntop(AF_INET, a, text, sizeof text));
+	} else if (inet_pton(AF_INET6, p, a) == 1) {
+		memset(a + 8, 0, 8);
+		ers_buf_addf(out, "%s/64", inet_ntop(AF_INET6, a, text, sizeof text));
 	} else {
-		const char *last = strrchr(p, '.');
-		ers_buf_add(out, p, last ? (size_t)(last - p) : strlen(p));
-		ers_buf_adds(out, ".0/24");
+		ers_buf_adds(out, p);
 	}
 }
 

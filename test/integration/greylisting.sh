@@ -42,6 +42,8 @@ is "$(sql "SELECT count(*) FROM ers.audit_log WHERE action = 'spam.set' AND targ
 # --- the first attempt deferred, the retry after the delay delivered ---------------------
 out=$(smtp new-$n@sender.example a@$dom); greylisted "$out"; ok $? "a new sender is greylisted: 450 4.7.1 ... try again in N seconds" ||
     diag "$(printf '%s' "$out" | grep -E '^(<|<\*\*)' | tail -n 3)"
+is "$(sql "SELECT client_net || ' ' || recipient FROM ers.greylist WHERE sender = 'new-$n@sender.example'")" "127.0.0.0/24 a@$dom" \
+    "... remembered by the client's /24, the sender and the recipient"
 out=$(smtp new-$n@sender.example a@$dom); greylisted "$out"; ok $? "... and again when it retries at once"
 passed=1
 for _ in $(seq 1 40); do sleep 0.5; out=$(smtp new-$n@sender.example a@$dom); accepted "$out" && { passed=0; break; }; done
