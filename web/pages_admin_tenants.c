@@ -132,6 +132,7 @@ void page_admin_tenants(struct web_req *r, struct web_resp *w)
 /* The form as sent (or as the tenant is, for Edit). */
 struct tenant_form {
 	const char *name, *domain, *imap_host, *imap_port, *smtp_host, *smtp_port, *max_users, *max_storage;
+	const char *time_zone, *junk_days; /* Edit only */
 };
 
 static void form_from_request(struct web_req *r, struct tenant_form *f)
@@ -144,6 +145,8 @@ static void form_from_request(struct web_req *r, struct tenant_form *f)
 	f->smtp_port = web_form(r, "smtp_port");
 	f->max_users = web_form(r, "max_users");
 	f->max_storage = web_form(r, "max_storage");
+	f->time_zone = web_form(r, "time_zone");
+	f->junk_days = web_form(r, "junk_days");
 }
 
 /* Which field an error is about, to show it there. */
@@ -158,6 +161,10 @@ static const char *field_of(const struct ers_error *err)
 		return "max_users";
 	if (strstr(m, "max storage") || strstr(m, "Max Storage"))
 		return "max_storage";
+	if (strstr(m, "time zone") || strstr(m, "Time Zone") || strstr(m, "--time-zone"))
+		return "time_zone";
+	if (strstr(m, "junk") || strstr(m, "Junk"))
+		return "junk_days";
 	if (strstr(m, "domain"))
 		return "domain";
 	return "name";
@@ -257,7 +264,17 @@ static void tenant_form(struct web_req *r, struct web_resp *w, bool edit, const 
 	html(&c, "</div></div><p class=\"hint\">Empty Max Users or Max Storage: no limit. Max Storage counts the "
 		 "quotas given to the tenant's mailboxes; when it is set, every mailbox needs a quota. A limit below what "
 		 "the tenant uses already is accepted: no user can then be added (or quota raised) until the use is under "
-		 "it again.</p><div class=\"actions\"><button type=\"submit\">%r</button>"
+		 "it again.</p>");
+	if (edit) {
+		html(&c, "<div class=\"two\"><div>");
+		text_field(&c, "time_zone", "Time Zone", f->time_zone, " maxlength=\"63\" placeholder=\"e.g. Europe/Berlin\" "
+			   "required", err_field, error);
+		html(&c, "<p class=\"hint\">Autoresponder start and end dates are days in this time zone.</p></div><div>");
+		text_field(&c, "junk_days", "Junk Retention (days)", f->junk_days, " inputmode=\"numeric\" required",
+			   err_field, error);
+		html(&c, "<p class=\"hint\">Messages in Junk older than this are deleted; 0 keeps them.</p></div></div>");
+	}
+	html(&c, "<div class=\"actions\"><button type=\"submit\">%r</button>"
 		 "<a class=\"button secondary\" href=\"/admin/tenants\">Cancel</a></div></form></section>",
 	     edit ? "Save" : "Create Tenant");
 	tenants_page(r, w, edit ? "Edit tenant" : "Add Tenant", c.data);
@@ -371,15 +388,17 @@ void page_admin_tenant_edit(struct web_req *r, struct web_resp *w)
 	struct ers_tenant *t = target_tenant(r, w, web_query(r, "t"), "Edit tenant");
 	if (!t)
 		return;
-	char ip[16], sp[16], mu[32] = "", ms[32] = "";
+	char ip[16], sp[16], mu[32] = "", ms[32] = "", jd[16];
 	snprintf(ip, sizeof ip, "%d", t->imap_port);
 	snprintf(sp, sizeof sp, "%d", t->smtp_port);
 	if (t->max_users >= 0)
 		snprintf(mu, sizeof mu, "%lld", t->max_users);
 	if (t->max_storage_mb >= 0)
 		snprintf(ms, sizeof ms, "%lld", t->max_storage_mb);
+	snprintf(jd, sizeof jd, "%d", t->junk_retention_days);
 	struct tenant_form f = { .name = t->name, .imap_host = t->imap_host, .imap_port = ip, .smtp_host = t->smtp_host,
-				 .smtp_port = sp, .max_users = mu, .max_storage = ms };
+				 .smtp_port = sp, .max_users = mu, .max_storage = ms, .time_zone = t->time_zone,
+				 .junk_days = jd };
 	tenant_form(r, w, true, t->name, &f, NULL, NULL);
 	ers_tenant_free(t);
 }
@@ -427,6 +446,19 @@ void page_admin_tenant_edit_post(struct web_req *r, struct web_resp *w)
 		spec.set_max_users = false;
 	if (spec.set_max_storage_mb && spec.max_storage_mb == cur->max_storage_mb)
 		spec.set_max_storage_mb = false;
+	if (f.time_zone && strcmp(f.time_zone, cur->time_zone))
+		spec.time_zone = f.time_zone;
+	if (f.junk_days && *f.junk_days) {
+		long long days;
+		if (ers_int_parse(f.junk_days, "Junk Retention", 0, ERS_TENANT_JUNK_DAYS_MAX, &days, &err) < 0) {
+			field = "junk_days";
+			goto bad;
+		}
+		if (days != cur->junk_retention_days) {
+			spec.set_junk_retention_days = true;
+			spec.junk_retention_days = (int)days;
+		}
+	}
 	if (ers_tenant_edit(r->ctx, &r->session.actor, cur->name, &spec, &t, &err) < 0)
 		goto bad;
 	struct ers_buf msg = ERS_BUF_INIT;

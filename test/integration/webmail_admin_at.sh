@@ -352,6 +352,26 @@ post $SA /admin/tenants/edit --data-urlencode "t=AT $C" --data-urlencode "name=A
 is "$CODE" 200 "Save"
 run --json tenant show "AT $C"; OUT=$(printf '%s' "$OUT" | tr -d '\n')
 like "$OUT" '"max_users": 20, *"max_storage_mb": null' "... Max Users changed, Max Storage emptied: no limit" || diag "$OUT"
+as $SA GET "/admin/tenants/edit?t=$(enc "AT $C")"
+like "$BODY" 'name="time_zone" value="UTC".*name="junk_days" value="30"' "Edit shows the Time Zone and the Junk Retention"
+post $SA /admin/tenants/edit --data-urlencode "t=AT $C" --data-urlencode "name=AT $C" --data-urlencode "imap_host=$host" \
+    --data-urlencode imap_port=143 --data-urlencode "smtp_host=$host" --data-urlencode smtp_port=587 \
+    --data-urlencode max_users=20 --data-urlencode max_storage= --data-urlencode time_zone=Europe/Paris --data-urlencode junk_days=14
+is "$CODE" 200 "Save a Time Zone and a Junk Retention"
+run --json tenant show "AT $C"; OUT=$(printf '%s' "$OUT" | tr -d '\n')
+like "$OUT" '"time_zone": "Europe/Paris", *"junk_retention_days": 14' "... both saved" || diag "$OUT"
+before=$(DUMP_EXCEPT=$NO_AUDIT dump)
+post $SA /admin/tenants/edit --data-urlencode "t=AT $C" --data-urlencode "name=AT $C" --data-urlencode "imap_host=$host" \
+    --data-urlencode imap_port=143 --data-urlencode "smtp_host=$host" --data-urlencode smtp_port=587 \
+    --data-urlencode max_users=20 --data-urlencode time_zone=Mars/Base --data-urlencode junk_days=14
+is "$CODE" 422 "an unknown Time Zone is refused"
+like "$BODY" 'id="time_zone-error">unknown time zone' "... next to Time Zone"
+post $SA /admin/tenants/edit --data-urlencode "t=AT $C" --data-urlencode "name=AT $C" --data-urlencode "imap_host=$host" \
+    --data-urlencode imap_port=143 --data-urlencode "smtp_host=$host" --data-urlencode smtp_port=587 \
+    --data-urlencode max_users=20 --data-urlencode time_zone=Europe/Paris --data-urlencode junk_days=4000
+is "$CODE" 422 "a Junk Retention over 3650 days is refused"
+like "$BODY" 'id="junk_days-error">Junk Retention must be' "... next to Junk Retention"
+unchanged 422 "... neither changed anything"
 before=$(DUMP_EXCEPT=$NO_AUDIT dump)
 post $SA /admin/tenants/edit --data-urlencode "t=AT $C" --data-urlencode "name=AT $C" --data-urlencode "imap_host=$host" \
     --data-urlencode imap_port=143 --data-urlencode "smtp_host=nope.example" --data-urlencode smtp_port=587
