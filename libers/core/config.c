@@ -195,15 +195,21 @@ static int walk_flat(struct yaml_walk *w, yaml_node_t *map, const char *section,
 /* mailstack values end up in the mail servers' configuration files, one
  * per line and inside comma-separated Postfix lists: nothing that could
  * start another setting or list item (doveadm_urls is a list). */
+/* Lists (doveadm_urls, migrate_sources) are separated by spaces. */
+static bool mailstack_list(const char *key)
+{
+	return !strcmp(key, "doveadm_urls") || !strcmp(key, "migrate_sources");
+}
+
 static const char *mailstack_bad(const char *key)
 {
-	return !strcmp(key, "doveadm_urls") ? "\n\r\t\"'\\#{}" : "\n\r\t \"'\\#{},";
+	return mailstack_list(key) ? "\n\r\t\"'\\#{}" : "\n\r\t \"'\\#{},";
 }
 
 static const char *mailstack_why(const char *key)
 {
-	return !strcmp(key, "doveadm_urls") ? "must not contain quotes, backslashes, '#', braces, tabs or line breaks"
-					    : "must not contain spaces, commas, quotes, backslashes, '#', braces or line breaks";
+	return mailstack_list(key) ? "must not contain quotes, backslashes, '#', braces, tabs or line breaks"
+				   : "must not contain spaces, commas, quotes, backslashes, '#', braces or line breaks";
 }
 
 static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_config *cfg)
@@ -238,6 +244,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "opendkim_milter", &cfg->mailstack.opendkim_milter, NULL, 0, 0, NULL },
 		{ "opendkim_port", NULL, &cfg->mailstack.opendkim_port, 0, 65535, NULL },
 		{ "dovecot_config", &cfg->mailstack.dovecot_config, NULL, 0, 0, NULL },
+		{ "migrate_sources", &cfg->mailstack.migrate_sources, NULL, 0, 0, NULL },
 		{ "reply_port", NULL, &cfg->mailstack.reply_port, 1, 65535, NULL },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
@@ -629,7 +636,8 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.policy_service, &cfg->mailstack.relayhost,
 			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
-			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->dns.resolver, &cfg->dns.mx_host,
+			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->mailstack.migrate_sources,
+			     &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
 			     &cfg->scan.target, &cfg->scan.milter,
@@ -681,6 +689,8 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	if (m->opendkim_port)
 		ers_buf_addf(out, "  opendkim_port: %d\n", m->opendkim_port);
 	ers_buf_addf(out, "  dovecot_config: %s\n", m->dovecot_config);
+	if (m->migrate_sources)
+		ers_buf_addf(out, "  migrate_sources: \"%s\"\n", m->migrate_sources);
 	ers_buf_addf(out, "  reply_port: %d\n", m->reply_port);
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "migrate/internal.h"
 #include "ers/names.h"
 #include "ers/seal.h"
@@ -193,6 +194,26 @@ static int check_spec(const struct ers_migrate_spec *s, const char **tls_r, int 
 	return 0;
 }
 
+/* mailstack.migrate_sources, when the operator set it: the source must be
+ * one of those hosts (names compared without case). */
+static int check_source_allowed(const struct ers_config *cfg, const char *host, struct ers_error *err)
+{
+	const char *list = cfg->mailstack.migrate_sources;
+	if (!list || !*list)
+		return 0;
+	size_t n = strlen(host);
+	for (const char *p = list; *p;) {
+		p += strspn(p, " ,\t");
+		size_t len = strcspn(p, " ,\t");
+		if (len == n && !strncasecmp(p, host, n))
+			return 0;
+		p += len;
+	}
+	ers_error_set(err, ERS_E_INVALID, "%s is not an approved migration source; the operator allows: %s "
+		      "(mailstack.migrate_sources in ers.yaml)", host, list);
+	return -1;
+}
+
 int ers_migrate_start(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_migrate_spec *spec,
 		      long long *id_r, struct ers_error *err)
 {
@@ -229,7 +250,8 @@ int ers_migrate_start(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 	const char *tls;
 	int port, rc = -1;
 	struct ers_buf sealed = ERS_BUF_INIT, folders = ERS_BUF_INIT;
-	if (ers_authz_require(ctx, actor, ERS_ACT_MIGRATE, &t, addr.data, err) < 0 || check_spec(spec, &tls, &port, err) < 0)
+	if (ers_authz_require(ctx, actor, ERS_ACT_MIGRATE, &t, addr.data, err) < 0 || check_spec(spec, &tls, &port, err) < 0 ||
+	    check_source_allowed(ctx->cfg, spec->host, err) < 0)
 		goto out;
 	/* The folders as a PostgreSQL array literal (names hold no quote or backslash). */
 	if (spec->nfolders) {

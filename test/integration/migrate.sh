@@ -172,6 +172,18 @@ is "$($D search -u b@$dom mailbox INBOX subject "IMAP migration failed" | wc -l)
 run migrate start b@$dom --from-host 127.0.0.1 --from-port 1 --tls none --from-user old@old.example --from-password-file "$spw" --wait
 is "$RC" 69 "an unreachable host fails"
 like "$ERR" "source server 127.0.0.1:1: .*([Cc]ouldn't connect|refused)" "... saying it could not connect"
+# The operator's approved sources (mailstack.migrate_sources): another host is refused, nothing queued.
+cp "$ERS_CONFIG" "$T_DIR/restricted.yaml"
+sed -i 's/^mailstack:$/mailstack:\n  migrate_sources: "imap.old.example OLD2.example"/' "$T_DIR/restricted.yaml"
+jobs_before=$(sql "SELECT count(*) FROM ers.migration")
+ERS_CONFIG=$T_DIR/restricted.yaml run migrate start b@$dom "${from[@]}"
+is "$RC" 65 "a source host not on the operator's list is refused"
+like "$ERR" '127\.0\.0\.1 is not an approved migration source; the operator allows: imap\.old\.example OLD2\.example \(mailstack\.migrate_sources' \
+    "... saying which hosts are allowed"
+is "$(sql "SELECT count(*) FROM ers.migration")" "$jobs_before" "... and nothing is queued"
+ERS_CONFIG=$T_DIR/restricted.yaml run migrate start ta@$dom --from-host old2.EXAMPLE --from-port 1 --tls none \
+    --from-user old@old.example --from-password-file "$spw" --wait
+is "$RC" 69 "a listed host (any case) is let through to the connection"
 unlike "$(sql "SELECT string_agg(coalesce(source_password, '') || coalesce(error, '') || report::text, ' ') FROM ers.migration")$(cat $ERS_STACK_DIR/dovecot/log/dovecot.log)" \
     "source-secret-Zq7" "the source password is nowhere in the database or Dovecot's log"
 run --as ta@$dom migrate list
