@@ -12,7 +12,7 @@
 #include <string.h>
 #include "web.h"
 
-static int master_login(struct web_req *r, struct ers_buf *user, struct ers_error *err)
+static int master_login_as(struct web_req *r, const char *address, struct ers_buf *user, struct ers_error *err)
 {
 	const struct ers_config *cfg = r->cfg;
 	if (!cfg->secrets.webmail_master_password) {
@@ -21,8 +21,13 @@ static int master_login(struct web_req *r, struct ers_buf *user, struct ers_erro
 		return -1;
 	}
 	ers_buf_reset(user);
-	ers_buf_addf(user, "%s*%s", r->session.actor.name, cfg->mailstack.master_user);
+	ers_buf_addf(user, "%s*%s", address, cfg->mailstack.master_user);
 	return 0;
+}
+
+static int master_login(struct web_req *r, struct ers_buf *user, struct ers_error *err)
+{
+	return master_login_as(r, r->session.actor.name, user, err);
 }
 
 /* Where this node's daemons listen. */
@@ -39,9 +44,14 @@ static bool node_tls(const struct ers_config *cfg)
 
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err)
 {
+	return web_imap_open_as(r, r->session.actor.name, im_r, err);
+}
+
+int web_imap_open_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err)
+{
 	*im_r = NULL;
 	struct ers_buf user = ERS_BUF_INIT;
-	if (master_login(r, &user, err) < 0) {
+	if (master_login_as(r, address, &user, err) < 0) {
 		ers_buf_free(&user);
 		return -1;
 	}

@@ -138,6 +138,8 @@ static const struct route routes[] = {
 	{ "GET", "/admin/users/impersonate", page_admin_user_impersonate, true, false },
 	{ "POST", "/admin/users/impersonate", page_admin_user_impersonate_post, true, true },
 	{ "GET", "/activity", page_activity, true, false },
+	{ "GET", "/admin/users/clear", page_admin_user_clear, true, false },
+	{ "POST", "/admin/users/clear", page_admin_user_clear_post, true, true },
 	{ "GET", "/admin/users/delete", page_admin_user_delete, true, false },
 	{ "POST", "/admin/users/delete", page_admin_user_delete_post, true, true },
 	{ "GET", "/admin/aliases", page_admin_aliases, true, false },

@@ -161,10 +161,13 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			html(&c, "<a href=\"/smime?user=%u\">S/MIME</a>", u->address);
 			html(&c, "<a href=\"/autoreply?user=%u\">Autoresponder</a> <a href=\"/spam?user=%u\">Spam Settings</a>",
 			     u->address, u->address);
-			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
-			/* Resend welcome where the policy allows it (not to oneself). */
 			struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,
 						      .user_role = u->role };
+			/* Manual 003 "Clear the contents of a mailbox", where the policy allows it. */
+			if (ers_authz_check(&r->session.actor, ERS_ACT_MAILBOX_CLEAR, &t, &err) == 0)
+				user_link(&c, "/admin/users/clear", u->address, "Clear contents", " class=\"danger-link\"");
+			user_link(&c, "/admin/users/delete", u->address, "Delete", " class=\"danger-link\"");
+			/* Resend welcome where the policy allows it (not to oneself). */
 			/* Manual 003 "Log in as mailbox owner", where the policy allows it. */
 			if (ers_authz_check(&r->session.actor, ERS_ACT_USER_IMPERSONATE, &t, &err) == 0)
 				user_link(&c, "/admin/users/impersonate", u->address, "Log in as owner", NULL);

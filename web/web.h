@@ -62,6 +62,9 @@ void web_csrf_field(const struct web_req *r, struct ers_buf *out);
 /* Opens this request's user's mailbox on this node's Dovecot as
  * USER*MASTER (web/mailconn.c); only ever after the session was checked. */
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err);
+/* The same into another user's mailbox: only after the policy allowed the
+ * operation on it (ers_mailbox_clear_imap asks for it then). */
+int web_imap_open_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err);
 /* SMTP submission to this node's Postfix as USER*MASTER; `user` holds the
  * login name the params point to (free it after use). */
 int web_smtp_params(struct web_req *r, struct ers_smtp_params *p, struct ers_buf *user, struct ers_error *err);
@@ -131,6 +134,8 @@ void page_admin_user_impersonate_post(struct web_req *r, struct web_resp *w);
 void page_activity(struct web_req *r, struct web_resp *w);
 void page_admin_user_mfa_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete(struct web_req *r, struct web_resp *w);
+void page_admin_user_clear(struct web_req *r, struct web_resp *w);
+void page_admin_user_clear_post(struct web_req *r, struct web_resp *w);
 void page_admin_user_delete_post(struct web_req *r, struct web_resp *w);
 /* What the admin tabs share (web/admin_nav.c): the sub-tab navigation
  * around `content` with `tab` ("users", "aliases", "tenants", "security") current;

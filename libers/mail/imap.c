@@ -855,6 +855,59 @@ int ers_imap_fetch_source(struct ers_imap *im, const char *folder, uint32_t uid,
 	return rc;
 }
 
+static int cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* UIDs, sorted, as an IMAP set of ranges. */
+static void uid_ranges(const uint32_t *ids, size_t n, struct ers_buf *out)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
+			j++;
+		ers_buf_addf(out, "%s%u", out->len ? "," : "", ids[i]);
+		if (j > i)
+			ers_buf_addf(out, ":%u", ids[j]);
+		i = j + 1;
+	}
+}
+
+int ers_imap_clear_folder(struct ers_imap *im, const char *folder, const char *before, bool count_only, long long *n_r,
+			  struct ers_error *err)
+{
+	*n_r = 0;
+	if (before && strspn(before, "0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != strlen(before)) {
+		ers_error_set(err, ERS_E_INVALID, "a date for IMAP is dd-Mon-yyyy");
+		return -1;
+	}
+	struct ers_imap_result r;
+	int rc = before ? in_folder(im, folder, &r, err, "UID SEARCH BEFORE %s", before)
+			: in_folder(im, folder, &r, err, "UID SEARCH ALL");
+	if (rc < 0) {
+		ers_imap_result_free(&r);
+		return -1;
+	}
+	qsort(r.ids, r.nids, sizeof *r.ids, cmp_uid);
+	*n_r = (long long)r.nids;
+	struct ers_buf set = ERS_BUF_INIT;
+	uid_ranges(r.ids, r.nids, &set);
+	ers_imap_result_free(&r);
+	if (!count_only && set.len) {
+		rc = in_folder(im, folder, &r, err, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set.data);
+		ers_imap_result_free(&r);
+		if (rc == 0) {
+			rc = im->has_uidplus ? in_folder(im, folder, &r, err, "UID EXPUNGE %s", set.data)
+					     : in_folder(im, folder, &r, err, "EXPUNGE");
+			ers_imap_result_free(&r);
+		}
+	}
+	ers_buf_free(&set);
+	return rc;
+}
+
 int ers_imap_delete(struct ers_imap *im, const char *folder, uint32_t uid, struct ers_error *err)
 {
 	struct ers_imap_result r;

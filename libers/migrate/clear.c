@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "migrate/internal.h"
 #include "ers/clear.h"
 #include "ers/names.h"
@@ -111,6 +112,60 @@ int ers_mailbox_clear_count(struct ers_ctx *ctx, const struct ers_actor *actor, 
 	return rc;
 }
 
+static void audit_detail(const struct ers_clear_spec *spec, long long removed, char *detail, size_t cap)
+{
+	snprintf(detail, cap, "%lld messages deleted (%s%.1000s%s, %s%lld%s)", removed,
+		 spec->folder ? "folder " : "every folder", spec->folder ? spec->folder : "", "",
+		 spec->older_than_days == -1 ? "any age" : "older than ",
+		 spec->older_than_days == -1 ? 0 : spec->older_than_days, spec->older_than_days == -1 ? "" : " days");
+}
+
+int ers_mailbox_clear_imap(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_clear_spec *spec,
+			   bool count_only, ers_clear_open_fn *open, void *arg, long long *n_r, struct ers_error *err)
+{
+	struct target t;
+	struct ers_imap *im = NULL;
+	struct ers_imap_result fl = { 0 };
+	int rc = -1;
+	*n_r = 0;
+	if (resolve(ctx, actor, spec, &t, err) < 0 || open(arg, t.address.data, &im, err) < 0)
+		goto out;
+	/* BEFORE is a day: the received date's day before now minus the days. */
+	char before[32] = "";
+	if (spec->older_than_days != -1) {
+		static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+						   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		time_t when = time(NULL) - (time_t)spec->older_than_days * 86400;
+		struct tm tm;
+		gmtime_r(&when, &tm);
+		snprintf(before, sizeof before, "%02d-%s-%04d", tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900);
+	}
+	if (!spec->folder && ers_imap_folders(im, &fl, err) < 0)
+		goto out;
+	size_t nf = spec->folder ? 1 : fl.nfolders;
+	for (size_t i = 0; i < nf; i++) {
+		if (!spec->folder && fl.folders[i].noselect)
+			continue;
+		long long n = 0;
+		if (ers_imap_clear_folder(im, spec->folder ? spec->folder : fl.folders[i].name, *before ? before : NULL,
+					  count_only, &n, err) < 0)
+			goto out;
+		*n_r += n;
+	}
+	rc = 0;
+	if (!count_only) {
+		char detail[1200];
+		audit_detail(spec, *n_r, detail, sizeof detail);
+		rc = ers_db_begin(ctx, err) < 0 ? -1
+			: ers_db_commit_audited(ctx, actor, "mailbox.clear", t.address.data, t.tenant_id, t.tenant_name, detail, err);
+	}
+out:
+	ers_imap_result_free(&fl);
+	ers_imap_close(im);
+	target_free(&t);
+	return rc;
+}
+
 int ers_mailbox_clear(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_clear_spec *spec,
 		      long long *removed_r, struct ers_error *err)
 {
@@ -122,10 +177,7 @@ int ers_mailbox_clear(struct ers_ctx *ctx, const struct ers_actor *actor, const 
 		goto out;
 	*removed_r = before > after ? before - after : 0;
 	char detail[1200];
-	snprintf(detail, sizeof detail, "%lld messages deleted (%s%.1000s%s, %s%lld%s)", *removed_r,
-		 spec->folder ? "folder " : "every folder", spec->folder ? spec->folder : "", "",
-		 spec->older_than_days == -1 ? "any age" : "older than ",
-		 spec->older_than_days == -1 ? 0 : spec->older_than_days, spec->older_than_days == -1 ? "" : " days");
+	audit_detail(spec, *removed_r, detail, sizeof detail);
 	if (ers_db_begin(ctx, err) < 0)
 		goto out;
 	rc = ers_db_commit_audited(ctx, actor, "mailbox.clear", t.address.data, t.tenant_id, t.tenant_name, detail, err);

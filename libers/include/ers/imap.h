@@ -223,6 +223,11 @@ int ers_imap_set_seen(struct ers_imap *im, const char *folder, uint32_t uid, boo
  * UID EXPUNGE of just that UID, or EXPUNGE without UIDPLUS). */
 int ers_imap_move(struct ers_imap *im, const char *folder, uint32_t uid, const char *to,
 		  struct ers_error *err);
+/* The messages of `folder` received before the day `before` (dd-Mon-yyyy;
+ * NULL: all): counted into `n_r`, and unless `count_only` deleted for good
+ * (\Deleted and UID EXPUNGE of just those). */
+int ers_imap_clear_folder(struct ers_imap *im, const char *folder, const char *before, bool count_only, long long *n_r,
+			  struct ers_error *err);
 /* Deletes a message for good (\Deleted and UID EXPUNGE): for Trash. */
 int ers_imap_delete(struct ers_imap *im, const char *folder, uint32_t uid, struct ers_error *err);
 /* Appends a message (e.g. to Sent) with \Seen set (one round trip where
