@@ -90,7 +90,7 @@ _ersctl_commands=(
     'tenant domain list||'
     'tenant domain primary||'
     'tenant domain remove||'
-    'tenant edit|--name --imap-host --imap-port --smtp-host --smtp-port --max-users --max-storage-mb --time-zone --junk-days|'
+    'tenant edit|--name --imap-host --imap-port --smtp-host --smtp-port --max-users --max-storage-mb --time-zone --junk-days --pop3|--pop3=on off'
     'tenant golive||'
     'tenant list||'
     'tenant show||'

@@ -352,6 +352,7 @@ complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subco
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l max-storage-mb -r
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l time-zone -r
 complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l junk-days -r
+complete -c ersctl -n '__fish_seen_subcommand_from tenant; and __fish_seen_subcommand_from edit' -l pop3 -r -a 'on off'
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
 complete -c ersctl -n '__fish_seen_subcommand_from tenant' -a golive
 complete -c ersctl -n '__fish_use_subcommand' -a tenant

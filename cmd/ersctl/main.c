@@ -60,6 +60,7 @@ static const struct opt_spec tenant_edit_opts[] = {
 	{ "max-storage-mb", "N|none", "storage limit in MB, 0..104857600, or none", 0, NULL },
 	{ "time-zone", "ZONE", "the tenant's time zone (tz name, e.g. Europe/Berlin): autoresponder dates are days there", 0, NULL },
 	{ "junk-days", "N", "expunge Junk messages older than N days at mailstack purge, 0..3650 (0 keeps them)", 0, NULL },
+	{ "pop3", "on|off", "whether the tenant's users may log in over POP3 (and are offered it in client settings)", 0, "on off" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec tenant_autoconfig_opts[] = {

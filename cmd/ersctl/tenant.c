@@ -35,6 +35,7 @@ static json_t *tenant_json(const struct ers_tenant *t)
 	json_object_set_new(o, "over_max_storage", json_boolean(t->over_max_storage));
 	json_object_set_new(o, "time_zone", json_string(t->time_zone));
 	json_object_set_new(o, "junk_retention_days", json_integer(t->junk_retention_days));
+	json_object_set_new(o, "pop3", json_boolean(t->pop3));
 	json_object_set_new(o, "created_at", json_string(t->created_at));
 	return o;
 }
@@ -76,6 +77,7 @@ static void print_tenant(const struct ers_tenant *t)
 		printf("junk retention:  %d days\n", t->junk_retention_days);
 	else
 		printf("junk retention:  kept\n");
+	printf("pop3:            %s\n", t->pop3 ? "on" : "off");
 	for (size_t i = 0; i < t->domain_count; i++)
 		if (t->domains[i].copy_inbound_to)
 			printf("hidden copy:     inbound mail of %s to %s\n", t->domains[i].name,
@@ -124,6 +126,11 @@ static int spec_from_opts(struct cli *c, struct ers_tenant_spec *s, bool edit)
 		s->name = cli_opt(c, "name");
 		s->time_zone = cli_opt(c, "time-zone");
 		long long days;
+		const char *pop3 = cli_opt(c, "pop3");
+		if (pop3) { /* the option's choices are checked before */
+			s->set_pop3 = true;
+			s->pop3 = !strcmp(pop3, "on");
+		}
 		if (cli_opt(c, "junk-days")) {
 			if (cli_opt_int(c, "junk-days", 0, ERS_TENANT_JUNK_DAYS_MAX, &days) < 0)
 				return -1;

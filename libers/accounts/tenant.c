@@ -105,6 +105,7 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	t->mail_messages = ers_db_ll(res, r, 15);
 	snprintf(t->time_zone, sizeof t->time_zone, "%s", ers_db_str(res, r, 16));
 	t->junk_retention_days = (int)ers_db_ll(res, r, 17);
+	t->pop3 = ers_db_str(res, r, 18)[0] == 't';
 	struct ers_tenant_use u = { t->name, t->max_users, t->max_storage_mb, t->user_count, t->quota_mb_total };
 	t->over_max_users = ers_tenant_over_max_users(&u);
 	t->over_max_storage = ers_tenant_over_max_storage(&u);
@@ -115,7 +116,7 @@ static void fill_tenant(struct ers_tenant *t, PGresult *res, int r)
 	ERS_SQL_TIME("t.created_at") ", (SELECT name FROM ers.domain WHERE tenant_id = t.id AND is_primary), " \
 	ERS_SQL_TENANT_USERS ", (SELECT count(*) FROM ers.alias WHERE tenant_id = t.id)," \
 	" (SELECT count(*) FROM ers.forward WHERE tenant_id = t.id), " ERS_SQL_TENANT_QUOTA_MB ", " \
-	TENANT_MAIL_USE ", t.time_zone, t.junk_retention_days"
+	TENANT_MAIL_USE ", t.time_zone, t.junk_retention_days, t.pop3"
 /* The mail in the tenant's mailboxes: Dovecot's quota usage (ers_quota.usage). */
 #define TENANT_MAIL_USE \
 	"(SELECT coalesce(sum(qu.bytes), 0) FROM ers.mailbox mm JOIN ers_quota.usage qu ON qu.username = mm.address" \
@@ -447,7 +448,8 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 	    check_limits(c, err) < 0)
 		return -1;
 	if (!c->name && !c->imap_host && !c->imap_port && !c->smtp_host && !c->smtp_port &&
-	    !c->set_max_users && !c->set_max_storage_mb && !c->time_zone && !c->set_junk_retention_days) {
+	    !c->set_max_users && !c->set_max_storage_mb && !c->time_zone && !c->set_junk_retention_days &&
+	    !c->set_pop3) {
 		ers_error_set(err, ERS_E_USAGE, "nothing to change: give at least one new value");
 		return -1;
 	}
@@ -481,7 +483,7 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		smtp.len ? smtp.data : NULL, c->smtp_port ? sp.s : NULL,
 		c->set_max_users ? "t" : "f", limit_param(c->set_max_users, c->max_users, &mu),
 		c->set_max_storage_mb ? "t" : "f", limit_param(c->set_max_storage_mb, c->max_storage_mb, &ms),
-		c->time_zone, c->set_junk_retention_days ? jd.s : NULL,
+		c->time_zone, c->set_junk_retention_days ? jd.s : NULL, c->set_pop3 ? (c->pop3 ? "t" : "f") : NULL,
 	};
 	if (ers_db_run(ctx,
 		"UPDATE ers.tenant SET name = coalesce($2, name), imap_host = coalesce($3, imap_host),"
@@ -490,7 +492,7 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		" max_users = CASE WHEN $7::bool THEN $8::bigint ELSE max_users END,"
 		" max_storage_mb = CASE WHEN $9::bool THEN $10::bigint ELSE max_storage_mb END,"
 		" time_zone = coalesce($11, time_zone), junk_retention_days = coalesce($12::int, junk_retention_days),"
-		" updated_at = now() WHERE id = $1::bigint", 12, params, err) < 0)
+		" pop3 = coalesce($13::bool, pop3), updated_at = now() WHERE id = $1::bigint", 13, params, err) < 0)
 		goto rollback;
 	if (c->name)
 		ers_buf_addf(&detail, "name %s -> %s; ", name, c->name);
@@ -502,6 +504,8 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 		ers_buf_addf(&detail, "time zone %s -> %s; ", cur->time_zone, c->time_zone);
 	if (c->set_junk_retention_days)
 		ers_buf_addf(&detail, "junk retention %d -> %d days; ", cur->junk_retention_days, c->junk_retention_days);
+	if (c->set_pop3)
+		ers_buf_addf(&detail, "pop3 %s -> %s; ", cur->pop3 ? "on" : "off", c->pop3 ? "on" : "off");
 	/* A limit below the use is accepted -- a downgraded plan must not
 	 * force mailboxes to be deleted first -- but said: in the audit row
 	 * and in a warning.  The tenant row is locked, so the use is what
@@ -549,6 +553,10 @@ int ers_tenant_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const ch
 	if (warning.len)
 		ers_ctx_warn(ctx, "%s", warning.data);
 	ers_buf_free(&warning);
+	/* Dovecot caches logins by user and service: a POP3 login it allowed
+	 * must not be served from its cache once POP3 is off. */
+	if (c->set_pop3)
+		ers_mailstack_after_change(ctx, actor, NULL, false);
 	ers_tenant_free(cur);
 	ers_buf_free(&imap);
 	ers_buf_free(&smtp);

@@ -23,7 +23,7 @@ int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, 
 		goto out;
 	const char *params[] = { name.data };
 	res = ers_db_exec(ctx,
-			  "SELECT t.name, t.imap_host, t.imap_port, hi.tls, t.smtp_host, t.smtp_port, hs.tls"
+			  "SELECT t.name, t.imap_host, t.imap_port, hi.tls, t.smtp_host, t.smtp_port, hs.tls, t.pop3"
 			  " FROM ers.domain d JOIN ers.tenant t ON t.id = d.tenant_id"
 			  " JOIN ers.approved_host hi ON hi.hostname = t.imap_host AND hi.kind = 'imap' AND hi.port = t.imap_port"
 			  " JOIN ers.approved_host hs ON hs.hostname = t.smtp_host AND hs.kind = 'smtp' AND hs.port = t.smtp_port"
@@ -47,7 +47,8 @@ int ers_client_settings_get(struct ers_ctx *ctx, const struct ers_actor *actor, 
 	/* POP3 with implicit TLS (995) when there is one, as manual 004 lists it. */
 	const typeof(ers_ctx_config(ctx)->mailstack) *m = &ers_ctx_config(ctx)->mailstack;
 	bool tls = m->tls_cert != NULL;
-	s->pop3_port = tls && m->pop3s_port ? m->pop3s_port : m->pop3_port;
+	/* 0 (not offered) where the operator turned POP3 off for the tenant. */
+	s->pop3_port = ers_db_str(res, 0, 7)[0] != 't' ? 0 : tls && m->pop3s_port ? m->pop3s_port : m->pop3_port;
 	s->pop3_tls = tls && m->pop3s_port ? ERS_TLS_IMPLICIT : ERS_TLS_STARTTLS;
 	s->managesieve_port = m->managesieve_port;
 	*settings_r = s;

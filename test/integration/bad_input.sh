@@ -314,7 +314,7 @@ bad 64 'tenant edit: expects TENANT' "tenant edit without a tenant" tenant edit 
 bad 64 'expects TENANT, got too many arguments' "tenant edit with two tenants" tenant edit Acme Corp --max-users 5
 bad 64 'tenant edit: nothing to change: give at least one new value$' "tenant edit with nothing to change" tenant edit "Acme Corp"
 bad 64 'nothing to change' "tenant edit with only global options" tenant edit "Acme Corp" --quiet --yes
-bad 64 'unknown option --domain; possibilities are: --name, --imap-host, --imap-port, --smtp-host, --smtp-port, --max-users, --max-storage-mb, --time-zone, --junk-days, --config' \
+bad 64 'unknown option --domain; possibilities are: --name, --imap-host, --imap-port, --smtp-host, --smtp-port, --max-users, --max-storage-mb, --time-zone, --junk-days, --pop3, --config' \
     "tenant edit has no --domain" tenant edit "Acme Corp" --domain new.example
 bad 64 'option --name is given twice' "--name twice" tenant edit "Acme Corp" --name A --name B
 bad 64 'option --name needs a value \(NAME\)' "--name without its value" tenant edit "Acme Corp" --name

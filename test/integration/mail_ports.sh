@@ -74,6 +74,22 @@ s = j["client_settings"]
 print(c.get("pop3"), c.get("managesieve"), s["pop3"]["port"], s["managesieve"]["port"])')
 is "$got" "True True $POP3_PORT $SIEVE_PORT" "golive: POP3 and ManageSieve probed and passing, both in the client settings"
 
+# POP3 off for the tenant (an operator's choice): no POP3 login, IMAP as before, not offered.
+refused 64 '--pop3 must be one of: on off' "tenant edit --pop3 takes on or off" tenant edit "Ports $n" --pop3 maybe
+expect 0 "tenant edit --pop3 off" tenant edit "Ports $n" --pop3 off
+like "$OUT" 'pop3: +off' "... shown off"
+is "$(sql "SELECT detail FROM ers.audit_log WHERE action = 'tenant.edit' AND target = 'Ports $n' ORDER BY id DESC LIMIT 1")" \
+    "pop3 on -> off" "... one audit row"
+pop --user "u@$dom:ports-password-123" "pop3://127.0.0.1:$POP3_PORT/" >/dev/null
+ok $((! $?)) "POP3 off: the user's POP3 login is refused at once (no reload)"
+curl -s --max-time 20 --ssl-reqd --cacert "$TLS_CA" --user "u@$dom:ports-password-123" "imap://127.0.0.1:$IMAP_PORT/INBOX" -X 'EXAMINE INBOX' >/dev/null
+ok $? "... while IMAP still logs in"
+run tenant autoconfig $dom
+unlike "$OUT" 'type="pop3"' "... and autoconfig no longer offers POP3"
+expect 0 "tenant edit --pop3 on" -q tenant edit "Ports $n" --pop3 on
+out=$(pop --user "u@$dom:ports-password-123" "pop3://127.0.0.1:$POP3_PORT/" | tr -d '\r')
+is "$(printf '%s\n' "$out" | grep -c .)" 3 "POP3 on again: the login works"
+
 # Port 0 turns them off in what is rendered.
 r=$T_DIR/render; mkdir -p "$r"
 sed -e 's/^  pop3_port: .*/  pop3_port: 0/' -e 's/^  managesieve_port: .*/  managesieve_port: 0/' "$ERS_CONFIG" >"$T_DIR/off.yaml"

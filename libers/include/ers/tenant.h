@@ -50,6 +50,7 @@ struct ers_tenant {
 	bool over_max_storage;
 	char time_zone[64];       /* the autoresponder's dates are days there */
 	int junk_retention_days;  /* Junk older than this is expunged by mailstack purge; 0: kept */
+	bool pop3;                /* its users may log in over POP3 */
 };
 
 struct ers_tenant_list {
@@ -73,6 +74,8 @@ struct ers_tenant_spec {
 	const char *time_zone;     /* edit: a zone name PostgreSQL knows (e.g. Europe/Berlin) */
 	bool set_junk_retention_days;
 	int junk_retention_days;   /* edit: 0..ERS_TENANT_JUNK_DAYS_MAX, 0 keeps Junk */
+	bool set_pop3;
+	bool pop3;                 /* edit: POP3 logins on or off */
 };
 
 int ers_tenant_add(struct ers_ctx *ctx, const struct ers_actor *actor,
