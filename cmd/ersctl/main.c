@@ -356,6 +356,21 @@ static const struct opt_spec migrate_resume_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct opt_spec shared_add_opts[] = {
+	{ "name", "TEXT", "a name shown beside the address (up to 200 characters)", 0, NULL },
+	{ "quota-mb", "N", "its quota in MB, 0..1048576 (leave out for none; required when the tenant has a storage limit)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec shared_list_opts[] = {
+	{ "tenant", "TENANT", "only this tenant's shared mailboxes (name or domain)", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+static const struct opt_spec shared_grant_opts[] = {
+	{ "rights", "RIGHTS", "what the user may do, joined by commas: read, write (flag, file, delete, make folders), post, admin",
+	  OPT_REQUIRED, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
 #define OPERATOR_DB (CMD_DB | CMD_OPERATOR)
 const struct cmd_spec ersctl_commands[] = {
 	{ "alias add", "ALIAS", 1, 1, alias_add_opts, "add an address that delivers to a user's mailbox", cmd_alias_add, OPERATOR_DB },
@@ -425,6 +440,12 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "server host add", "HOST", 1, 1, host_add_opts, "approve an IMAP or SMTP host for tenants", cmd_host_add, OPERATOR_DB },
 	{ "server host list", "", 0, 0, host_list_opts, "list the approved hosts", cmd_host_list, OPERATOR_DB },
 	{ "server host remove", "HOST", 1, 1, host_remove_opts, "withdraw an approval (refused while a tenant uses it)", cmd_host_remove, OPERATOR_DB },
+	{ "shared add", "ADDRESS", 1, 1, shared_add_opts, "create a shared mailbox: an address with no login whose folders users of its tenant are given access to", cmd_shared_add, OPERATOR_DB },
+	{ "shared delete", "ADDRESS", 1, 1, no_opts, "delete a shared mailbox with its mail and grants", cmd_shared_delete, OPERATOR_DB | CMD_DESTRUCTIVE },
+	{ "shared grant", "ADDRESS USER", 2, 2, shared_grant_opts, "give a user of the tenant exactly these rights on a shared mailbox (replacing what it had)", cmd_shared_grant, OPERATOR_DB },
+	{ "shared list", "", 0, 0, shared_list_opts, "list the shared mailboxes the actor may see, with how many users have access", cmd_shared_list, OPERATOR_DB },
+	{ "shared revoke", "ADDRESS USER", 2, 2, no_opts, "take a user's access to a shared mailbox away (at once, open sessions too)", cmd_shared_revoke, OPERATOR_DB },
+	{ "shared show", "ADDRESS", 1, 1, no_opts, "show a shared mailbox and who has which rights", cmd_shared_show, OPERATOR_DB },
 	{ "smime cert add", "EMAIL ADDRESS", 2, 2, smime_cert_add_opts, "save the certificate a user encrypts to ADDRESS with (checked: valid now, for that address)", cmd_smime_cert_add, OPERATOR_DB },
 	{ "smime cert list", "EMAIL", 1, 1, no_opts, "list a user's recipient certificates", cmd_smime_cert_list, OPERATOR_DB },
 	{ "smime cert remove", "EMAIL ADDRESS", 2, 2, no_opts, "remove a user's certificate for ADDRESS", cmd_smime_cert_remove, OPERATOR_DB },

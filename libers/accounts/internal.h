@@ -18,6 +18,7 @@
 #include "ers/session.h"
 #include "ers/mfa.h"
 #include "ers/welcome.h"
+#include "ers/shared.h"
 
 /* tenant.c: a tenant's limits and what it uses of them -- every user,
  * disabled ones too, and the sum of the quotas given (a user without a
@@ -57,6 +58,13 @@ struct ers_tenant_refusal {
  * True when it may grow; otherwise `r` says what it would break. */
 bool ers_tenant_may_grow(const struct ers_tenant_use *u, const struct ers_tenant_growth *g,
 			 struct ers_tenant_refusal *r);
+
+/* user.c: in the transaction that grows a tenant (a user or a shared
+ * mailbox added, a quota raised), with the tenant's row locked: refuses,
+ * saying why, what ers_tenant_may_grow refuses, and a mailbox without a
+ * quota in a tenant with a storage limit. */
+int ers_tenant_limits_check(struct ers_ctx *ctx, long long tenant_id, const struct ers_tenant_growth *g,
+			    struct ers_error *err);
 
 /* route.c: claims `address` for a mailbox, alias or forward (`kind`); a
  * conflict names what holds it already. */

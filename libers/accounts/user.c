@@ -147,7 +147,7 @@ static int find_user(struct ers_ctx *ctx, const struct ers_actor *actor, const c
  * the tenant row locked so that concurrent additions cannot both pass:
  * whether the tenant may take `g` (ers_tenant_may_grow), and, under a
  * storage limit, that the user keeps a quota (`quota_mb` -1: none). */
-static int check_tenant_limits(struct ers_ctx *ctx, long long tenant_id, const struct ers_tenant_growth *g,
+int ers_tenant_limits_check(struct ers_ctx *ctx, long long tenant_id, const struct ers_tenant_growth *g,
 			       struct ers_error *err)
 {
 	struct ers_num tid = ers_num(tenant_id);
@@ -251,7 +251,7 @@ int ers_user_add(struct ers_ctx *ctx, const struct ers_actor *actor, const struc
 				 quota_given ? quota.s : NULL, spec->internal_only ? "t" : "f",
 				 spec->imap_username, sealed.len ? sealed.data : NULL };
 	struct ers_tenant_growth grow = { .users = 1, .quota_mb = quota_given ? spec->quota_mb : -1 };
-	if (check_tenant_limits(ctx, tenant_id, &grow, err) < 0 ||
+	if (ers_tenant_limits_check(ctx, tenant_id, &grow, err) < 0 ||
 	    ers_address_claim(ctx, address.data, tenant_id, domain_id, "mailbox", err) < 0 ||
 	    ers_db_run(ctx,
 		       "INSERT INTO ers.mailbox (tenant_id, address, first_name, last_name, role, password_hash, quota_mb,"
@@ -445,7 +445,7 @@ int ers_user_edit(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 	/* Lowering a quota is allowed even over the storage limit; raising
 	 * one is growth. */
 	struct ers_tenant_growth grow = { .quota_was = u->quota_mb < 0 ? 0 : u->quota_mb, .quota_mb = c->quota_mb };
-	if ((c->set_quota && check_tenant_limits(ctx, u->tenant_id, &grow, err) < 0) ||
+	if ((c->set_quota && ers_tenant_limits_check(ctx, u->tenant_id, &grow, err) < 0) ||
 	    (c->imap_password && seal_imap_password(ctx, u->address, c->imap_password, &sealed, err) < 0))
 		goto rollback;
 	struct ers_num id = ers_num(u->id), quota = ers_num(c->quota_mb);

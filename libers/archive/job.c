@@ -28,28 +28,10 @@ void ers_archive_job_free_folders(struct ers_archive_job *j)
 	j->nfl = 0;
 }
 
+/* Plain IMAP to a loopback Dovecot: no TLS record per read. */
 static int imap_open_as(const struct ers_config *cfg, const char *address, struct ers_imap **im_r, struct ers_error *err)
 {
-	if (!cfg->secrets.webmail_master_password) {
-		ers_error_set(err, ERS_E_CONFIG, "WEBMAIL_MASTER_PASSWORD is not set in the secrets: archives read mailboxes "
-			      "as Dovecot's master user");
-		return -1;
-	}
-	struct ers_buf login = ERS_BUF_INIT;
-	ers_buf_addf(&login, "%s*%s", address, cfg->mailstack.master_user);
-	struct ers_imap_params p;
-	ers_imap_node_params(cfg, &p); /* plain IMAP to a loopback Dovecot: no TLS record per read */
-	p.username = login.data;
-	p.password = cfg->secrets.webmail_master_password;
-	p.timeout_s = 120;
-	if (!p.host) {
-		ers_error_set(err, ERS_E_CONFIG, "mailstack.listen or mailstack.hostname must say where Dovecot listens");
-		ers_buf_free(&login);
-		return -1;
-	}
-	int rc = ers_imap_open(&p, im_r, err);
-	ers_buf_free(&login);
-	return rc;
+	return ers_imap_open_owner(cfg, address, 120, im_r, err);
 }
 
 /* The folders to archive with the UIDs of their messages older than the

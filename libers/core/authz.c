@@ -94,6 +94,8 @@ const char *ers_action_name(enum ers_action action)
 	case ERS_ACT_AUTOREPLY_SET: return "autoreply.set";
 	case ERS_ACT_SPAM_VIEW: return "spam.view";
 	case ERS_ACT_SPAM_SET: return "spam.set";
+	case ERS_ACT_SHARED_VIEW: return "shared.view";
+	case ERS_ACT_SHARED_MANAGE: return "shared.manage";
 	case ERS_ACT_SMIME_USE: return "smime.use";
 	case ERS_ACT_USER_IMPERSONATE: return "user.impersonate";
 	case ERS_ACT_MIGRATE: return "mailbox.migrate";
@@ -202,6 +204,9 @@ static bool allowed(const struct ers_actor *a, enum ers_action action,
 	case ERS_ACT_DKIM_MANAGE: /* "Generate or install DKIM signing key": Super Admin can request, operator does (manual 001) */
 	case ERS_ACT_MTASTS_SET:
 		return a->role == ERS_ROLE_SUPER_ADMIN;
+	case ERS_ACT_SHARED_VIEW:   /* a tenant's shared mailboxes: its admins, like its aliases */
+	case ERS_ACT_SHARED_MANAGE:
+		return a->role == ERS_ROLE_SUPER_ADMIN || (a->role == ERS_ROLE_TENANT_ADMIN && same_tenant(a, t));
 	case ERS_ACT_TENANT_VIEW:
 	case ERS_ACT_AUDIT_VIEW:
 	case ERS_ACT_DKIM_VIEW:   /* tenant admins publish the records at their DNS host */

@@ -246,6 +246,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "dovecot_config", &cfg->mailstack.dovecot_config, NULL, 0, 0, NULL },
 		{ "migrate_sources", &cfg->mailstack.migrate_sources, NULL, 0, 0, NULL },
 		{ "reply_port", NULL, &cfg->mailstack.reply_port, 1, 65535, NULL },
+		{ "shared_seen", NULL, NULL, 0, 0, &cfg->mailstack.shared_seen },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
 			 mailstack_why);
@@ -497,6 +498,7 @@ static void set_defaults(struct ers_config *cfg)
 	cfg->mailstack.pop3_port = 110;
 	cfg->mailstack.pop3s_port = 995;
 	cfg->mailstack.greylist_delay = 300;
+	cfg->mailstack.shared_seen = true; /* manual 004: "Shared seen ... enabled (default)" */
 	cfg->mailstack.managesieve_port = 4190;
 	cfg->mailstack.db_user = ers_xstrdup("ers_mail");
 	cfg->mailstack.quota_db_user = ers_xstrdup("ers_quota");
@@ -692,6 +694,7 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 	if (m->migrate_sources)
 		ers_buf_addf(out, "  migrate_sources: \"%s\"\n", m->migrate_sources);
 	ers_buf_addf(out, "  reply_port: %d\n", m->reply_port);
+	ers_buf_addf(out, "  shared_seen: %s\n", m->shared_seen ? "true" : "false");
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");
 	const struct { const char *key; const char *value; } dns_strings[] = {

@@ -987,3 +987,30 @@ void ers_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *
 	p->tls = tls && p->host && !host_loopback(p->host) ? ERS_IMAP_STARTTLS : ERS_IMAP_PLAIN;
 	p->ca_file = cfg->dns.ca_file;
 }
+
+int ers_imap_open_owner(const struct ers_config *cfg, const char *address, long timeout_s, struct ers_imap **im_r,
+			struct ers_error *err)
+{
+	*im_r = NULL;
+	if (!cfg->secrets.webmail_master_password) {
+		ers_error_set(err, ERS_E_CONFIG, "WEBMAIL_MASTER_PASSWORD is not set in the secrets: ERS reaches a mailbox "
+			      "as its owner through Dovecot's master user");
+		return -1;
+	}
+	struct ers_buf login = ERS_BUF_INIT;
+	ers_buf_addf(&login, "%s*%s", address, cfg->mailstack.master_user);
+	struct ers_imap_params p;
+	ers_imap_node_params(cfg, &p);
+	p.username = login.data;
+	p.password = cfg->secrets.webmail_master_password;
+	p.timeout_s = timeout_s;
+	int rc;
+	if (!p.host) {
+		ers_error_set(err, ERS_E_CONFIG, "mailstack.listen or mailstack.hostname must say where Dovecot listens");
+		rc = -1;
+	} else {
+		rc = ers_imap_open(&p, im_r, err);
+	}
+	ers_buf_free(&login);
+	return rc;
+}

@@ -295,7 +295,7 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"listen = %s\n"
 		"first_valid_uid = %d\n"
 		"mail_location = maildir:~/Maildir\n"
-		"mail_plugins = $mail_plugins quota quota_clone\n"
+		"mail_plugins = $mail_plugins quota quota_clone acl\n"
 		"auth_username_format = %%Lu\n"
 		"auth_mechanisms = plain login\n"
 		"disable_plaintext_auth = %s\n"
@@ -328,7 +328,7 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"# Over quota means 552 at RCPT (manual 003: incoming messages are rejected).\n"
 		"lmtp_rcpt_check_quota = yes\n"
 		"protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n  postmaster_address = postmaster@%s\n}\n"
-		"protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
+		"protocol imap {\n  mail_plugins = $mail_plugins imap_quota imap_acl\n}\n"
 		"plugin {\n  quota = count:User quota\n  quota_vsizes = yes\n"
 		"  quota_clone_dict = proxy::ers_quota\n"
 		"  quota_grace = 10%%\n"
@@ -336,11 +336,21 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"  quota_status_overquota = \"552 5.2.2 Mailbox is full\"\n"
 		"  sieve = file:~/sieve;active=~/.dovecot.sieve\n"
 		"  # The autoresponder (ers_mail.sieve_names/sieve_data), before the user's own script.\n"
-		"  sieve_before = dict:proxy::ers_sieve;name=ers-autoreply;bindir=~/.sieve-bin\n}\n"
+		"  sieve_before = dict:proxy::ers_sieve;name=ers-autoreply;bindir=~/.sieve-bin\n"
+		"  # Shared mailboxes (ersctl shared): ACLs in each folder, set by ERS as the\n"
+		"  # owner; a folder without its own follows INBOX's.  acl_user: a master\n"
+		"  # login (the webmail) is checked as the user it logs in as.\n"
+		"  acl = vfile:cache_secs=0\n  acl_user = %%u\n  acl_defaults_from_inbox = yes\n"
+		"  acl_shared_dict = file:%s/shared-mailboxes.db\n}\n"
 		"# Vacation replies go out through Postfix's loopback reply listener.\n"
 		"submission_host = 127.0.0.1:%d\n"
 		"dict {\n  ers_quota = pgsql:%s/dict-sql.conf.ext\n  ers_sieve = pgsql:%s/dict-sieve.conf.ext\n}\n",
-		dir, dir, m->hostname, m->reply_port, dir, dir);
+		dir, dir, m->hostname, m->mail_root, m->reply_port, dir, dir);
+	ers_buf_addf(b,
+		"# Shared mailboxes appear to the users granted access as Shared/ADDRESS/.\n"
+		"namespace shared {\n  type = shared\n  separator = /\n  prefix = Shared/%%%%u/\n"
+		"  location = maildir:%%%%h/Maildir%s\n  subscriptions = no\n  list = children\n}\n",
+		m->shared_seen ? "" : ":INDEXPVT=~/Maildir/shared/%%u");
 	ers_buf_addf(b,
 		"service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n"
 		"  inet_listener imaps {\n    port = %d\n  }\n}\n"

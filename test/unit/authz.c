@@ -117,6 +117,9 @@ static enum verdict expect(const struct ers_actor *a, enum ers_action action, co
 	case ERS_ACT_DKIM_MANAGE:     /* keys are made on the server: operator or Super Admin (manual 001) */
 	case ERS_ACT_MTASTS_SET:
 		return super ? ALLOW : DENY;
+	case ERS_ACT_SHARED_VIEW:     /* shared mailboxes (manual 004): their tenant's admins */
+	case ERS_ACT_SHARED_MANAGE:
+		return super || (tadmin && own_tenant) ? ALLOW : DENY;
 	case ERS_ACT_DKIM_VIEW:       /* tenant admins add the records at their DNS host (manual 001) */
 	case ERS_ACT_DNS_VIEW:
 		return super || (tadmin && own_tenant) ? ALLOW : DENY;

@@ -61,9 +61,11 @@ enum ers_action {
 	ERS_ACT_AUTOREPLY_SET,
 	ERS_ACT_SPAM_VIEW,      /* greylisting and allowed senders of a domain or a mailbox */
 	ERS_ACT_SPAM_SET,
+	ERS_ACT_SHARED_VIEW,    /* shared mailboxes of a tenant and who has access (manual 004) */
+	ERS_ACT_SHARED_MANAGE,  /* create, delete, grant, revoke */
 };
 /* Keep it after the last action: test/unit/authz.c fails when it falls short. */
-#define ERS_ACTION_COUNT (ERS_ACT_SPAM_SET + 1)
+#define ERS_ACTION_COUNT (ERS_ACT_SHARED_MANAGE + 1)
 
 struct ers_authz_target {
 	long long tenant_id;     /* 0: not tenant-scoped */

@@ -65,6 +65,7 @@ struct ers_config {
 		int opendkim_port;     /* where `ersctl mailstack check` and test/stack find it */
 		char *dovecot_config;  /* the dovecot.conf doveadm reads (`migrate`); default /etc/dovecot/dovecot.conf */
 		char *migrate_sources; /* the hosts `migrate` may copy from, space-separated; NULL: any */
+		bool shared_seen;      /* shared mailboxes: one \Seen flag for everyone (true) or one per user */
 		int reply_port;        /* loopback-only SMTP listener Sieve's vacation replies leave by */
 	} mailstack;
 	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */

@@ -44,6 +44,7 @@
 #include "junk.h"
 #include "autoreply.h"
 #include "spam.h"
+#include "shared.h"
 
 const char *ers_version(void);
 

@@ -155,6 +155,11 @@ struct ers_config;
  * login and the timeout. */
 void ers_imap_node_params(const struct ers_config *cfg, struct ers_imap_params *p);
 
+/* Opens this node's Dovecot as the mailbox `address` itself, through the
+ * master user (mailstack.master_user, WEBMAIL_MASTER_PASSWORD): what ERS's
+ * own operations on a mailbox (archives, shared mailboxes' ACLs) use. */
+int ers_imap_open_owner(const struct ers_config *cfg, const char *address, long timeout_s, struct ers_imap **im_r,
+			struct ers_error *err);
 /* Connects and logs in (ers_imap_connect, then ers_imap_login), so that a
  * wrong password shows here. */
 int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
