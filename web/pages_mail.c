@@ -108,12 +108,28 @@ static void add_sidebar(struct ers_buf *b, const struct ers_imap_result *fl, con
 			}
 	bool first = true;
 	for (size_t i = 0; i < fl->nfolders; i++) {
-		if (shown[i])
+		if (shown[i] || fl->folders[i].shared)
 			continue;
 		if (first)
 			html(b, "</ul><ul class=\"custom\">");
 		first = false;
 		sidebar_item(b, &fl->folders[i], current);
+	}
+	/* Shared mailboxes under their own heading (manual 004), each as its
+	 * address (its INBOX) and then its folders. */
+	first = true;
+	size_t skip = strlen(ERS_IMAP_SHARED_PREFIX);
+	for (size_t i = 0; i < fl->nfolders; i++) {
+		const struct ers_imap_folder *f = &fl->folders[i];
+		if (!f->shared || strlen(f->name) < skip)
+			continue;
+		if (first)
+			html(b, "</ul><h3 class=\"shared-head\">Shared mailboxes</h3><ul class=\"shared\">");
+		first = false;
+		struct ers_imap_folder item = *f;
+		item.special = ERS_IMAP_FOLDER_NORMAL;
+		item.display = f->display && strlen(f->display) >= skip ? f->display + skip : f->name + skip;
+		sidebar_item(b, &item, current);
 	}
 	html(b, "</ul></nav>");
 	free(shown);

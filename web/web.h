@@ -150,6 +150,14 @@ void page_admin_alias_new(struct web_req *r, struct web_resp *w);
 void page_admin_alias_new_post(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared(struct web_req *r, struct web_resp *w);
+void page_admin_shared_new(struct web_req *r, struct web_resp *w);
+void page_admin_shared_new_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_access(struct web_req *r, struct web_resp *w);
+void page_admin_shared_grant_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_revoke_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_delete(struct web_req *r, struct web_resp *w);
+void page_admin_shared_delete_post(struct web_req *r, struct web_resp *w);
 /* The Tenants tab, super admins only (web/pages_admin_tenants.c). */
 void page_admin_tenants(struct web_req *r, struct web_resp *w);
 void page_admin_tenant_new(struct web_req *r, struct web_resp *w);

@@ -41,12 +41,18 @@ enum ers_imap_special {
 	ERS_IMAP_FOLDER_FLAGGED,
 };
 
+/* Where the shared mailboxes a user was given access to appear (the
+ * namespace `ersctl mailstack render` writes): Shared/ADDRESS is the
+ * shared mailbox's INBOX, Shared/ADDRESS/FOLDER its other folders. */
+#define ERS_IMAP_SHARED_PREFIX "Shared/"
+
 struct ers_imap_folder {
 	char *name;       /* the server's name, for commands */
 	char *display;    /* decoded from modified UTF-7 */
 	char delimiter;   /* '\0' for a flat namespace */
 	bool noselect;    /* \Noselect or \NonExistent: holds no messages */
 	bool has_children;
+	bool shared;      /* ERS_IMAP_SHARED_PREFIX and below: a shared mailbox's (never special) */
 	enum ers_imap_special special;
 	long messages, unseen; /* -1: not known */
 };
