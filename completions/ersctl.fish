@@ -200,6 +200,8 @@ complete -c ersctl -n '__fish_use_subcommand' -a migrate
 complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a resume
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from resume' -l wait
 complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a run-queued
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
 complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a start
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-host -r
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-port -r
@@ -259,6 +261,22 @@ complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host' -a remove
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l kind -r -a 'imap smtp'
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l port -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from add' -l name -r
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from add' -l quota-mb -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a grant
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from grant' -l rights -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a revoke
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a smime
 complete -c ersctl -n '__fish_seen_subcommand_from smime' -a cert
 complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert' -a add

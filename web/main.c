@@ -110,6 +110,8 @@ static const struct route routes[] = {
 	{ "POST", "/compose", page_compose_post, true, true },
 	{ "GET", "/autoreply", page_autoreply, true, false },
 	{ "POST", "/autoreply", page_autoreply_post, true, true },
+	{ "GET", "/migrate", page_migrate, true, false },
+	{ "POST", "/migrate", page_migrate_post, true, true },
 	{ "GET", "/spam", page_spam, true, false },
 	{ "POST", "/spam/greylisting", page_spam_greylisting_post, true, true },
 	{ "POST", "/spam/allow/add", page_spam_allow_add, true, true },

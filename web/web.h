@@ -150,6 +150,8 @@ void page_admin_alias_new(struct web_req *r, struct web_resp *w);
 void page_admin_alias_new_post(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete_post(struct web_req *r, struct web_resp *w);
+void page_migrate(struct web_req *r, struct web_resp *w);
+void page_migrate_post(struct web_req *r, struct web_resp *w);
 void page_admin_shared(struct web_req *r, struct web_resp *w);
 void page_admin_shared_new(struct web_req *r, struct web_resp *w);
 void page_admin_shared_new_post(struct web_req *r, struct web_resp *w);

@@ -146,6 +146,7 @@ int cmd_spam_set(struct cli *c);
 int cmd_spam_allow_add(struct cli *c);
 int cmd_spam_allow_list(struct cli *c);
 int cmd_spam_allow_remove(struct cli *c);
+int cmd_migrate_run_queued(struct cli *c);
 int cmd_shared_add(struct cli *c);
 int cmd_shared_list(struct cli *c);
 int cmd_shared_show(struct cli *c);

@@ -441,3 +441,21 @@ out:
 	ers_migrate_job_free(w.job);
 	return rc;
 }
+
+int ers_migrate_queued(struct ers_ctx *ctx, long long **ids_r, size_t *n_r, struct ers_error *err)
+{
+	*ids_r = NULL;
+	*n_r = 0;
+	PGresult *r = ers_db_exec(ctx, "SELECT id FROM ers.migration WHERE state = 'queued' AND source_password IS NOT NULL"
+				       " ORDER BY id", 0, NULL, err);
+	if (!r)
+		return -1;
+	size_t n = (size_t)PQntuples(r);
+	long long *ids = ers_xcalloc(n ? n : 1, sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = ers_db_ll(r, (int)i, 0);
+	PQclear(r);
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
+}
