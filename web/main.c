@@ -100,6 +100,7 @@ static const struct route routes[] = {
 	{ "POST", "/message/unread", page_message_unread, true, true },
 	{ "POST", "/message/delete", page_message_delete, true, true },
 	{ "POST", "/message/spam", page_message_spam, true, true },
+	{ "POST", "/message/move", page_message_move, true, true },
 	{ "POST", "/message/notspam", page_message_notspam, true, true },
 	{ "GET", "/mfa", page_mfa, true, false },
 	{ "POST", "/mfa/setup", page_mfa_setup, true, true },

@@ -224,6 +224,8 @@ static const char *done_notice(const char *done)
 		return "The message was marked as spam and moved to Junk.";
 	if (!strcmp(done, "notspam"))
 		return "The message was marked as not spam and moved to the Inbox.";
+	if (!strcmp(done, "filed"))
+		return "The message was moved.";
 	return NULL;
 }
 
@@ -481,8 +483,22 @@ void page_message(struct web_req *r, struct web_resp *w)
 	     in_junk ? "Not spam" : "Mark as spam",
 	     in_trash ? "Delete this message permanently?" : "Delete this message? It will be moved to Trash.");
 	hidden_ref(r, &c, folder, uid);
-	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form></div>"
-		 "<h1>%s</h1>", subject);
+	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form>"
+		 "<form method=\"post\" action=\"/message/move\" class=\"inline move\">");
+	hidden_ref(r, &c, folder, uid);
+	/* Any other folder, a shared mailbox's too (with the right to file). */
+	html(&c, "<label class=\"sr\" for=\"move-to\">Move to</label><select name=\"to\" id=\"move-to\">"
+		 "<option value=\"\">Move to&hellip;</option>");
+	for (size_t i = 0; i < fl.nfolders; i++) {
+		const struct ers_imap_folder *t = &fl.folders[i];
+		if (t->noselect || !strcmp(t->name, folder))
+			continue;
+		struct ers_buf tl = ERS_BUF_INIT;
+		folder_label(&fl, t->name, &tl);
+		html(&c, "<option value=\"%s\">%s</option>", t->name, tl.data);
+		ers_buf_free(&tl);
+	}
+	html(&c, "</select><button type=\"submit\" class=\"secondary\">Move</button></form></div><h1>%s</h1>", subject);
 	if (m->external_sender)
 		html(&c, "<p class=\"warning%r\" role=\"note\">%r</p>", m->nattachments ? " strong" : "",
 		     m->nattachments ? "&#9888; This message comes from outside your organization and has attachments. "
@@ -702,6 +718,39 @@ fail:
 	web_ers_error(r, w, &err);
 out:
 	free(to);
+	ers_imap_result_free(&fl);
+	ers_imap_close(im);
+}
+
+/* "Move to": into another of the user's folders, one of a shared mailbox
+ * included -- only those the folder list shows, and Dovecot's ACLs decide
+ * whether the user may file there. */
+void page_message_move(struct web_req *r, struct web_resp *w)
+{
+	const char *folder, *to = web_form(r, "to");
+	uint32_t uid;
+	struct ers_imap *im = NULL;
+	struct ers_imap_result fl = { 0 };
+	struct ers_error err;
+	if (message_ref(r, w, true, &folder, &uid) < 0)
+		return;
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
+		goto fail;
+	const struct ers_imap_folder *t = to ? folder_named(&fl, to) : NULL;
+	if (!t || t->noselect || !strcmp(to, folder)) {
+		ers_error_set(&err, ERS_E_INVALID, "choose another of your folders to move the message to");
+		goto fail;
+	}
+	if (ers_imap_move(im, folder, uid, to, &err) < 0)
+		goto fail;
+	struct ers_buf loc = ERS_BUF_INIT;
+	html(&loc, "/?folder=%u&done=filed", folder);
+	web_redirect(w, loc.data);
+	ers_buf_free(&loc);
+	goto out;
+fail:
+	web_ers_error(r, w, &err);
+out:
 	ers_imap_result_free(&fl);
 	ers_imap_close(im);
 }

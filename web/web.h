@@ -96,6 +96,7 @@ void page_archives_preferences(struct web_req *r, struct web_resp *w);
 void page_archives_download(struct web_req *r, struct web_resp *w);
 /* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
 void page_smime(struct web_req *r, struct web_resp *w);
+void page_message_move(struct web_req *r, struct web_resp *w);
 void page_message_spam(struct web_req *r, struct web_resp *w);
 void page_message_notspam(struct web_req *r, struct web_resp *w);
 void page_autoreply(struct web_req *r, struct web_resp *w);

@@ -113,6 +113,30 @@ web "$A" GET "/?folder=Shared%2Fteam%40$dom"
 is "$CODE" 200 "a opens the shared mailbox in the webmail"
 like "$BODY" "for the team $n" "... and sees its message"
 like "$BODY" "filed by a@$dom" "... and the one filed over IMAP"
+# Filing from the webmail: "Move to" the shared mailbox.
+printf 'From: x@y\r\nSubject: file me %s\r\n\r\nbody\r\n' "$n" | $D save -u a@$dom
+auid=$($D fetch -u a@$dom uid mailbox INBOX subject "file me $n" | sed -n 's/^uid: //p')
+web "$A" GET "/message?folder=INBOX&uid=$auid"
+like "$BODY" "<option value=\"Shared/team@$dom\">Shared/team@$dom</option>" "a's message page offers Move to the shared mailbox"
+token=$(csrf)
+web "$A" POST /message/move --data-urlencode "csrf=$token" --data-urlencode folder=INBOX --data-urlencode "uid=$auid" \
+    --data-urlencode "to=Shared/team@$dom"
+is "$CODE" 303 "a moves it there"
+is "$($D search -u team@$dom mailbox INBOX subject "file me $n" | wc -l)" 1 "... and it is in the shared mailbox"
+is "$($D search -u a@$dom mailbox INBOX subject "file me $n" | wc -l)" 0 "... no longer in a's INBOX"
+printf 'From: x@y\r\nSubject: b files %s\r\n\r\nbody\r\n' "$n" | $D save -u b@$dom
+buid=$($D fetch -u b@$dom uid mailbox INBOX subject "b files $n" | sed -n 's/^uid: //p')
+B=$T_DIR/b.jar
+web "$B" POST /login --data-urlencode "email=b@$dom" --data-urlencode "password=$P"
+web "$B" GET "/message?folder=INBOX&uid=$buid"
+token=$(csrf)
+web "$B" POST /message/move --data-urlencode "csrf=$token" --data-urlencode folder=INBOX --data-urlencode "uid=$buid" \
+    --data-urlencode "to=Shared/team@$dom"
+unlike "$CODE" '^303$' "b (read only) cannot file into it from the webmail"
+is "$($D search -u b@$dom mailbox INBOX subject "b files $n" | wc -l)" 1 "... the message stays in b's INBOX"
+web "$B" POST /message/move --data-urlencode "csrf=$token" --data-urlencode folder=INBOX --data-urlencode "uid=$buid" \
+    --data-urlencode "to=Shared/nobody@$dom"
+is "$CODE" 422 "Move to a folder that is not in the list: refused"
 C=$T_DIR/c.jar
 web "$C" POST /login --data-urlencode "email=c@$dom" --data-urlencode "password=$P"
 web "$C" GET /
