@@ -121,7 +121,8 @@ static void add_sidebar(struct ers_buf *b, const struct ers_imap_result *fl, con
 	size_t skip = strlen(ERS_IMAP_SHARED_PREFIX);
 	for (size_t i = 0; i < fl->nfolders; i++) {
 		const struct ers_imap_folder *f = &fl->folders[i];
-		if (!f->shared || strlen(f->name) < skip)
+		/* \Noselect: what an open session still lists of one it lost access to. */
+		if (!f->shared || f->noselect || strlen(f->name) < skip)
 			continue;
 		if (first)
 			html(b, "</ul><h3 class=\"shared-head\">Shared mailboxes</h3><ul class=\"shared\">");
@@ -255,17 +256,17 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 		web_error_page(r, w, 404, msg.data);
 		ers_buf_free(&msg);
 		ers_imap_result_free(&fl);
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		return;
 	}
 	if (rc < 0 || ers_imap_page(im, folder, (size_t)page - 1, WEB_PER_PAGE, &res, &err) < 0) {
 		ers_imap_result_free(&fl);
 		ers_imap_result_free(&res);
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		web_ers_error(r, w, &err);
 		return;
 	}
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	struct ers_buf label = ERS_BUF_INIT, c = ERS_BUF_INIT;
 	folder_label(&fl, folder, &label);
 	bool inbox = !strcmp(folder, "INBOX");
@@ -422,7 +423,7 @@ static int fetch_alone(struct web_req *r, struct web_resp *w, const char *folder
 		return -1;
 	}
 	int rc = fetch(r, w, im, folder, uid, false, src);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	return rc;
 }
 
@@ -546,7 +547,7 @@ out:
 	ers_message_free(m);
 	ers_buf_free(&src);
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	ers_tenant_domain_names_free(domains, ndomains);
 }
 
@@ -661,11 +662,11 @@ void page_message_unread(struct web_req *r, struct web_resp *w)
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
 	if (web_imap_open(r, &im, &err) < 0 || ers_imap_set_seen(im, folder, uid, false, &err) < 0) {
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		web_ers_error(r, w, &err);
 		return;
 	}
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	struct ers_buf loc = ERS_BUF_INIT;
 	html(&loc, "/?folder=%u&done=unread", folder);
 	web_redirect(w, loc.data);
@@ -719,7 +720,7 @@ fail:
 out:
 	free(to);
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 }
 
 /* "Move to": into another of the user's folders, one of a shared mailbox
@@ -752,7 +753,7 @@ fail:
 	web_ers_error(r, w, &err);
 out:
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 }
 
 void page_message_spam(struct web_req *r, struct web_resp *w)
@@ -805,5 +806,5 @@ fail:
 	web_ers_error(r, w, &err);
 out:
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 }

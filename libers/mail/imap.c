@@ -1030,3 +1030,9 @@ int ers_imap_open_owner(const struct ers_config *cfg, const char *address, long 
 	ers_buf_free(&login);
 	return rc;
 }
+
+void ers_imap_unselect(struct ers_imap *im)
+{
+	free(im->selected);
+	im->selected = NULL;
+}

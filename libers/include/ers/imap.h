@@ -176,6 +176,9 @@ int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struc
  * own IMAP commands refuse answers over 300 KB).  Safe to run in another
  * thread than the one that logs in, once curl_global_init has run. */
 int ers_imap_connect(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
+/* Forgets which folder is selected, so that the next command SELECTs it
+ * again (fresh counts): for a connection kept between requests. */
+void ers_imap_unselect(struct ers_imap *im);
 /* Readies libcurl (curl_global_init): call it in the main thread before
  * another thread runs ers_imap_connect; more calls do nothing. */
 void ers_imap_global_init(void);
