@@ -307,6 +307,8 @@ PY
         echo "| 3. the INBOX page as a process (session check in PostgreSQL, LOGIN, the folder list, SELECT, FETCH, the HTML page) | $list ms ($(iqr cgi_list)) | curl: LOGIN + SELECT + \`FETCH $((n - 49)):$n ENVELOPE\`: $list_f ms ($(iqr curl_list)) | **$r_list — $(verdict "$r_list" 1.3)** (≤ 1.3) |"
         echo "| the same, the floor fetching what the CGI fetches (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE) | | $list_fi ms ($(iqr curl_list_items)) | $r_list_i |"
         echo "| 4. opening the $big_size-byte message as a process (fetched, marked read, parsed, headers page) | $open ms ($(iqr cgi_open)) | curl: LOGIN + SELECT + \`UID FETCH $n BODY[]\`: $open_f ms ($(iqr curl_open)) | **$r_open — $(verdict "$r_open" 1.2)** (≤ 1.2) |"
+        echo "| 3c. the INBOX page from the FastCGI server over HTTPS (row 1: the login not paid again), against the same floor | $f_list ms | $list_f ms | **$(calc "$f_list / $list_f") — $(verdict "$(calc "$f_list / $list_f")" 1)** (below the floor: < 1) |"
+        echo "| 4c. the message (page + body frame) from the FastCGI server over HTTPS (row 2), against the same floor | $f_open ms | $open_f ms | **$(calc "$f_open / $open_f") — $(verdict "$(calc "$f_open / $open_f")" 1)** (< 1) |"
         echo "| 5. start to first byte without IMAP or database: GET /static/ers.css | $css ms | hello-world CGI: $hello ms | **$r_css — $(verdict "$r_css" 3)** (≤ 3) |"
         echo "| 6. GET /login without a session cookie (no configuration, no database) | $login ms | $hello ms | $r_login |"
         echo "| an empty program needing the module's $libs_module shared libraries (exec to exit) | $libs_only ms | $hello ms | $(calc "$libs_only / $hello") |"
