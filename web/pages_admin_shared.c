@@ -34,6 +34,23 @@ static void result_page(struct web_req *r, struct web_resp *w, const char *title
 	ers_buf_free(&c);
 }
 
+/* The shared mailbox of ?a= as the policy lets the admin see it, or NULL
+ * with the refusal's page titled `title`. */
+static struct ers_shared *shown(struct web_req *r, struct web_resp *w, const char *title)
+{
+	if (!web_admin_only(r, w))
+		return NULL;
+	const char *address = web_query(r, "a");
+	struct ers_shared *s = NULL;
+	struct ers_error err;
+	if (ers_shared_show(r->ctx, &r->session.actor, address ? address : "", &s, &err) < 0) {
+		w->status = web_status_of(err.code);
+		result_page(r, w, title, "error", err.message, false, NULL);
+		return NULL;
+	}
+	return s;
+}
+
 /* --- the table ------------------------------------------------------------ */
 
 void page_admin_shared(struct web_req *r, struct web_resp *w)
@@ -167,16 +184,9 @@ static void user_select(struct web_req *r, struct ers_buf *c, const char *tenant
 
 void page_admin_shared_access(struct web_req *r, struct web_resp *w)
 {
-	if (!web_admin_only(r, w))
+	struct ers_shared *s = shown(r, w, "Shared mailbox");
+	if (!s)
 		return;
-	const char *address = web_query(r, "a");
-	struct ers_shared *s = NULL;
-	struct ers_error err;
-	if (ers_shared_show(r->ctx, &r->session.actor, address ? address : "", &s, &err) < 0) {
-		w->status = web_status_of(err.code);
-		result_page(r, w, "Shared mailbox", "error", err.message, false, NULL);
-		return;
-	}
 	struct ers_buf c = ERS_BUF_INIT;
 	html(&c, "<section class=\"card\"><h1>Access to %s</h1><p class=\"hint\">%s%rTenant %s. Changes hold from the "
 		 "next click of anyone using it.</p>", s->address, s->name, *s->name ? " · " : "", s->tenant);
@@ -264,16 +274,9 @@ void page_admin_shared_revoke_post(struct web_req *r, struct web_resp *w)
 
 void page_admin_shared_delete(struct web_req *r, struct web_resp *w)
 {
-	if (!web_admin_only(r, w))
+	struct ers_shared *s = shown(r, w, "Delete shared mailbox");
+	if (!s)
 		return;
-	const char *address = web_query(r, "a");
-	struct ers_shared *s = NULL;
-	struct ers_error err;
-	if (ers_shared_show(r->ctx, &r->session.actor, address ? address : "", &s, &err) < 0) {
-		w->status = web_status_of(err.code);
-		result_page(r, w, "Delete shared mailbox", "error", err.message, false, NULL);
-		return;
-	}
 	struct ers_buf c = ERS_BUF_INIT;
 	html(&c, "<section class=\"card form-card\"><h1>Delete %s?</h1><p class=\"warning strong\">The shared mailbox %s "
 		 "and all of its mail will be deleted, and the %zu user(s) with access lose it. If there are no backups "

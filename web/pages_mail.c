@@ -689,13 +689,16 @@ static void delete_confirm_page(struct web_req *r, struct web_resp *w, const cha
 	ers_buf_free(&c);
 }
 
-/* Delete: first a confirmation page (no script needed); with confirm=1,
- * to Trash (made when missing), or for good when it is in Trash. */
-/* "Mark as spam" moves a message to Junk (made if there is none yet),
- * "Not spam" from Junk to the Inbox. */
-static void move_spam(struct web_req *r, struct web_resp *w, bool spam)
+/* Which folder a move goes to (a string to free), and the notice shown
+ * after it; NULL with `err` when there is none to go to. */
+typedef char *move_target_fn(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl,
+			     const char *folder, const char **done, struct ers_error *err);
+
+/* The one move: the form's message, the folder list, the target, the
+ * move (none when it is there already), back to the folder it was in. */
+static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *target)
 {
-	const char *folder;
+	const char *folder, *done = NULL;
 	uint32_t uid;
 	struct ers_imap *im = NULL;
 	struct ers_imap_result fl = { 0 };
@@ -703,15 +706,13 @@ static void move_spam(struct web_req *r, struct web_resp *w, bool spam)
 	char *to = NULL;
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
-	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
-		goto fail;
-	if (spam ? ers_imap_special_folder(im, &fl, ERS_IMAP_FOLDER_JUNK, "Junk", &to, &err) < 0
-		 : !(to = ers_xstrdup("INBOX")))
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0 ||
+	    !(to = target(r, im, &fl, folder, &done, &err)))
 		goto fail;
 	if (strcmp(to, folder) && ers_imap_move(im, folder, uid, to, &err) < 0)
 		goto fail;
 	struct ers_buf loc = ERS_BUF_INIT;
-	html(&loc, "/?folder=%u&done=%r", folder, spam ? "spam" : "notspam");
+	html(&loc, "/?folder=%u&done=%r", folder, done);
 	web_redirect(w, loc.data);
 	ers_buf_free(&loc);
 	goto out;
@@ -723,49 +724,59 @@ out:
 	web_imap_release(r, im);
 }
 
+/* "Mark as spam" moves a message to Junk (made if there is none yet),
+ * "Not spam" from Junk to the Inbox. */
+static char *to_junk(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		     const char **done, struct ers_error *err)
+{
+	(void)r, (void)folder;
+	char *to = NULL;
+	*done = "spam";
+	return ers_imap_special_folder(im, fl, ERS_IMAP_FOLDER_JUNK, "Junk", &to, err) < 0 ? NULL : to;
+}
+
+static char *to_inbox(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		      const char **done, struct ers_error *err)
+{
+	(void)r, (void)im, (void)fl, (void)folder, (void)err;
+	*done = "notspam";
+	return ers_xstrdup("INBOX");
+}
+
 /* "Move to": into another of the user's folders, one of a shared mailbox
  * included -- only those the folder list shows, and Dovecot's ACLs decide
  * whether the user may file there. */
+static char *to_chosen(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		       const char **done, struct ers_error *err)
+{
+	(void)im;
+	const char *to = web_form(r, "to");
+	const struct ers_imap_folder *t = to ? folder_named(fl, to) : NULL;
+	if (!t || t->noselect || !strcmp(to, folder)) {
+		ers_error_set(err, ERS_E_INVALID, "choose another of your folders to move the message to");
+		return NULL;
+	}
+	*done = "filed";
+	return ers_xstrdup(to);
+}
+
 void page_message_move(struct web_req *r, struct web_resp *w)
 {
-	const char *folder, *to = web_form(r, "to");
-	uint32_t uid;
-	struct ers_imap *im = NULL;
-	struct ers_imap_result fl = { 0 };
-	struct ers_error err;
-	if (message_ref(r, w, true, &folder, &uid) < 0)
-		return;
-	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
-		goto fail;
-	const struct ers_imap_folder *t = to ? folder_named(&fl, to) : NULL;
-	if (!t || t->noselect || !strcmp(to, folder)) {
-		ers_error_set(&err, ERS_E_INVALID, "choose another of your folders to move the message to");
-		goto fail;
-	}
-	if (ers_imap_move(im, folder, uid, to, &err) < 0)
-		goto fail;
-	struct ers_buf loc = ERS_BUF_INIT;
-	html(&loc, "/?folder=%u&done=filed", folder);
-	web_redirect(w, loc.data);
-	ers_buf_free(&loc);
-	goto out;
-fail:
-	web_ers_error(r, w, &err);
-out:
-	ers_imap_result_free(&fl);
-	web_imap_release(r, im);
+	move_message(r, w, to_chosen);
 }
 
 void page_message_spam(struct web_req *r, struct web_resp *w)
 {
-	move_spam(r, w, true);
+	move_message(r, w, to_junk);
 }
 
 void page_message_notspam(struct web_req *r, struct web_resp *w)
 {
-	move_spam(r, w, false);
+	move_message(r, w, to_inbox);
 }
 
+/* Delete: first a confirmation page (no script needed); with confirm=1,
+ * to Trash (made when missing), or for good when it is in Trash. */
 void page_message_delete(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
