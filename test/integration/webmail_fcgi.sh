@@ -121,6 +121,19 @@ is "$CODE" 303 "alice logs out"
 gone $alice $((d0 + 1))
 is "$(disconnects $alice)" $((d0 + 1)) "... and her kept IMAP connection is logged out of Dovecot"
 
+# --- an expired session: no IMAP connection, and its kept one logged out ----------
+login_as "$T_DIR/je" $alice
+web "$T_DIR/je" GET /
+like "$BODY" "private of $alice" "alice signs in again"
+d0=$(disconnects $alice) a1=$(logins $alice)
+sql "UPDATE ers.session SET last_seen = last_seen - interval '400 days', created_at = created_at - interval '400 days'
+     WHERE mailbox_id = (SELECT id FROM ers.mailbox WHERE address = '$alice')" >/dev/null
+gone $alice $((d0 + 1))
+is "$(disconnects $alice)" $((d0 + 1)) "her session expires: its kept connection is logged out within a second or two"
+web "$T_DIR/je" GET /
+is "$CODE" 303 "... the expired cookie is sent to the login page"
+is "$(logins $alice)" "$a1" "... without an IMAP connection"
+
 # --- a password reset and a disable elsewhere (ersctl): within the sweep -----------
 d0=$(disconnects $bob)
 expect 0 "bob's password is reset by an admin (ersctl)" -q user passwd $bob --password-file "$T_DIR/pw"
