@@ -73,11 +73,11 @@ done
 
 # --- the sub-tabs --------------------------------------------------------------
 as $TA GET /admin/users
-like "$BODY" '<nav class="subtabs" aria-label="Admin"><a href="/admin/users" aria-current="page">Users</a><a href="/admin/aliases">Aliases</a><a href="/admin/security">Security</a></nav>' \
-    "a tenant admin's sub-tabs: Users, Aliases and Security, no Tenants"
+like "$BODY" '<nav class="subtabs" aria-label="Admin"><a href="/admin/users" aria-current="page">Users</a><a href="/admin/aliases">Aliases</a><a href="/admin/shared">Shared mailboxes</a><a href="/admin/security">Security</a></nav>' \
+    "a tenant admin's sub-tabs: Users, Aliases, Shared mailboxes and Security, no Tenants"
 as $SA GET /admin/aliases
-like "$BODY" '<a href="/admin/users">Users</a><a href="/admin/aliases" aria-current="page">Aliases</a><a href="/admin/tenants">Tenants</a><a href="/admin/security">Security</a></nav>' \
-    "a super admin's sub-tabs: Users, Aliases, Tenants and Security"
+like "$BODY" '<a href="/admin/users">Users</a><a href="/admin/aliases" aria-current="page">Aliases</a><a href="/admin/shared">Shared mailboxes</a><a href="/admin/tenants">Tenants</a><a href="/admin/security">Security</a></nav>' \
+    "a super admin's sub-tabs: Users, Aliases, Shared mailboxes, Tenants and Security"
 as $U GET /admin/aliases
 is "$CODE" 403 "a user is refused the Aliases tab"
 unlike "$BODY" "al-user@" "... which shows no alias"
