@@ -259,6 +259,22 @@ complete -c ersctl -n '__fish_seen_subcommand_from server' -a host
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host' -a remove
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l kind -r -a 'imap smtp'
 complete -c ersctl -n '__fish_seen_subcommand_from server; and __fish_seen_subcommand_from host; and __fish_seen_subcommand_from remove' -l port -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a add
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from add' -l name -r
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from add' -l quota-mb -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a delete
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a grant
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from grant' -l rights -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a list
+complete -c ersctl -n '__fish_seen_subcommand_from shared; and __fish_seen_subcommand_from list' -l tenant -r
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a revoke
+complete -c ersctl -n '__fish_use_subcommand' -a shared
+complete -c ersctl -n '__fish_seen_subcommand_from shared' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a smime
 complete -c ersctl -n '__fish_seen_subcommand_from smime' -a cert
 complete -c ersctl -n '__fish_seen_subcommand_from smime; and __fish_seen_subcommand_from cert' -a add
@@ -305,8 +321,24 @@ complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a allow
 complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from allow' -a remove
 complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a add
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a remove
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a milter
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from milter' -l listen -r
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from milter' -l pidfile -r
+complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a set
 complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l greylisting -r -a 'on off default'
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l filter -r -a 'on off default'
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l threshold -r
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l action -r -a 'mark junk reject default'
 complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a tenant
