@@ -51,6 +51,10 @@ header_of() { # USER FOLDER HEADER: its value in the message $subj
     doveadm -c "$DOVECOT_CONFIG" fetch -u "$1" "hdr.$3" mailbox "$2" header subject "$subj" 2>/dev/null | sed -n "s/^hdr.$3: //Ip" | head -n 1
 }
 
+run mailstack check
+like "$OUT" 'rspamd.*answers a ping.*pong' "mailstack check: rspamd answers"
+like "$OUT" 'spam-milter.*milter option negotiation answered' "... and so does the spam milter"
+
 # --- off unless the domain says ----------------------------------------------------------------
 run spam show $dom
 like "$OUT" 'spam filter: +off' "a domain's spam filter is off unless set"
