@@ -370,8 +370,8 @@ int ers_spam_set_filter(struct ers_ctx *ctx, const struct ers_actor *actor, cons
 		ers_error_set(err, ERS_E_USAGE, "nothing to change: give --filter, --threshold or --action");
 		goto out;
 	}
-	if (find_target(ctx, actor, ERS_ACT_SPAM_SET, key, &t, err) < 0)
-		goto out;
+	/* The values first: bad input is told as such, whoever asks. */
+	t.mailbox = key && strchr(key, '@');
 	const char *dflt = t.mailbox ? " default" : "";
 	if (ch->filter && strcmp(ch->filter, "on") && strcmp(ch->filter, "off") && (!t.mailbox || strcmp(ch->filter, "default"))) {
 		ers_error_set(err, ERS_E_INVALID, "--filter must be one of: on off%s; got \"%s\"", dflt, ch->filter);
@@ -384,6 +384,8 @@ int ers_spam_set_filter(struct ers_ctx *ctx, const struct ers_actor *actor, cons
 		ers_error_set(err, ERS_E_INVALID, "--action must be one of: mark junk reject%s; got \"%s\"", dflt, ch->action);
 		goto out;
 	}
+	if (find_target(ctx, actor, ERS_ACT_SPAM_SET, key, &t, err) < 0)
+		goto out;
 	/* $3 carries the three values, tab-separated; an empty one is NULL
 	 * (as the domain says) and an absent one is left alone. */
 	ers_buf_addf(&sql,
