@@ -16,6 +16,7 @@
  * libmilter runs a thread per SMTP connection; each opens its own database
  * connection at its first message. */
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ static sfsistat on_eom(SMFICTX *m)
 		goto out;
 	}
 	char value[40];
-	if (score >= 0) {
+	if (!isnan(score)) {
 		snprintf(value, sizeof value, "%.2f", score);
 		smfi_addheader(m, "X-Spam-Score", value);
 	}
@@ -242,10 +243,6 @@ int cmd_spam_milter(struct cli *c)
 			      c->cfg->path);
 		return -1;
 	}
-	if (!c->cfg->mailstack.rspamd) {
-		ers_error_set(&c->err, ERS_E_CONFIG, "%s: mailstack.rspamd (rspamd's HOST:PORT) is not set", c->cfg->path);
-		return -1;
-	}
 	if (pidfile && !*pidfile) {
 		ers_error_set(&c->err, ERS_E_USAGE, "--pidfile needs a file name, got an empty one");
 		return -1;
@@ -253,6 +250,10 @@ int cmd_spam_milter(struct cli *c)
 	char conn[600];
 	if (cli_libmilter_address(listen_text, conn, sizeof conn, &c->err) < 0)
 		return -1;
+	if (!c->cfg->mailstack.rspamd) {
+		ers_error_set(&c->err, ERS_E_CONFIG, "%s: mailstack.rspamd (rspamd's HOST:PORT) is not set", c->cfg->path);
+		return -1;
+	}
 	milter_cfg = c->cfg;
 	ers_spam_global_init();
 	struct smfiDesc desc = {

@@ -7,6 +7,7 @@
  * ERS needs a verdict per recipient from the recipient's threshold. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +143,7 @@ int ers_spam_decide(struct ers_ctx *ctx, const char *client_ip, const char *helo
 		    const char *const *rcpts, size_t n, const char *msg, size_t len, struct ers_spam_verdict *verdicts,
 		    double *score_r, struct ers_error *err)
 {
-	*score_r = -1;
+	*score_r = NAN; /* rspamd's scores can be negative: NAN says "not asked" */
 	struct rcpt_settings *s = ers_xcalloc(n ? n : 1, sizeof *s);
 	bool need_score = false;
 	int rc = -1;

@@ -77,6 +77,7 @@ smtp x$n@outside.example a@$dom "Hello, the minutes of the meeting are attached 
 accepted; ok $? "clean mail is accepted"
 is "$(where a@$dom)" INBOX "... and lands in INBOX"
 is "$(header_of a@$dom INBOX X-Spam)" "" "... without X-Spam"
+like "$(header_of a@$dom INBOX X-Spam-Score)" '^-?[0-9]+\.[0-9][0-9]$' "... with rspamd's score, even a negative one"
 out=$(swaks --server 127.0.0.1:$SMTP_PORT --from x$n@outside.example --to a@$dom --header "Subject: forged $n" \
     --header "X-ERS-Junk: a@$dom" --header "X-Spam: Yes" --body "Hello again, Ann" --timeout 20 2>&1); subj="forged $n"
 is "$(where a@$dom)" INBOX "X-ERS-Junk and X-Spam from outside are removed: clean mail with them lands in INBOX"

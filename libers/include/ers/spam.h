@@ -94,7 +94,7 @@ struct ers_spam_verdict {
  * `sender` (the envelope sender, "" for <>), reading each recipient's
  * settings from PostgreSQL; rspamd (mailstack.rspamd) scores the message
  * once, only when some recipient needs a score.  `score_r` gets rspamd's
- * score, or -1 when it was not asked.  -1 with ERS_E_UNAVAILABLE when
+ * score (negative for mail that looks good), NAN when it was not asked.  -1 with ERS_E_UNAVAILABLE when
  * rspamd does not answer; other errors are the database's. */
 /* Once per process, before threads (libcurl's global state). */
 void ers_spam_global_init(void);
