@@ -54,7 +54,8 @@ WEBMAIL_SO   := $(O)/ers-webmail.so
 # The front (ers-webmail.cgi) links libc only; the module (ers-webmail.so)
 # everything else of web/ with libers.a and its libraries.
 FRONT_OBJ    := $(O)/web/front.o $(O)/web/core.o $(O)/web/html.o $(O)/web/css.gen.o $(O)/libers/core/buf.o $(O)/libers/core/mem.o
-MODULE_OBJ   := $(filter-out $(O)/web/front.o,$(WEB_OBJ))
+MODULE_OBJ   := $(filter-out $(O)/web/front.o $(O)/web/fcgi.o,$(WEB_OBJ))
+WEBMAIL_FCGI := $(O)/ers-webmail-fcgi
 UNIT_SRC     := $(sort $(wildcard test/unit/*.c))
 UNIT_BIN     := $(patsubst %.c,$(O)/%.t,$(UNIT_SRC))
 MIGRATIONS   := $(sort $(wildcard libers/core/sql/*.sql))
@@ -74,7 +75,7 @@ $(BUILD_FLAGS): FORCE
 FORCE:
 
 .PHONY: FORCE all deps check unit integration demo demo-stop install completions man clean bench check-generated fuzz fuzz-run
-all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL) $(WEBMAIL_SO)
+all: $(LIB_SO) $(LIB_A) $(ERSCTL) $(WEBMAIL) $(WEBMAIL_SO) $(WEBMAIL_FCGI)
 
 deps:
 	@test/deps
@@ -127,6 +128,11 @@ $(WEBMAIL): $(FRONT_OBJ)
 $(WEBMAIL_SO): $(MODULE_OBJ) $(LIB_A) web/ers-webmail.map
 	$(CC) -shared $(LDFLAGS_ALL) $(if $(filter 1,$(SANITIZE)),,-Wl,-z,defs) -Wl,--version-script=web/ers-webmail.map \
 	  -o $@ $(MODULE_OBJ) $(LIB_A) $(PKG_LIBS)
+
+# The same pages as a FastCGI server (web/fcgi.c, issue 22): one process
+# keeps what the CGI makes anew for every request, libfcgi speaks the protocol.
+$(WEBMAIL_FCGI): $(MODULE_OBJ) $(O)/web/fcgi.o $(LIB_A)
+	$(CC) -pie $(LDFLAGS_ALL) -o $@ $(O)/web/fcgi.o $(MODULE_OBJ) $(LIB_A) $(PKG_LIBS) -lfcgi
 
 $(O)/test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_A)
 	@mkdir -p $(@D)
@@ -220,6 +226,7 @@ install: all
 	$(CC) -pie $(LDFLAGS_ALL) -Wl,-rpath,$(LIBDIR) -o $(DESTDIR)$(BINDIR)/ersctl $(CLI_OBJ) -L$(O) -lers -ljansson $(MILTER_LIBS)
 	install -m 0755 $(WEBMAIL) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.cgi
 	install -m 0644 $(WEBMAIL_SO) $(DESTDIR)$(LIBDIR)/ers/ers-webmail.so
+	install -m 0755 $(WEBMAIL_FCGI) $(DESTDIR)$(LIBDIR)/ers/ers-webmail-fcgi
 	install -m 0644 libers/include/ers/*.h $(DESTDIR)$(INCLUDEDIR)/ers/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|; s|@PKGS@|$(PKGS)|' \
 	  libers/libers.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libers.pc

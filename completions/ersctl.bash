@@ -53,6 +53,7 @@ _ersctl_commands=(
     'migrate cancel||'
     'migrate list||'
     'migrate resume|--wait|'
+    'migrate run-queued||'
     'migrate start|--from-host --from-port --tls --from-user --from-password-file --folder --wait|--tls=implicit starttls none'
     'migrate status||'
     'mtasts mode||'

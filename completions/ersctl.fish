@@ -200,6 +200,8 @@ complete -c ersctl -n '__fish_use_subcommand' -a migrate
 complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a resume
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from resume' -l wait
 complete -c ersctl -n '__fish_use_subcommand' -a migrate
+complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a run-queued
+complete -c ersctl -n '__fish_use_subcommand' -a migrate
 complete -c ersctl -n '__fish_seen_subcommand_from migrate' -a start
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-host -r
 complete -c ersctl -n '__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from start' -l from-port -r

@@ -1,5 +1,5 @@
 /* What the admin panel's tabs share: the sub-tab navigation (Users,
- * Aliases and, for super admins, Tenants), which tabs the actor gets and
+ * Aliases, Shared mailboxes and, for super admins, Tenants), which tabs the actor gets and
  * the refusal of a regular user.  Every answer is the policy's
  * (ers_authz_check); the panel holds no rule of its own. */
 #include <string.h>
@@ -28,6 +28,7 @@ void web_admin_page(struct web_req *r, struct web_resp *w, const char *tab, cons
 	static const struct { const char *tab, *href, *label; } tabs[] = {
 		{ "users", "/admin/users", "Users" },
 		{ "aliases", "/admin/aliases", "Aliases" },
+		{ "shared", "/admin/shared", "Shared mailboxes" },
 		{ "tenants", "/admin/tenants", "Tenants" },
 		{ "security", "/admin/security", "Security" },
 	};

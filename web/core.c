@@ -88,12 +88,46 @@ const char *web_param(const struct web_param *items, size_t n, const char *name)
 	return NULL;
 }
 
+/* Where the request comes from and the answer goes: a CGI's environment,
+ * stdin and stdout, unless a FastCGI worker (web/fcgi.c) set its request's. */
+static char *const *io_envp;
+static FILE *io_out;
+static ssize_t (*io_read)(void *buf, size_t n);
+
+void web_io_set(char *const *envp, FILE *out, ssize_t (*read_in)(void *buf, size_t n))
+{
+	io_envp = envp;
+	io_out = out;
+	io_read = read_in;
+}
+
+const char *web_env(const char *name)
+{
+	if (!io_envp)
+		return getenv(name);
+	size_t n = strlen(name);
+	for (char *const *e = io_envp; *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+FILE *web_out(void)
+{
+	return io_out ? io_out : stdout;
+}
+
+ssize_t web_read_in(void *buf, size_t n)
+{
+	return io_read ? io_read(buf, n) : read(0, buf, n);
+}
+
 static int hsts_max_age = ERS_HSTS_MAX_AGE_DEFAULT;
 static bool hsts_include_subdomains;
 
 bool web_https(void)
 {
-	const char *https = getenv("HTTPS");
+	const char *https = web_env("HTTPS");
 	return https && !strcasecmp(https, "on");
 }
 
@@ -105,6 +139,7 @@ void web_set_hsts(int max_age, bool include_subdomains)
 
 void web_emit(const struct web_resp *w)
 {
+	FILE *out = web_out();
 	const char *reason = "OK";
 	switch (w->status) {
 	case 303: reason = "See Other"; break;
@@ -120,34 +155,34 @@ void web_emit(const struct web_resp *w)
 	case 502: reason = "Bad Gateway"; break;
 	case 503: reason = "Service Unavailable"; break;
 	}
-	printf("Status: %d %s\r\n", w->status, reason);
-	printf("Content-Type: %s\r\n", w->content_type ? w->content_type : "text/html; charset=utf-8");
-	printf("Content-Security-Policy: %s\r\n", w->csp ? w->csp : CSP_PAGES);
-	printf("X-Content-Type-Options: nosniff\r\n");
-	printf("Referrer-Policy: no-referrer\r\n");
+	fprintf(out, "Status: %d %s\r\n", w->status, reason);
+	fprintf(out, "Content-Type: %s\r\n", w->content_type ? w->content_type : "text/html; charset=utf-8");
+	fprintf(out, "Content-Security-Policy: %s\r\n", w->csp ? w->csp : CSP_PAGES);
+	fprintf(out, "X-Content-Type-Options: nosniff\r\n");
+	fprintf(out, "Referrer-Policy: no-referrer\r\n");
 	if (!w->csp)
-		printf("X-Frame-Options: DENY\r\n");
+		fprintf(out, "X-Frame-Options: DENY\r\n");
 	if (!strstr(w->headers.data, "Cache-Control:"))
-		printf("Cache-Control: no-store\r\n");
+		fprintf(out, "Cache-Control: no-store\r\n");
 	if (hsts_max_age > 0 && web_https())
-		printf("Strict-Transport-Security: max-age=%d%s\r\n", hsts_max_age,
+		fprintf(out, "Strict-Transport-Security: max-age=%d%s\r\n", hsts_max_age,
 		       hsts_include_subdomains ? "; includeSubDomains" : "");
-	fputs(w->headers.data, stdout);
+	fputs(w->headers.data, out);
 	struct stat st;
 	if (w->body_fd > 0 && fstat(w->body_fd, &st) == 0) {
 		/* A download (an archive): streamed, never whole in memory. */
-		printf("Content-Length: %lld\r\n\r\n", (long long)st.st_size);
+		fprintf(out, "Content-Length: %lld\r\n\r\n", (long long)st.st_size);
 		char buf[65536];
 		ssize_t n;
 		while ((n = read(w->body_fd, buf, sizeof buf)) > 0)
-			fwrite(buf, 1, (size_t)n, stdout);
+			fwrite(buf, 1, (size_t)n, out);
 		close(w->body_fd);
-		fflush(stdout);
+		fflush(out);
 		return;
 	}
-	printf("Content-Length: %zu\r\n\r\n", w->body.len);
-	fwrite(w->body.data, 1, w->body.len, stdout);
-	fflush(stdout);
+	fprintf(out, "Content-Length: %zu\r\n\r\n", w->body.len);
+	fwrite(w->body.data, 1, w->body.len, out);
+	fflush(out);
 }
 
 void web_frame_head(struct ers_buf *b, const char *title)

@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include "ers/buf.h"
 
 struct web_param {
@@ -34,7 +36,15 @@ void web_params_free(struct web_param *items, size_t n);
 /* The first value of `name`, or NULL. */
 const char *web_param(const struct web_param *items, size_t n, const char *name);
 
-/* Writes the response to stdout as a CGI: status, content type, the
+/* The request's CGI variables, its body and where the answer goes: the
+ * process's environment, stdin and stdout (a CGI), or a FastCGI request's
+ * once web_io_set gave them (NULLs go back to the process's). */
+void web_io_set(char *const *envp, FILE *out, ssize_t (*read_in)(void *buf, size_t n));
+const char *web_env(const char *name);
+FILE *web_out(void);
+ssize_t web_read_in(void *buf, size_t n);
+
+/* Writes the response to web_out() as a CGI: status, content type, the
  * security headers (CSP, nosniff, no referrer, no framing, no-store unless
  * the page set Cache-Control, Strict-Transport-Security over HTTPS), its
  * own headers and the body. */

@@ -49,6 +49,17 @@ int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *e
 
 int web_imap_open_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err)
 {
+	*im_r = web_imap_kept(r, address); /* a FastCGI worker's, from this session's last request */
+	if (*im_r)
+		return 0;
+	if (web_imap_connect_as(r, address, im_r, err) < 0)
+		return -1;
+	web_imap_adopt(r, address, *im_r);
+	return 0;
+}
+
+int web_imap_connect_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err)
+{
 	*im_r = NULL;
 	struct ers_buf user = ERS_BUF_INIT;
 	if (master_login_as(r, address, &user, err) < 0) {

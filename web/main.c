@@ -35,8 +35,8 @@ const char *web_form(const struct web_req *r, const char *name)
 static int read_body(struct web_req *r, char **body_r, struct ers_error *err)
 {
 	*body_r = NULL;
-	const char *len_s = getenv("CONTENT_LENGTH");
-	const char *type = getenv("CONTENT_TYPE");
+	const char *len_s = web_env("CONTENT_LENGTH");
+	const char *type = web_env("CONTENT_TYPE");
 	if (!len_s || !*len_s)
 		return 0;
 	bool multipart = type && !strncasecmp(type, "multipart/form-data", 19);
@@ -51,7 +51,7 @@ static int read_body(struct web_req *r, char **body_r, struct ers_error *err)
 	char *body = ers_xmalloc(len + 1);
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = read(0, body + got, len - got);
+		ssize_t n = web_read_in(body + got, len - got);
 		if (n <= 0) {
 			free(body);
 			return -1;
@@ -100,6 +100,7 @@ static const struct route routes[] = {
 	{ "POST", "/message/unread", page_message_unread, true, true },
 	{ "POST", "/message/delete", page_message_delete, true, true },
 	{ "POST", "/message/spam", page_message_spam, true, true },
+	{ "POST", "/message/move", page_message_move, true, true },
 	{ "POST", "/message/notspam", page_message_notspam, true, true },
 	{ "GET", "/mfa", page_mfa, true, false },
 	{ "POST", "/mfa/setup", page_mfa_setup, true, true },
@@ -110,6 +111,8 @@ static const struct route routes[] = {
 	{ "POST", "/compose", page_compose_post, true, true },
 	{ "GET", "/autoreply", page_autoreply, true, false },
 	{ "POST", "/autoreply", page_autoreply_post, true, true },
+	{ "GET", "/migrate", page_migrate, true, false },
+	{ "POST", "/migrate", page_migrate_post, true, true },
 	{ "GET", "/spam", page_spam, true, false },
 	{ "POST", "/spam/greylisting", page_spam_greylisting_post, true, true },
 	{ "POST", "/spam/allow/add", page_spam_allow_add, true, true },
@@ -150,6 +153,14 @@ static const struct route routes[] = {
 	{ "POST", "/admin/aliases/new", page_admin_alias_new_post, true, true },
 	{ "GET", "/admin/aliases/delete", page_admin_alias_delete, true, false },
 	{ "POST", "/admin/aliases/delete", page_admin_alias_delete_post, true, true },
+	{ "GET", "/admin/shared", page_admin_shared, true, false },
+	{ "GET", "/admin/shared/new", page_admin_shared_new, true, false },
+	{ "POST", "/admin/shared/new", page_admin_shared_new_post, true, true },
+	{ "GET", "/admin/shared/access", page_admin_shared_access, true, false },
+	{ "POST", "/admin/shared/grant", page_admin_shared_grant_post, true, true },
+	{ "POST", "/admin/shared/revoke", page_admin_shared_revoke_post, true, true },
+	{ "GET", "/admin/shared/delete", page_admin_shared_delete, true, false },
+	{ "POST", "/admin/shared/delete", page_admin_shared_delete_post, true, true },
 	{ "GET", "/admin/tenants", page_admin_tenants, true, false },
 	{ "GET", "/admin/tenants/new", page_admin_tenant_new, true, false },
 	{ "POST", "/admin/tenants/new", page_admin_tenant_new_post, true, true },
@@ -179,10 +190,10 @@ static const struct route routes[] = {
  * (curl, scripts) are not browsers acting for someone else. */
 static bool same_origin_post(void)
 {
-	const char *site = getenv("HTTP_SEC_FETCH_SITE");
+	const char *site = web_env("HTTP_SEC_FETCH_SITE");
 	if (site && *site)
 		return !strcmp(site, "same-origin") || !strcmp(site, "none");
-	const char *origin = getenv("HTTP_ORIGIN"), *host = getenv("HTTP_HOST");
+	const char *origin = web_env("HTTP_ORIGIN"), *host = web_env("HTTP_HOST");
 	if (!origin || !*origin)
 		return true;
 	return host && !strncmp(origin, "https://", 8) && !strcmp(origin + 8, host);
@@ -231,9 +242,13 @@ static void route(struct web_req *r, struct web_resp *w)
 	/* Nothing reaches Dovecot before the session is known good: a forged
 	 * or expired cookie makes no IMAP connection at all (issue 22). */
 	struct ers_error err;
-	if (ers_ctx_open(r->cfg, 0, &r->ctx, &err) < 0) {
+	if (r->ctx_keep && *r->ctx_keep) {
+		r->ctx = *r->ctx_keep;
+	} else if (ers_ctx_open(r->cfg, 0, &r->ctx, &err) < 0) {
 		web_ers_error(r, w, &err);
 		return;
+	} else if (r->ctx_keep) {
+		*r->ctx_keep = r->ctx;
 	}
 	find_session(r);
 	if (rt->need_session && !r->have_session) {
@@ -251,17 +266,22 @@ static void route(struct web_req *r, struct web_resp *w)
 
 int ers_webmail_main(void)
 {
-	struct web_req r = { 0 };
+	return web_handle(NULL, NULL);
+}
+
+int web_handle(const struct ers_config *kept_cfg, struct ers_ctx **ctx_keep)
+{
+	struct web_req r = { .ctx_keep = ctx_keep };
 	struct web_resp w = { .status = 0, .headers = ERS_BUF_INIT, .body = ERS_BUF_INIT };
 	struct ers_config *cfg = NULL;
 	struct ers_error err;
 	char *body = NULL;
 
-	r.method = getenv("REQUEST_METHOD");
-	r.path = getenv("PATH_INFO");
-	r.remote_addr = getenv("REMOTE_ADDR");
-	r.user_agent = getenv("HTTP_USER_AGENT");
-	r.cookie = getenv("HTTP_COOKIE");
+	r.method = web_env("REQUEST_METHOD");
+	r.path = web_env("PATH_INFO");
+	r.remote_addr = web_env("REMOTE_ADDR");
+	r.user_agent = web_env("HTTP_USER_AGENT");
+	r.cookie = web_env("HTTP_COOKIE");
 	if (!r.method) {
 		fprintf(stderr, "ers-webmail.cgi: REQUEST_METHOD is not set: run me from a web server (see ers-webmail(8))\n");
 		return 2;
@@ -272,14 +292,15 @@ int ers_webmail_main(void)
 		r.remote_addr = "";
 	if (!r.cookie)
 		r.cookie = "";
-	web_params_parse(getenv("QUERY_STRING"), &r.query, &r.nquery);
+	web_params_parse(web_env("QUERY_STRING"), &r.query, &r.nquery);
 
 	/* The configuration first: its Strict-Transport-Security settings
 	 * apply to every answer, the body's errors too. */
 	struct ers_error cfg_err;
-	int cfg_rc = ers_config_load(NULL, &cfg, &cfg_err);
+	int cfg_rc = kept_cfg ? 0 : ers_config_load(NULL, &cfg, &cfg_err);
+	const struct ers_config *c = kept_cfg ? kept_cfg : cfg;
 	if (cfg_rc == 0)
-		web_set_hsts(cfg->webmail.hsts_max_age, cfg->webmail.hsts_include_subdomains);
+		web_set_hsts(c->webmail.hsts_max_age, c->webmail.hsts_include_subdomains);
 	int body_rc = !strcmp(r.method, "POST") ? read_body(&r, &body, &err) : 0;
 	if (body_rc == -1) {
 		web_error_page(&r, &w, 413, "The form was too large (at most 25 MB with its attachments) or not a form.");
@@ -290,7 +311,7 @@ int ers_webmail_main(void)
 		web_error_page(&r, &w, 500, "The webmail is not configured correctly. The administrator can find "
 				"the reason in the web server's error log.");
 	} else {
-		r.cfg = cfg;
+		r.cfg = c;
 		if (!r.multipart)
 			web_params_parse(body, &r.form, &r.nform);
 		route(&r, &w);
@@ -299,9 +320,15 @@ int ers_webmail_main(void)
 		w.status = 200;
 	web_emit(&w);
 
+	web_imap_release_all(&r);
 	if (r.have_session)
 		ers_session_clear(&r.session);
-	ers_ctx_free(r.ctx);
+	if (!ctx_keep) {
+		ers_ctx_free(r.ctx);
+	} else if (*ctx_keep && !ers_ctx_settle(*ctx_keep)) {
+		ers_ctx_free(*ctx_keep); /* the next request opens another */
+		*ctx_keep = NULL;
+	}
 	ers_config_free(cfg);
 	web_params_free(r.query, r.nquery);
 	web_params_free(r.form, r.nform);

@@ -39,7 +39,7 @@ void web_page(struct web_req *r, struct web_resp *w, const char *title, const ch
 		web_csrf_field(r, b);
 		html(b, "<button type=\"submit\" class=\"secondary small\">End session</button></form></div>");
 	}
-	html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a><a href=\"/archives\">Archives</a><a href=\"/smime\">S/MIME</a><a href=\"/autoreply\">Autoresponder</a><a href=\"/spam\">Spam Settings</a>");
+	html(b, "<nav class=\"tabs\" aria-label=\"Main\"><a href=\"/\">Inbox</a><a href=\"/mfa\">MFA</a><a href=\"/archives\">Archives</a><a href=\"/smime\">S/MIME</a><a href=\"/autoreply\">Autoresponder</a><a href=\"/spam\">Spam Settings</a><a href=\"/migrate\">Migrate</a>");
 	/* Manual 000 "Admin Features": regular users see no admin tab. */
 	if (web_is_admin(r))
 		html(b, "<a href=\"/admin/users\"%r>Admin</a>",

@@ -122,7 +122,10 @@ void page_password_post(struct web_req *r, struct web_resp *w)
 		password_form(r, w, err.message);
 		return;
 	}
-	/* Every session of the user has ended, this one too. */
+	/* Every session of the user has ended, this one too (the other
+	 * sessions' kept IMAP connections: at the workers' next sweep). */
+	web_imap_release_all(r);
+	web_imap_forget_session(r->session.token);
 	struct ers_buf cookie = ERS_BUF_INIT;
 	ers_session_cookie_clear(&cookie);
 	ers_buf_addf(&w->headers, "Set-Cookie: %s\r\n", cookie.data);

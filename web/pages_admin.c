@@ -159,8 +159,8 @@ void page_admin_users(struct web_req *r, struct web_resp *w)
 			/* The user's S/MIME identity (manual 000 "Managing User S/MIME
 			 * Identities"): the S/MIME Settings page for that user. */
 			html(&c, "<a href=\"/smime?user=%u\">S/MIME</a>", u->address);
-			html(&c, "<a href=\"/autoreply?user=%u\">Autoresponder</a> <a href=\"/spam?user=%u\">Spam Settings</a>",
-			     u->address, u->address);
+			html(&c, "<a href=\"/autoreply?user=%u\">Autoresponder</a> <a href=\"/spam?user=%u\">Spam Settings</a>"
+				 " <a href=\"/migrate?user=%u\">Migrate</a>", u->address, u->address, u->address);
 			struct ers_authz_target t = { .tenant_id = u->tenant_id, .user_id = u->id, .is_user = true,
 						      .user_role = u->role };
 			/* Manual 003 "Clear the contents of a mailbox", where the policy allows it. */

@@ -52,7 +52,7 @@ static void what_text(struct ers_buf *c, const struct ers_clear_spec *s)
  * master user, once libers's policy allowed the clear. */
 static int open_mailbox(void *arg, const char *address, struct ers_imap **im_r, struct ers_error *err)
 {
-	return web_imap_open_as(arg, address, im_r, err);
+	return web_imap_connect_as(arg, address, im_r, err); /* libers closes it: never a kept one */
 }
 
 static void refused(struct web_req *r, struct web_resp *w, const struct ers_error *err)

@@ -109,6 +109,8 @@ void page_logout(struct web_req *r, struct web_resp *w)
 		web_ers_error(r, w, &err);
 		return;
 	}
+	web_imap_release_all(r);
+	web_imap_forget_session(r->session.token); /* its IMAP connection logs out now too */
 	ers_session_cookie_clear(&cookie);
 	ers_buf_addf(&w->headers, "Set-Cookie: %s\r\n", cookie.data);
 	ers_buf_free(&cookie);

@@ -335,7 +335,7 @@ void page_compose(struct web_req *r, struct web_resp *w)
 		int rc = web_imap_open(r, &im, &err);
 		if (rc == 0)
 			rc = load_original(r, im, folder, uid, &src, &d.orig, &err);
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		ers_buf_free(&src);
 		if (rc < 0) {
 			draft_free(&d);
@@ -517,7 +517,7 @@ show:
 		ers_buf_free(&msg);
 	}
 out:
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	ers_built_mail_free(built);
 	for (size_t i = 0; d.orig && i < d.orig->nattachments && fwd_data; i++) {
 		ers_buf_free(&fwd_data[i]);

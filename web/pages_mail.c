@@ -108,12 +108,29 @@ static void add_sidebar(struct ers_buf *b, const struct ers_imap_result *fl, con
 			}
 	bool first = true;
 	for (size_t i = 0; i < fl->nfolders; i++) {
-		if (shown[i])
+		if (shown[i] || fl->folders[i].shared)
 			continue;
 		if (first)
 			html(b, "</ul><ul class=\"custom\">");
 		first = false;
 		sidebar_item(b, &fl->folders[i], current);
+	}
+	/* Shared mailboxes under their own heading (manual 004), each as its
+	 * address (its INBOX) and then its folders. */
+	first = true;
+	size_t skip = strlen(ERS_IMAP_SHARED_PREFIX);
+	for (size_t i = 0; i < fl->nfolders; i++) {
+		const struct ers_imap_folder *f = &fl->folders[i];
+		/* \Noselect: what an open session still lists of one it lost access to. */
+		if (!f->shared || f->noselect || strlen(f->name) < skip)
+			continue;
+		if (first)
+			html(b, "</ul><h3 class=\"shared-head\">Shared mailboxes</h3><ul class=\"shared\">");
+		first = false;
+		struct ers_imap_folder item = *f;
+		item.special = ERS_IMAP_FOLDER_NORMAL;
+		item.display = f->display && strlen(f->display) >= skip ? f->display + skip : f->name + skip;
+		sidebar_item(b, &item, current);
 	}
 	html(b, "</ul></nav>");
 	free(shown);
@@ -208,6 +225,8 @@ static const char *done_notice(const char *done)
 		return "The message was marked as spam and moved to Junk.";
 	if (!strcmp(done, "notspam"))
 		return "The message was marked as not spam and moved to the Inbox.";
+	if (!strcmp(done, "filed"))
+		return "The message was moved.";
 	return NULL;
 }
 
@@ -237,17 +256,17 @@ void page_mailbox(struct web_req *r, struct web_resp *w)
 		web_error_page(r, w, 404, msg.data);
 		ers_buf_free(&msg);
 		ers_imap_result_free(&fl);
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		return;
 	}
 	if (rc < 0 || ers_imap_page(im, folder, (size_t)page - 1, WEB_PER_PAGE, &res, &err) < 0) {
 		ers_imap_result_free(&fl);
 		ers_imap_result_free(&res);
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		web_ers_error(r, w, &err);
 		return;
 	}
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	struct ers_buf label = ERS_BUF_INIT, c = ERS_BUF_INIT;
 	folder_label(&fl, folder, &label);
 	bool inbox = !strcmp(folder, "INBOX");
@@ -404,7 +423,7 @@ static int fetch_alone(struct web_req *r, struct web_resp *w, const char *folder
 		return -1;
 	}
 	int rc = fetch(r, w, im, folder, uid, false, src);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	return rc;
 }
 
@@ -465,8 +484,22 @@ void page_message(struct web_req *r, struct web_resp *w)
 	     in_junk ? "Not spam" : "Mark as spam",
 	     in_trash ? "Delete this message permanently?" : "Delete this message? It will be moved to Trash.");
 	hidden_ref(r, &c, folder, uid);
-	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form></div>"
-		 "<h1>%s</h1>", subject);
+	html(&c, "<button type=\"submit\" class=\"danger\" data-key=\"#\">Delete</button></form>"
+		 "<form method=\"post\" action=\"/message/move\" class=\"inline move\">");
+	hidden_ref(r, &c, folder, uid);
+	/* Any other folder, a shared mailbox's too (with the right to file). */
+	html(&c, "<label class=\"sr\" for=\"move-to\">Move to</label><select name=\"to\" id=\"move-to\">"
+		 "<option value=\"\">Move to&hellip;</option>");
+	for (size_t i = 0; i < fl.nfolders; i++) {
+		const struct ers_imap_folder *t = &fl.folders[i];
+		if (t->noselect || !strcmp(t->name, folder))
+			continue;
+		struct ers_buf tl = ERS_BUF_INIT;
+		folder_label(&fl, t->name, &tl);
+		html(&c, "<option value=\"%s\">%s</option>", t->name, tl.data);
+		ers_buf_free(&tl);
+	}
+	html(&c, "</select><button type=\"submit\" class=\"secondary\">Move</button></form></div><h1>%s</h1>", subject);
 	if (m->external_sender)
 		html(&c, "<p class=\"warning%r\" role=\"note\">%r</p>", m->nattachments ? " strong" : "",
 		     m->nattachments ? "&#9888; This message comes from outside your organization and has attachments. "
@@ -514,7 +547,7 @@ out:
 	ers_message_free(m);
 	ers_buf_free(&src);
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	ers_tenant_domain_names_free(domains, ndomains);
 }
 
@@ -629,11 +662,11 @@ void page_message_unread(struct web_req *r, struct web_resp *w)
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
 	if (web_imap_open(r, &im, &err) < 0 || ers_imap_set_seen(im, folder, uid, false, &err) < 0) {
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		web_ers_error(r, w, &err);
 		return;
 	}
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	struct ers_buf loc = ERS_BUF_INIT;
 	html(&loc, "/?folder=%u&done=unread", folder);
 	web_redirect(w, loc.data);
@@ -656,13 +689,16 @@ static void delete_confirm_page(struct web_req *r, struct web_resp *w, const cha
 	ers_buf_free(&c);
 }
 
-/* Delete: first a confirmation page (no script needed); with confirm=1,
- * to Trash (made when missing), or for good when it is in Trash. */
-/* "Mark as spam" moves a message to Junk (made if there is none yet),
- * "Not spam" from Junk to the Inbox. */
-static void move_spam(struct web_req *r, struct web_resp *w, bool spam)
+/* Which folder a move goes to (a string to free), and the notice shown
+ * after it; NULL with `err` when there is none to go to. */
+typedef char *move_target_fn(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl,
+			     const char *folder, const char **done, struct ers_error *err);
+
+/* The one move: the form's message, the folder list, the target, the
+ * move (none when it is there already), back to the folder it was in. */
+static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *target)
 {
-	const char *folder;
+	const char *folder, *done = NULL;
 	uint32_t uid;
 	struct ers_imap *im = NULL;
 	struct ers_imap_result fl = { 0 };
@@ -670,15 +706,13 @@ static void move_spam(struct web_req *r, struct web_resp *w, bool spam)
 	char *to = NULL;
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
-	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0)
-		goto fail;
-	if (spam ? ers_imap_special_folder(im, &fl, ERS_IMAP_FOLDER_JUNK, "Junk", &to, &err) < 0
-		 : !(to = ers_xstrdup("INBOX")))
+	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0 ||
+	    !(to = target(r, im, &fl, folder, &done, &err)))
 		goto fail;
 	if (strcmp(to, folder) && ers_imap_move(im, folder, uid, to, &err) < 0)
 		goto fail;
 	struct ers_buf loc = ERS_BUF_INIT;
-	html(&loc, "/?folder=%u&done=%r", folder, spam ? "spam" : "notspam");
+	html(&loc, "/?folder=%u&done=%r", folder, done);
 	web_redirect(w, loc.data);
 	ers_buf_free(&loc);
 	goto out;
@@ -687,19 +721,62 @@ fail:
 out:
 	free(to);
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
+}
+
+/* "Mark as spam" moves a message to Junk (made if there is none yet),
+ * "Not spam" from Junk to the Inbox. */
+static char *to_junk(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		     const char **done, struct ers_error *err)
+{
+	(void)r, (void)folder;
+	char *to = NULL;
+	*done = "spam";
+	return ers_imap_special_folder(im, fl, ERS_IMAP_FOLDER_JUNK, "Junk", &to, err) < 0 ? NULL : to;
+}
+
+static char *to_inbox(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		      const char **done, struct ers_error *err)
+{
+	(void)r, (void)im, (void)fl, (void)folder, (void)err;
+	*done = "notspam";
+	return ers_xstrdup("INBOX");
+}
+
+/* "Move to": into another of the user's folders, one of a shared mailbox
+ * included -- only those the folder list shows, and Dovecot's ACLs decide
+ * whether the user may file there. */
+static char *to_chosen(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl, const char *folder,
+		       const char **done, struct ers_error *err)
+{
+	(void)im;
+	const char *to = web_form(r, "to");
+	const struct ers_imap_folder *t = to ? folder_named(fl, to) : NULL;
+	if (!t || t->noselect || !strcmp(to, folder)) {
+		ers_error_set(err, ERS_E_INVALID, "choose another of your folders to move the message to");
+		return NULL;
+	}
+	*done = "filed";
+	return ers_xstrdup(to);
+}
+
+void page_message_move(struct web_req *r, struct web_resp *w)
+{
+	move_message(r, w, to_chosen);
 }
 
 void page_message_spam(struct web_req *r, struct web_resp *w)
 {
-	move_spam(r, w, true);
+	move_message(r, w, to_junk);
 }
 
 void page_message_notspam(struct web_req *r, struct web_resp *w)
 {
-	move_spam(r, w, false);
+	move_message(r, w, to_inbox);
 }
 
+/* Delete: first a confirmation page (no script needed); with confirm=1,
+ * to Trash (made when missing), or for good when it is in Trash. */
 void page_message_delete(struct web_req *r, struct web_resp *w)
 {
 	const char *folder;
@@ -740,5 +817,5 @@ fail:
 	web_ers_error(r, w, &err);
 out:
 	ers_imap_result_free(&fl);
-	ers_imap_close(im);
+	web_imap_release(r, im);
 }

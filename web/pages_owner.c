@@ -50,6 +50,8 @@ void page_admin_user_impersonate_post(struct web_req *r, struct web_resp *w)
 	 * so that no cookie of it is left behind in this browser. */
 	struct ers_error ignored;
 	ers_session_logout(r->ctx, r->session.token, &ignored);
+	web_imap_release_all(r);
+	web_imap_forget_session(r->session.token);
 	struct ers_buf cookie = ERS_BUF_INIT;
 	ers_session_cookie(&as_owner, &cookie);
 	ers_buf_addf(&w->headers, "Set-Cookie: %s\r\n", cookie.data);

@@ -305,7 +305,7 @@ void page_smime_save_signer(struct web_req *r, struct web_resp *w)
 	struct ers_smime_recipient rec;
 	if (web_imap_open(r, &im, &err) < 0 || ers_imap_fetch_source(im, folder, (uint32_t)uid, false, &src, &err) < 0 ||
 	    ers_smime_save_signer(r->ctx, &r->session.actor, r->session.actor.name, src.data, src.len, &rec, &err) < 0) {
-		ers_imap_close(im);
+		web_imap_release(r, im);
 		ers_buf_free(&src);
 		if (err.code == ERS_E_INVALID || err.code == ERS_E_CONFLICT) {
 			w->status = web_status_of(err.code);
@@ -319,7 +319,7 @@ void page_smime_save_signer(struct web_req *r, struct web_resp *w)
 			web_ers_error(r, w, &err);
 		return;
 	}
-	ers_imap_close(im);
+	web_imap_release(r, im);
 	ers_buf_free(&src);
 	struct ers_buf c = ERS_BUF_INIT;
 	html(&c, "<section class=\"card\"><h1>Save the sender's certificate</h1><p class=\"ok\" role=\"status\">The certificate "

@@ -33,6 +33,7 @@ struct web_req {
 	struct web_upload *files;  /* its files (fields are in `form`) */
 	size_t nfiles;
 	struct ers_ctx *ctx;     /* NULL until a page needs the database */
+	struct ers_ctx **ctx_keep; /* a FastCGI worker's connection, kept between requests; NULL in a CGI */
 	const struct ers_config *cfg;
 	bool have_session;
 	struct ers_session session; /* when have_session */
@@ -61,9 +62,31 @@ void web_csrf_field(const struct web_req *r, struct ers_buf *out);
 
 /* Opens this request's user's mailbox on this node's Dovecot as
  * USER*MASTER (web/mailconn.c); only ever after the session was checked. */
+/* main.c: answers one request (ers_webmail_main, a CGI: `cfg` and
+ * `ctx_keep` NULL -- ers.yaml read and the database opened for it alone; a
+ * FastCGI worker (fcgi.c) passes what it keeps between requests). */
+int web_handle(const struct ers_config *cfg, struct ers_ctx **ctx_keep);
+
+/* imapkeep.c: a FastCGI worker keeps each session's IMAP connection
+ * between its requests (web_imap_keep(true)); a CGI keeps none.  Pages
+ * give back what web_imap_open gave with web_imap_release (a kept one is
+ * kept, any other closed). */
+void web_imap_keep(bool on);
+struct ers_imap *web_imap_kept(struct web_req *r, const char *address);
+void web_imap_adopt(struct web_req *r, const char *address, struct ers_imap *im);
+void web_imap_release(struct web_req *r, struct ers_imap *im);
+void web_imap_release_all(struct web_req *r);
+/* Closes the session's kept connections (logout, password change). */
+void web_imap_forget_session(const char *token);
+/* Closes the kept connections whose session ended or that sat idle; how
+ * many are left. */
+size_t web_imap_sweep(struct ers_ctx *ctx);
+void web_imap_close_all(void);
 int web_imap_open(struct web_req *r, struct ers_imap **im_r, struct ers_error *err);
 /* The same into another user's mailbox: only after the policy allowed the
  * operation on it (ers_mailbox_clear_imap asks for it then). */
+/* A new connection, never a kept one (for a caller that closes it itself). */
+int web_imap_connect_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err);
 int web_imap_open_as(struct web_req *r, const char *address, struct ers_imap **im_r, struct ers_error *err);
 /* SMTP submission to this node's Postfix as USER*MASTER; `user` holds the
  * login name the params point to (free it after use). */
@@ -96,6 +119,7 @@ void page_archives_preferences(struct web_req *r, struct web_resp *w);
 void page_archives_download(struct web_req *r, struct web_resp *w);
 /* S/MIME Settings and the compose page's S/MIME lines (web/pages_smime.c). */
 void page_smime(struct web_req *r, struct web_resp *w);
+void page_message_move(struct web_req *r, struct web_resp *w);
 void page_message_spam(struct web_req *r, struct web_resp *w);
 void page_message_notspam(struct web_req *r, struct web_resp *w);
 void page_autoreply(struct web_req *r, struct web_resp *w);
@@ -153,6 +177,16 @@ void page_admin_alias_new(struct web_req *r, struct web_resp *w);
 void page_admin_alias_new_post(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete(struct web_req *r, struct web_resp *w);
 void page_admin_alias_delete_post(struct web_req *r, struct web_resp *w);
+void page_migrate(struct web_req *r, struct web_resp *w);
+void page_migrate_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared(struct web_req *r, struct web_resp *w);
+void page_admin_shared_new(struct web_req *r, struct web_resp *w);
+void page_admin_shared_new_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_access(struct web_req *r, struct web_resp *w);
+void page_admin_shared_grant_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_revoke_post(struct web_req *r, struct web_resp *w);
+void page_admin_shared_delete(struct web_req *r, struct web_resp *w);
+void page_admin_shared_delete_post(struct web_req *r, struct web_resp *w);
 /* The Tenants tab, super admins only (web/pages_admin_tenants.c). */
 void page_admin_tenants(struct web_req *r, struct web_resp *w);
 void page_admin_tenant_new(struct web_req *r, struct web_resp *w);

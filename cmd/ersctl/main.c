@@ -433,6 +433,7 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "migrate cancel", "ID", 1, 1, no_opts, "stop a queued or running IMAP migration", cmd_migrate_cancel, OPERATOR_DB },
 	{ "migrate list", "[EMAIL]", 0, 1, no_opts, "list the IMAP migrations the actor may see, newest first", cmd_migrate_list, OPERATOR_DB },
 	{ "migrate resume", "ID", 1, 1, migrate_resume_opts, "run an interrupted IMAP migration again: it copies only what is still missing", cmd_migrate_resume, OPERATOR_DB },
+	{ "migrate run-queued", "", 0, 0, no_opts, "run every queued IMAP migration here, one after another (for a timer: the webmail queues them)", cmd_migrate_run_queued, OPERATOR_DB },
 	{ "migrate start", "EMAIL", 1, 1, migrate_start_opts, "copy a mailbox from another IMAP server in the background: folders kept, nothing overwritten", cmd_migrate_start, OPERATOR_DB },
 	{ "migrate status", "ID", 1, 1, no_opts, "show an IMAP migration and its per-folder report", cmd_migrate_status, OPERATOR_DB },
 	{ "mtasts mode", "DOMAIN MODE", 2, 2, no_opts, "set a domain's MTA-STS mode: testing (first), enforce or none; the policy id changes with it", cmd_mtasts_mode, OPERATOR_DB },

@@ -211,3 +211,50 @@ int cmd_migrate_list(struct cli *c)
 	ers_migrate_list_free(l);
 	return 0;
 }
+
+/* For a timer or cron (operators): every queued job, one after another, in
+ * this process -- the webmail queues jobs but cannot start doveadm.  A job
+ * another worker claimed first is left to it. */
+int cmd_migrate_run_queued(struct cli *c)
+{
+	long long *ids;
+	size_t n, taken = 0, failed = 0;
+	if (c->actor.role != ERS_ROLE_OPERATOR) {
+		ers_error_set(&c->err, ERS_E_PERMISSION, "migrate run-queued runs other users' jobs: operators only, without --as");
+		return -1;
+	}
+	if (ers_migrate_queued(c->ctx, &ids, &n, &c->err) < 0)
+		return -1;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct ers_error e;
+		if (ers_migrate_run(c->ctx, ids[i], &e) < 0) {
+			if (e.code == ERS_E_CONFLICT) {
+				taken++;
+				continue;
+			}
+			failed++;
+			fprintf(stderr, "ersctl: migrate run-queued: migration %lld: %s\n", ids[i], e.message);
+			continue;
+		}
+		struct ers_migrate_job *j;
+		if (ers_migrate_show(c->ctx, &c->actor, ids[i], &j, &e) == 0) {
+			json_array_append_new(arr, json_pack("{s:I,s:s}", "id", (json_int_t)ids[i], "state", j->state));
+			if (!c->json)
+				out_note(c, "migration %lld into %s: %s", ids[i], j->address, j->state);
+			ers_migrate_job_free(j);
+		}
+	}
+	free(ids);
+	if (c->json)
+		out_json(c, json_pack("{s:o,s:I}", "ran", arr, "left_to_other_workers", (json_int_t)taken));
+	else if (!n)
+		out_note(c, "no migration is queued");
+	else
+		json_decref(arr);
+	if (failed) {
+		ers_error_set(&c->err, ERS_E_UNAVAILABLE, "%zu of %zu queued migrations could not run (above)", failed, n);
+		return -1;
+	}
+	return 0;
+}

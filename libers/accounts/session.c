@@ -348,6 +348,22 @@ out:
 	return rc;
 }
 
+int ers_session_alive(struct ers_ctx *ctx, const char *token, struct ers_error *err)
+{
+	char hex[2 + 2 * SHA256_DIGEST_LENGTH + 1];
+	if (!token_param(token, hex))
+		return 0;
+	const char *params[] = { hex };
+	PGresult *res = ers_db_exec(ctx, "SELECT 1 FROM ers.session s JOIN ers.mailbox m ON m.id = s.mailbox_id"
+				    " WHERE s.token_hash = $1::bytea AND NOT s.mfa_pending AND m.status = 'active'"
+				    " AND s.last_seen >= now() - " SQL_IDLE, 1, params, err);
+	if (!res)
+		return -1;
+	int alive = PQntuples(res) > 0;
+	PQclear(res);
+	return alive;
+}
+
 int ers_session_check(struct ers_ctx *ctx, const char *token, const char *client_ip,
 		      struct ers_session *s, struct ers_error *err)
 {

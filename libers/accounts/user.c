@@ -362,7 +362,7 @@ int ers_user_list(struct ers_ctx *ctx, const struct ers_actor *actor, const stru
 	ers_buf_addf(&q, "SELECT " USER_COLUMNS ", %s" USER_FROM
 		" WHERE ($1::bigint IS NULL OR m.tenant_id = $1::bigint) AND ($2::bigint IS NULL OR m.id = $2::bigint)"
 		" AND ($3::text IS NULL OR m.role = $3) AND ($4::text IS NULL OR m.role = $4)"
-		" AND ($5::text IS NULL OR m.status = $5)"
+		" AND ($5::text IS NULL OR m.status = $5) AND m.kind = 'user'" /* shared mailboxes: ersctl shared list */
 		" AND ($8::text IS NULL OR strpos(lower(m.address || ' ' || m.first_name || ' ' || m.last_name), lower($8)) > 0)",
 		key_expr ? key_expr : "''");
 	if (key_expr)

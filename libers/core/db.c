@@ -89,6 +89,16 @@ void ers_ctx_free(struct ers_ctx *ctx)
 	free(ctx);
 }
 
+bool ers_ctx_settle(struct ers_ctx *ctx)
+{
+	if (ctx->in_tx)
+		ers_db_rollback(ctx);
+	if (PQtransactionStatus(ctx->conn) == PQTRANS_INTRANS || PQtransactionStatus(ctx->conn) == PQTRANS_INERROR)
+		PQclear(PQexec(ctx->conn, "ROLLBACK"));
+	ctx->warning[0] = '\0';
+	return PQstatus(ctx->conn) == CONNECTION_OK && PQtransactionStatus(ctx->conn) == PQTRANS_IDLE;
+}
+
 const struct ers_config *ers_ctx_config(const struct ers_ctx *ctx)
 {
 	return ctx->cfg;

@@ -641,6 +641,20 @@ static int in_folder(struct ers_imap *im, const char *folder, struct ers_imap_re
 /* Servers without SPECIAL-USE (or folders made by hand) name the roles
  * by convention: a role no folder is flagged with is given to the first
  * folder with one of its usual names. */
+/* Folders of the shared namespace (and its root): another mailbox's Sent
+ * or Trash is never this user's. */
+static void mark_shared(struct ers_imap_result *r)
+{
+	size_t n = strlen(ERS_IMAP_SHARED_PREFIX);
+	for (size_t i = 0; i < r->nfolders; i++) {
+		struct ers_imap_folder *f = &r->folders[i];
+		if (!strncmp(f->name, ERS_IMAP_SHARED_PREFIX, n) || (strlen(f->name) == n - 1 && !strncmp(f->name, ERS_IMAP_SHARED_PREFIX, n - 1))) {
+			f->shared = true;
+			f->special = ERS_IMAP_FOLDER_NORMAL;
+		}
+	}
+}
+
 static void guess_special_uses(struct ers_imap_result *r)
 {
 	static const struct { const char *name; enum ers_imap_special special; } names[] = {
@@ -654,7 +668,8 @@ static void guess_special_uses(struct ers_imap_result *r)
 		for (size_t i = 0; i < r->nfolders && !taken; i++)
 			taken = r->folders[i].special == names[k].special;
 		for (size_t i = 0; i < r->nfolders && !taken; i++)
-			if (r->folders[i].special == ERS_IMAP_FOLDER_NORMAL && !strcasecmp(r->folders[i].name, names[k].name)) {
+			if (r->folders[i].special == ERS_IMAP_FOLDER_NORMAL && !r->folders[i].shared &&
+			    !strcasecmp(r->folders[i].name, names[k].name)) {
 				r->folders[i].special = names[k].special;
 				taken = true;
 			}
@@ -694,6 +709,7 @@ int ers_imap_folders(struct ers_imap *im, struct ers_imap_result *r, struct ers_
 		}
 	}
 	if (rc == 0) {
+		mark_shared(r);
 		guess_special_uses(r);
 		qsort(r->folders, r->nfolders, sizeof *r->folders, folder_order);
 	}
@@ -1013,4 +1029,10 @@ int ers_imap_open_owner(const struct ers_config *cfg, const char *address, long 
 	}
 	ers_buf_free(&login);
 	return rc;
+}
+
+void ers_imap_unselect(struct ers_imap *im)
+{
+	free(im->selected);
+	im->selected = NULL;
 }

@@ -415,3 +415,9 @@ void ers_migrate_list_free(struct ers_migrate_list *l)
 	free(l->items);
 	free(l);
 }
+
+int ers_migrate_may(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address, struct ers_error *err)
+{
+	struct ers_mailbox_ref ref;
+	return ers_mailbox_for(ctx, actor, address, ERS_ACT_MIGRATE, false, NULL, &ref, NULL, err);
+}

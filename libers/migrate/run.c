@@ -20,6 +20,7 @@
 
 #define SOURCE_NS "ERS-MIGRATION-SOURCE/"
 #define COPY_BATCH 200
+#define SINGLE_RETRY_MAX 200 /* messages of a refused batch tried one by one */
 
 static volatile sig_atomic_t stop_requested;
 static void on_term(int sig)
@@ -91,7 +92,10 @@ static bool write_conf(struct worker *w)
 		ers_buf_adds(&b, "ssl_client_ca_dir = /etc/ssl/certs\n");
 	ers_buf_adds(&b, "imapc_features = rfc822.size fetch-headers\n"
 			 "namespace ers_migration_source {\n  prefix = " SOURCE_NS "\n  separator = /\n"
-			 "  location = imapc:\n  list = no\n  subscriptions = no\n}\n");
+			 "  location = imapc:\n  list = no\n  subscriptions = no\n}\n"
+			 /* The quota root counts the user's own namespace only: counted
+			  * over every namespace, the source's mail would fill it. */
+			 "plugin {\n  quota = count:User quota:ns=\n}\n");
 	bool ok = write_private(w->pwfile, w->password.data, w->password.len) && write_private(w->conf, b.data, b.len);
 	ers_buf_free(&b);
 	return ok;
@@ -256,10 +260,34 @@ static void migrate_folder(struct worker *w, const struct ers_imap_folder *f, st
 		free(was);
 		goto fail;
 	}
-	ers_buf_free(&why2);
 	size_t after = match(s, ns, d, nd);
+	/* A batch doveadm refused (one message over the quota, say) copied
+	 * nothing: its messages again one by one, so that only the ones that
+	 * cannot be copied fail.  Bounded: a mailbox that is simply full
+	 * would otherwise cost a doveadm run per message. */
+	if (after < ns && ns - after <= SINGLE_RETRY_MAX && !stop_requested) {
+		for (size_t i = 0; i < ns && !stop_requested; i++) {
+			if (s[i].matched)
+				continue;
+			char uid[16];
+			snprintf(uid, sizeof uid, "%u", s[i].uid);
+			const char *copy[] = { "copy", "-u", w->job->address, r->to, "mailbox", src.data, "uid", uid, NULL };
+			run_doveadm(w, copy, NULL, &why);
+		}
+		idents_free(d, nd);
+		d = NULL;
+		if (list_messages(w, r->to, &d, &nd, &why2) < 0) {
+			ers_buf_reset(&why);
+			ers_buf_add(&why, why2.data, why2.len);
+			ers_buf_free(&why2);
+			free(was);
+			goto fail;
+		}
+		after = match(s, ns, d, nd);
+	}
 	r->copied = (long long)(after - before);
 	r->skipped = (long long)before;
+	ers_buf_free(&why2);
 	r->failed = (long long)(ns - after);
 	for (size_t i = 0; i < ns; i++)
 		if (s[i].matched && !was[i])
@@ -440,4 +468,22 @@ out:
 	ers_buf_free_secret(&w.password);
 	ers_migrate_job_free(w.job);
 	return rc;
+}
+
+int ers_migrate_queued(struct ers_ctx *ctx, long long **ids_r, size_t *n_r, struct ers_error *err)
+{
+	*ids_r = NULL;
+	*n_r = 0;
+	PGresult *r = ers_db_exec(ctx, "SELECT id FROM ers.migration WHERE state = 'queued' AND source_password IS NOT NULL"
+				       " ORDER BY id", 0, NULL, err);
+	if (!r)
+		return -1;
+	size_t n = (size_t)PQntuples(r);
+	long long *ids = ers_xcalloc(n ? n : 1, sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = ers_db_ll(r, (int)i, 0);
+	PQclear(r);
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
 }

@@ -117,6 +117,32 @@ PY
         sed -n 's/^Set-Cookie: \([^;]*\);.*/\1/p')
     [ -n "$cookie" ] || { echo "bench: the webmail login as $user gave no session cookie" >&2; exit 1; }
 
+    # ERS as a FastCGI server (ers-webmail-fcgi, one worker) behind a
+    # lighttpd of its own on the same certificate, with the same session.
+    local fport ff=$wm/fcgi
+    fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$ff/root" "$ff/tmp"
+    cp "$top/build/ers-webmail-fcgi" "$dir/build/web/"
+    ERS_CONFIG=$dir/web/ers.yaml setsid "$dir/build/web/ers-webmail-fcgi" --socket "$ff/sock" --socket-mode 0600 \
+        --workers 1 --pid-file "$ff/pid" </dev/null >"$ff/log" 2>&1 &
+    cat >"$ff/lighttpd.conf" <<CONF
+server.modules = ("mod_openssl", "mod_fastcgi")
+server.bind = "127.0.0.1"
+server.port = $fport
+server.document-root = "$ff/root"
+server.pid-file = "$ff/lighttpd.pid"
+server.errorlog = "$ff/error.log"
+server.upload-dirs = ("$ff/tmp")
+ssl.engine = "enable"
+ssl.pemfile = "$dir/tls/server.pem"
+ssl.privkey = "$dir/tls/server.key"
+fastcgi.server = ("/" => (("socket" => "$ff/sock", "check-local" => "disable", "fix-root-scriptname" => "enable")))
+CONF
+    local i
+    for i in $(seq 1 100); do [ -S "$ff/sock" ] && break; sleep 0.05; done
+    lighttpd -f "$ff/lighttpd.conf" || { echo "bench: lighttpd for ers-webmail-fcgi did not start" >&2; exit 1; }
+    for i in $(seq 1 100); do ss -Htln "sport = :$fport" | grep -q . && break; sleep 0.05; done
+
     # Roundcube beside it, logged in as the same user (test/bench/roundcube.sh).
     say "webmail: starting Roundcube"
     roundcube_start "$user" webmail-bench-password-1
@@ -124,9 +150,9 @@ PY
     local master
     master=$(sed -n 's/^WEBMAIL_MASTER_PASSWORD=//p' "$dir/secrets")
     python3 - "$cgi" "$dir/web/ers.yaml" "$cookie" "$user" "$master" "$IMAP_PORT" "$TLS_CA" "$wm/hello" "$n" \
-        "https://127.0.0.1:$WEB_PORT" "$RC_BASE" "$RC_JAR" "$RC_TOKEN" >"$wm/cmds.json" <<'PY'
+        "https://127.0.0.1:$WEB_PORT" "$RC_BASE" "$RC_JAR" "$RC_TOKEN" "https://127.0.0.1:$fport" >"$wm/cmds.json" <<'PY'
 import json, shutil, sys
-cgi, conf, cookie, user, master, port, ca, hello, n, ers, rc, rc_jar, rc_token = sys.argv[1:14]
+cgi, conf, cookie, user, master, port, ca, hello, n, ers, rc, rc_jar, rc_token, ersf = sys.argv[1:15]
 n = int(n)
 def cgi_env(path, query="", with_cookie=True):
     return {"ERS_CONFIG": conf, "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "HTTPS": "on",
@@ -154,6 +180,12 @@ print(json.dumps([
     {"name": "ers_open", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", cookie,
                                   ers + "/message?folder=INBOX&uid=%d" % n, ers + "/message/body?folder=INBOX&uid=%d" % n],
      "env": {}, "expect": ["<h1>The 16 KB message</h1>", "<base target=\"_blank\">"]},
+    # The same over the FastCGI server.
+    {"name": "ersf_list", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", cookie, ersf + "/"],
+     "env": {}, "expect": "Page 1 of %d" % ((n + 49) // 50)},
+    {"name": "ersf_open", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", cookie,
+                                   ersf + "/message?folder=INBOX&uid=%d" % n, ersf + "/message/body?folder=INBOX&uid=%d" % n],
+     "env": {}, "expect": ["<h1>The 16 KB message</h1>", "<base target=\"_blank\">"]},
     {"name": "rc_list", "argv": [shutil.which("curl"), "-s", "--cacert", ca, "-b", rc_jar, "-H", "X-Roundcube-Request: " + rc_token,
                                  rc + "/?_task=mail&_action=list&_mbox=INBOX&_page=1&_remote=1"],
      "env": {}, "expect": "Messages 1 to 50 of %d" % n},
@@ -162,7 +194,7 @@ print(json.dumps([
      "env": {}, "expect": "The 16 KB message"},
 ]))
 PY
-    say "webmail: $warm warm-up rounds, then $rounds rounds of 13 processes each"
+    say "webmail: $warm warm-up rounds, then $rounds rounds of 15 processes each"
     python3 - "$wm/cmds.json" "$rounds" "$warm" >"$wm/times" <<'PY'
 # Each run: posix_spawn with stdout on a pipe; the time to the first byte
 # and to the exit.  The output must hold "expect" and the exit status be 0.
@@ -209,12 +241,20 @@ for c in cmds:
 PY
     # name first-byte total q1 q3 (ms)
     roundcube_stop
+    kill "$(cat "$ff/lighttpd.pid")" 2>/dev/null
+    local fpid
+    fpid=$(cat "$ff/pid" 2>/dev/null)
+    [ -n "$fpid" ] && kill "$fpid" 2>/dev/null
+    local fcgi_logins
+    fcgi_logins=$(grep -c "imap-login: Info: Login: user=<$user>" "$dir/dovecot/log/dovecot.log")
     # name first-byte total q1 q3 (ms)
     wm_t() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$wm/times"; }
     local list=$(wm_t cgi_list 3) list_f=$(wm_t curl_list 3) list_fi=$(wm_t curl_list_items 3)
     local open=$(wm_t cgi_open 3) open_f=$(wm_t curl_open 3)
     local css=$(wm_t cgi_css 2) login=$(wm_t cgi_login 2) hello=$(wm_t hello 2) libs_only=$(wm_t libs_only 3)
     local e_list=$(wm_t ers_list 3) e_open=$(wm_t ers_open 3) rc_list=$(wm_t rc_list 3) rc_open=$(wm_t rc_open 3)
+    local f_list=$(wm_t ersf_list 3) f_open=$(wm_t ersf_open 3) r_f_list r_f_open
+    r_f_list=$(calc "$f_list / $rc_list") r_f_open=$(calc "$f_open / $rc_open")
     local r_list r_list_i r_open r_css r_login r_rc_list r_rc_open
     r_list=$(calc "$list / $list_f") r_list_i=$(calc "$list / $list_fi") r_open=$(calc "$open / $open_f")
     r_css=$(calc "$css / $hello") r_login=$(calc "$login / $hello")
@@ -229,13 +269,17 @@ PY
         echo "Run $started (load average $load0 at its start, $(cut -d' ' -f1-3 /proc/loadavg) at its end)."
         echo "The INBOX holds $n messages (a Maildir written directly, then \`doveadm"
         echo "force-resync\`; every tenth with an attachment); the newest is a $big_size-byte"
-        echo "text + HTML message.  $warm warm-up rounds, then $rounds rounds, each running all 13"
+        echo "text + HTML message.  $warm warm-up rounds, then $rounds rounds, each running all 15"
         echo "processes below in a new random order; medians (interquartile range in brackets)."
         echo
         echo "Rows 1–2, over HTTPS: each request a new curl process (so a new TLS handshake"
-        echo "to the web server) with a logged-in session's cookies.  ERS: the stack's lighttpd"
-        echo "running \`ers-webmail.cgi\` (mod_cgi), which logs in to Dovecot as"
-        echo "USER*ers-webmail over plain IMAP on loopback, the master key's hash SHA512-CRYPT"
+        echo "to the web server) with a logged-in session's cookies.  ERS: \`ers-webmail-fcgi\`"
+        echo "(one worker) behind a lighttpd of its own (mod_fastcgi): it keeps its database"
+        echo "connection and the session's IMAP connection between requests, so Dovecot saw"
+        echo "$fcgi_logins login(s) of the bench user in the whole run, the CGI's included (ers-webmail(8))."
+        echo "Rows 1b–2b: the stack's lighttpd running \`ers-webmail.cgi\` (mod_cgi) for the"
+        echo "same requests, which logs in to Dovecot as"
+        echo "USER*ers-webmail over plain IMAP on loopback at every request, the master key's hash SHA512-CRYPT"
         echo "of 1000 rounds (ers-webmail(8), \"Connections to Dovecot\").  Roundcube: Debian's"
         echo "$(dpkg-query -W -f '${Version}' roundcube-core) with SQLite, PHP $(php-cgi -v 2>/dev/null | awk 'NR == 1 { print $2 }') as php-cgi"
         echo "FastCGI (2 children, opcache on) behind a lighttpd of its own on the same"
@@ -246,8 +290,10 @@ PY
         echo
         echo "| what | ERS webmail | Roundcube | ratio (goal) |"
         echo "| --- | --- | --- | --- |"
-        echo "| 1. message list: ERS's INBOX page (the newest 50, folder list with counts) vs Roundcube's list request (\`_action=list\`, 50 rows) | $e_list ms ($(iqr ers_list)) | $rc_list ms ($(iqr rc_list)) | **$r_rc_list — $(verdict "$r_rc_list" 0.5)** (≤ 0.5) |"
-        echo "| 2. open the $big_size-byte message: page + body frame vs preview | $e_open ms ($(iqr ers_open)) | $rc_open ms ($(iqr rc_open)) | **$r_rc_open — $(verdict "$r_rc_open" 0.5)** (≤ 0.5) |"
+        echo "| 1. message list: ERS's INBOX page (the newest 50, folder list with counts) vs Roundcube's list request (\`_action=list\`, 50 rows) | $f_list ms ($(iqr ersf_list)) | $rc_list ms ($(iqr rc_list)) | **$r_f_list — $(verdict "$r_f_list" 0.5)** (≤ 0.5) |"
+        echo "| 2. open the $big_size-byte message: page + body frame vs preview | $f_open ms ($(iqr ersf_open)) | $rc_open ms ($(iqr rc_open)) | **$r_f_open — $(verdict "$r_f_open" 0.5)** (≤ 0.5) |"
+        echo "| 1b. the same list, ERS as a CGI | $e_list ms ($(iqr ers_list)) | $rc_list ms | $r_rc_list |"
+        echo "| 2b. the same message, ERS as a CGI | $e_open ms ($(iqr ers_open)) | $rc_open ms | $r_rc_open |"
         echo
         echo "Rows 3–6: \`build/ers-webmail.cgi\` run as a process with the CGI environment"
         echo "set (no web server, no TLS to it), from exec to exit, beside its floors: curl"
@@ -261,6 +307,8 @@ PY
         echo "| 3. the INBOX page as a process (session check in PostgreSQL, LOGIN, the folder list, SELECT, FETCH, the HTML page) | $list ms ($(iqr cgi_list)) | curl: LOGIN + SELECT + \`FETCH $((n - 49)):$n ENVELOPE\`: $list_f ms ($(iqr curl_list)) | **$r_list — $(verdict "$r_list" 1.3)** (≤ 1.3) |"
         echo "| the same, the floor fetching what the CGI fetches (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE) | | $list_fi ms ($(iqr curl_list_items)) | $r_list_i |"
         echo "| 4. opening the $big_size-byte message as a process (fetched, marked read, parsed, headers page) | $open ms ($(iqr cgi_open)) | curl: LOGIN + SELECT + \`UID FETCH $n BODY[]\`: $open_f ms ($(iqr curl_open)) | **$r_open — $(verdict "$r_open" 1.2)** (≤ 1.2) |"
+        echo "| 3c. the INBOX page from the FastCGI server over HTTPS (row 1: the login not paid again), against the same floor | $f_list ms | $list_f ms | **$(calc "$f_list / $list_f") — $(verdict "$(calc "$f_list / $list_f")" 1)** (below the floor: < 1) |"
+        echo "| 4c. the message (page + body frame) from the FastCGI server over HTTPS (row 2), against the same floor | $f_open ms | $open_f ms | **$(calc "$f_open / $open_f") — $(verdict "$(calc "$f_open / $open_f")" 1)** (< 1) |"
         echo "| 5. start to first byte without IMAP or database: GET /static/ers.css | $css ms | hello-world CGI: $hello ms | **$r_css — $(verdict "$r_css" 3)** (≤ 3) |"
         echo "| 6. GET /login without a session cookie (no configuration, no database) | $login ms | $hello ms | $r_login |"
         echo "| an empty program needing the module's $libs_module shared libraries (exec to exit) | $libs_only ms | $hello ms | $(calc "$libs_only / $hello") |"
@@ -268,8 +316,9 @@ PY
         echo "The last row is what a page of a session pays before its own work: loading"
         echo "the module's libraries (libpq, libcurl and GMime bring most of them)."
         echo "Row 3's page does more than its floor: LIST with STATUS for the folder list"
-        echo "and its counts, besides SELECT and FETCH.  Both webmails still log in to"
-        echo "Dovecot at every request; ERS's login is the cheap one (no memory-hard hash,"
-        echo "no TLS handshake on loopback), Roundcube's checks the user's yescrypt hash."
+        echo "and its counts, besides SELECT and FETCH.  Roundcube and the CGI log in to"
+        echo "Dovecot at every request (the CGI's login is the cheap one: no memory-hard hash,"
+        echo "no TLS handshake on loopback; Roundcube's checks the user's yescrypt hash); the"
+        echo "FastCGI server logs in once per session."
     } >"$dir/results-webmail.md"
 }

@@ -60,7 +60,7 @@ L63=$(printf 'a%.0s' {1..63})
 L64=$(printf 'a%.0s' {1..64})
 
 # --- command words ---------------------------------------------------------
-bad 64 'unknown command "tenatn"; possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, smime, spam, tenant, user$' \
+bad 64 'unknown command "tenatn"; possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, shared, smime, spam, tenant, user$' \
     "unknown noun lists the nouns" tenatn list
 bad 64 'ambiguous command "c"; possibilities are: .*completion, config' "ambiguous noun prefix" c check
 bad 64 'tenant: ambiguous command "d"; possibilities are: add, autoconfig, delete, domain, edit, golive, list, show$' \
@@ -78,7 +78,7 @@ bad 64 'config: which one\? possibilities are: check$' "config without a verb" c
 bad 64 'unknown command ""; possibilities are: alias, archive, audit,' "an empty command word is unknown, not ambiguous" ""
 expect 64 "no command at all: usage on stderr" --quiet
 like "$ERR" "^usage: ersctl" "the usage says how to call ersctl"
-bad_json 64 usage 'which command\? possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, smime, spam, tenant' "no command at all"
+bad_json 64 usage 'which command\? possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, shared, smime, spam, tenant' "no command at all"
 bad_json 64 usage 'unknown command "tenatn"; possibilities are: alias, archive, audit,' "unknown noun" tenatn list
 bad 64 'unknown option --bogus before the command; possibilities are: --config, --as, --json' "unknown global option" --bogus tenant list
 bad 64 'option --json takes no value' "a global flag given a value before the command" --json=yes tenant list
@@ -89,7 +89,7 @@ bad 64 'tenant list: option --config needs a value, got an empty one' "--config 
 bad 64 'tenant list: option --yes takes no value' "a global flag given a value after the command" tenant list --yes=1
 
 # --- help and completion -------------------------------------------------
-bad 64 'help: no command "bogus"; possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, smime, spam, tenant, user$' \
+bad 64 'help: no command "bogus"; possibilities are: alias, archive, audit, autoreply, av, backup, completion, config, db, dkim, dns, forward, help, limits, mailstack, migrate, mtasts, policyd, scan, server, shared, smime, spam, tenant, user$' \
     "help for an unknown noun lists each noun once" help bogus
 bad 64 'help: no command "tenant bogus"; possibilities are: add, autoconfig, delete, domain, edit, golive, list, show$' \
     "help for an unknown verb lists the noun's verbs" help tenant bogus

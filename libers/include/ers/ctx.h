@@ -2,6 +2,7 @@
 #ifndef ERS_CTX_H
 #define ERS_CTX_H
 
+#include <stdbool.h>
 #include "config.h"
 #include "error.h"
 
@@ -17,6 +18,10 @@ enum {
 int ers_ctx_open(const struct ers_config *cfg, unsigned flags, struct ers_ctx **ctx_r,
 		 struct ers_error *err);
 void ers_ctx_free(struct ers_ctx *ctx);
+/* Between two requests of a long-lived front (the webmail's FastCGI
+ * workers): ends a transaction left open and forgets the warning; false
+ * when the connection is no longer usable (free it, open another). */
+bool ers_ctx_settle(struct ers_ctx *ctx);
 const struct ers_config *ers_ctx_config(const struct ers_ctx *ctx);
 /* After a successful call: a follow-up step that failed although the change
  * itself committed (say, Dovecot's auth cache not flushed), or what the

@@ -41,12 +41,18 @@ enum ers_imap_special {
 	ERS_IMAP_FOLDER_FLAGGED,
 };
 
+/* Where the shared mailboxes a user was given access to appear (the
+ * namespace `ersctl mailstack render` writes): Shared/ADDRESS is the
+ * shared mailbox's INBOX, Shared/ADDRESS/FOLDER its other folders. */
+#define ERS_IMAP_SHARED_PREFIX "Shared/"
+
 struct ers_imap_folder {
 	char *name;       /* the server's name, for commands */
 	char *display;    /* decoded from modified UTF-7 */
 	char delimiter;   /* '\0' for a flat namespace */
 	bool noselect;    /* \Noselect or \NonExistent: holds no messages */
 	bool has_children;
+	bool shared;      /* ERS_IMAP_SHARED_PREFIX and below: a shared mailbox's (never special) */
 	enum ers_imap_special special;
 	long messages, unseen; /* -1: not known */
 };
@@ -170,6 +176,9 @@ int ers_imap_open(const struct ers_imap_params *p, struct ers_imap **im_r, struc
  * own IMAP commands refuse answers over 300 KB).  Safe to run in another
  * thread than the one that logs in, once curl_global_init has run. */
 int ers_imap_connect(const struct ers_imap_params *p, struct ers_imap **im_r, struct ers_error *err);
+/* Forgets which folder is selected, so that the next command SELECTs it
+ * again (fresh counts): for a connection kept between requests. */
+void ers_imap_unselect(struct ers_imap *im);
 /* Readies libcurl (curl_global_init): call it in the main thread before
  * another thread runs ers_imap_connect; more calls do nothing. */
 void ers_imap_global_init(void);

@@ -50,11 +50,18 @@ struct ers_migrate_list {
  * in the background or not. */
 int ers_migrate_start(struct ers_ctx *ctx, const struct ers_actor *actor, const struct ers_migrate_spec *spec,
 		      long long *id_r, struct ers_error *err);
+/* Whether the actor may migrate into `address` (the policy's answer, a
+ * refusal audited): for a front showing the form before anything is sent. */
+int ers_migrate_may(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address, struct ers_error *err);
 /* A queued or interrupted job again (one audit row). */
 int ers_migrate_resume(struct ers_ctx *ctx, const struct ers_actor *actor, long long id, struct ers_error *err);
 /* Runs job `id` to its end in this process: the worker.  Its outcome is in
  * the job's state and report; -1 only when it could not run at all. */
 int ers_migrate_run(struct ers_ctx *ctx, long long id, struct ers_error *err);
+/* The jobs waiting for a worker, oldest first: those queued from the
+ * webmail, which cannot start one (`ersctl migrate run-queued` from a
+ * timer runs them), and any whose worker never started. */
+int ers_migrate_queued(struct ers_ctx *ctx, long long **ids_r, size_t *n_r, struct ers_error *err);
 /* Stops a queued or running job (its worker gets SIGTERM); one audit row. */
 int ers_migrate_cancel(struct ers_ctx *ctx, const struct ers_actor *actor, long long id, struct ers_error *err);
 int ers_migrate_show(struct ers_ctx *ctx, const struct ers_actor *actor, long long id,

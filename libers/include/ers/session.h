@@ -77,6 +77,11 @@ int ers_login_mfa(struct ers_ctx *ctx, const char *pending_token, const char *co
  * MFA-pending, or the user is disabled. */
 int ers_session_check(struct ers_ctx *ctx, const char *token, const char *client_ip,
 		      struct ers_session *session_r, struct ers_error *err);
+/* Whether the session of `token` still stands (1) or ended -- logged out,
+ * expired, the user's password changed or the user disabled -- (0),
+ * without noting a request: for a front that keeps something per session
+ * (the webmail's FastCGI workers their IMAP connections).  -1 on error. */
+int ers_session_alive(struct ers_ctx *ctx, const char *token, struct ers_error *err);
 /* Ends the session on the server (one audit row); a token that is no
  * session (any more) is no error. */
 int ers_session_logout(struct ers_ctx *ctx, const char *token, struct ers_error *err);
