@@ -323,8 +323,24 @@ complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a allow
 complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from allow' -a remove
 complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a add
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a list
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a block
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from block' -a remove
+complete -c ersctl -n '__fish_use_subcommand' -a spam
+complete -c ersctl -n '__fish_seen_subcommand_from spam' -a milter
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from milter' -l listen -r
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from milter' -l pidfile -r
+complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a set
 complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l greylisting -r -a 'on off default'
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l filter -r -a 'on off default'
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l threshold -r
+complete -c ersctl -n '__fish_seen_subcommand_from spam; and __fish_seen_subcommand_from set' -l action -r -a 'mark junk reject default'
 complete -c ersctl -n '__fish_use_subcommand' -a spam
 complete -c ersctl -n '__fish_seen_subcommand_from spam' -a show
 complete -c ersctl -n '__fish_use_subcommand' -a tenant

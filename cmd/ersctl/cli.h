@@ -146,6 +146,13 @@ int cmd_spam_set(struct cli *c);
 int cmd_spam_allow_add(struct cli *c);
 int cmd_spam_allow_list(struct cli *c);
 int cmd_spam_allow_remove(struct cli *c);
+int cmd_spam_block_add(struct cli *c);
+int cmd_spam_block_list(struct cli *c);
+int cmd_spam_block_remove(struct cli *c);
+int cmd_spam_milter(struct cli *c);
+/* A milter address in Postfix's notation (inet:HOST:PORT, unix:/PATH)
+ * as libmilter writes it (inet:PORT@HOST); milter.c. */
+int cli_libmilter_address(const char *postfix, char *out, size_t cap, struct ers_error *err);
 int cmd_migrate_run_queued(struct cli *c);
 int cmd_shared_add(struct cli *c);
 int cmd_shared_list(struct cli *c);

@@ -217,6 +217,11 @@ static const struct opt_spec scan_milter_opts[] = {
 	{ "pidfile", "FILE", "write the process id to FILE while running", 0, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };
+static const struct opt_spec spam_milter_opts[] = {
+	{ "listen", "ADDRESS", "inet:HOST:PORT or unix:/PATH, as Postfix names it (default: mailstack.spam_milter)", 0, NULL },
+	{ "pidfile", "FILE", "write the process id to FILE while running", 0, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 static const struct opt_spec scan_list_opts[] = {
 	{ "tenant", "TENANT", "only this tenant's scans (name or domain)", 0, NULL },
 	{ "since", "TIME", "only scans since a time (2026-12-04, 2026-12-04T10:00Z) or a span ago (30m, 12h, 7d, 2w)", 0, NULL },
@@ -307,7 +312,10 @@ static const struct opt_spec autoreply_set_opts[] = {
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec spam_set_opts[] = {
-	{ "greylisting", "on|off|default", "greylisting of mail from outside (a mailbox: only where its domain has it on; default: as the domain says)", OPT_REQUIRED, "on off default" },
+	{ "greylisting", "on|off|default", "greylisting of mail from outside (a mailbox: only where its domain has it on; default: as the domain says)", 0, "on off default" },
+	{ "filter", "on|off|default", "the spam filter of mail from outside (a mailbox: only where its domain has it on; default: as the domain says)", 0, "on off default" },
+	{ "threshold", "N|default", "rspamd's score from which mail is spam: 1..100, two decimals at most (a domain's default: 5)", 0, NULL },
+	{ "action", "mark|junk|reject|default", "what becomes of spam: mark (a header, INBOX), junk (moved to Junk), reject (refused 5xx); a domain's default: junk", 0, "mark junk reject default" },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 static const struct opt_spec smime_identity_set_opts[] = {
@@ -456,11 +464,15 @@ const struct cmd_spec ersctl_commands[] = {
 	{ "smime open", "EMAIL", 1, 1, smime_open_opts, "decrypt a message with a user's identity and verify its signature, as the webmail reads it", cmd_smime_open, OPERATOR_DB },
 	{ "smime protect", "EMAIL", 1, 1, smime_protect_opts, "sign and/or encrypt a message as the user, as the webmail sends it", cmd_smime_protect, OPERATOR_DB },
 	{ "smime status", "", 0, 0, no_opts, "show whether S/MIME is ready here: master key, OpenSSL runtime, identities", cmd_smime_status, OPERATOR_DB },
-	{ "spam allow add", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "never greylist mail from SENDER (an address or a domain) to the domain or mailbox", cmd_spam_allow_add, OPERATOR_DB },
+	{ "spam allow add", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "never greylist nor filter as spam mail from SENDER (an address or a domain) to the domain or mailbox", cmd_spam_allow_add, OPERATOR_DB },
 	{ "spam allow list", "DOMAIN|EMAIL", 1, 1, no_opts, "list the allowed senders of a domain or a mailbox", cmd_spam_allow_list, OPERATOR_DB },
 	{ "spam allow remove", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "remove an allowed sender", cmd_spam_allow_remove, OPERATOR_DB },
-	{ "spam set", "DOMAIN|EMAIL", 1, 1, spam_set_opts, "turn greylisting on or off for a domain or a mailbox", cmd_spam_set, OPERATOR_DB },
-	{ "spam show", "DOMAIN|EMAIL", 1, 1, no_opts, "show a domain's or a mailbox's greylisting and allowed senders", cmd_spam_show, OPERATOR_DB },
+	{ "spam block add", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "treat all mail from SENDER (an address or a domain) to the domain or mailbox as spam", cmd_spam_block_add, OPERATOR_DB },
+	{ "spam block list", "DOMAIN|EMAIL", 1, 1, no_opts, "list the blocked senders of a domain or a mailbox", cmd_spam_block_list, OPERATOR_DB },
+	{ "spam block remove", "DOMAIN|EMAIL SENDER", 2, 2, no_opts, "remove a blocked sender", cmd_spam_block_remove, OPERATOR_DB },
+	{ "spam milter", "", 0, 0, spam_milter_opts, "run the milter that filters spam in mail arriving on port 25 with rspamd's scores (Postfix smtpd_milters)", cmd_spam_milter, OPERATOR_DB },
+	{ "spam set", "DOMAIN|EMAIL", 1, 1, spam_set_opts, "set the spam filter (on/off, threshold, action) or greylisting of a domain or a mailbox", cmd_spam_set, OPERATOR_DB },
+	{ "spam show", "DOMAIN|EMAIL", 1, 1, no_opts, "show a domain's or a mailbox's spam filter, greylisting, allowed and blocked senders", cmd_spam_show, OPERATOR_DB },
 	{ "tenant add", "NAME", 1, 1, tenant_add_opts, "create a tenant with its primary domain and mail hosts", cmd_tenant_add, OPERATOR_DB },
 	{ "tenant autoconfig", "DOMAIN", 1, 1, tenant_autoconfig_opts, "print (or write) the domain's Thunderbird-style autoconfig file, config-v1.1.xml", cmd_tenant_autoconfig, OPERATOR_DB },
 	{ "tenant delete", "TENANT", 1, 1, no_opts, "delete a tenant and everything it owns", cmd_tenant_delete, OPERATOR_DB | CMD_DESTRUCTIVE },

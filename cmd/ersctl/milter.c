@@ -190,7 +190,7 @@ static sfsistat on_close(SMFICTX *m)
 }
 
 /* scan.milter is in Postfix's notation; libmilter's is inet:PORT@HOST. */
-static int libmilter_address(const char *postfix, char *out, size_t cap, struct ers_error *err)
+int cli_libmilter_address(const char *postfix, char *out, size_t cap, struct ers_error *err)
 {
 	if (!strncmp(postfix, "unix:/", 6)) {
 		snprintf(out, cap, "%s", postfix);
@@ -237,7 +237,7 @@ int cmd_scan_milter(struct cli *c)
 		return -1;
 	}
 	char conn[600];
-	if (libmilter_address(listen_text, conn, sizeof conn, &c->err) < 0)
+	if (cli_libmilter_address(listen_text, conn, sizeof conn, &c->err) < 0)
 		return -1;
 	milter_cfg = c->cfg;
 	struct smfiDesc desc = {

@@ -193,6 +193,37 @@ static void check_opendkim(const struct ers_config *cfg, const char *listen_host
 	check_milter(r, "opendkim", host, cfg->mailstack.opendkim_port);
 }
 
+/* A milter given in Postfix's notation, when it is on an inet address
+ * (a unix socket is Postfix's to reach). */
+static void check_milter_at(struct ers_check_report *r, const char *component, const char *milter)
+{
+	const char *colon = milter && !strncmp(milter, "inet:", 5) ? strrchr(milter + 5, ':') : NULL;
+	if (!colon)
+		return;
+	char mhost[256];
+	snprintf(mhost, sizeof mhost, "%.*s", (int)(colon - milter - 5), milter + 5);
+	check_milter(r, component, mhost, atoi(colon + 1));
+}
+
+/* rspamd's normal worker answers GET /ping with "pong" once it has loaded
+ * its rules (the spam milter's scores come from there). */
+static void check_rspamd(struct ers_check_report *r, const char *where)
+{
+	char host[256], why[300], buf[1024];
+	const char *colon = strrchr(where, ':');
+	int port = colon ? atoi(colon + 1) : 0;
+	snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - where) : 0, where);
+	struct ers_probe *p;
+	if (!colon || port < 1 || ers_probe_open(host, port, &p, why, sizeof why) < 0) {
+		ers_check_add(r, "rspamd", "answers a ping", false, "%s", colon && port > 0 ? why : "mailstack.rspamd is not HOST:PORT");
+		return;
+	}
+	static const char ping[] = "GET /ping HTTP/1.0\r\n\r\n";
+	bool ok = ers_probe_write(p, ping, sizeof ping - 1) && ers_probe_read_until(p, buf, sizeof buf, "pong");
+	ers_check_add(r, "rspamd", "answers a ping", ok, "%s: %s", where, ok ? "pong" : "no answer to GET /ping");
+	ers_probe_close(p);
+}
+
 int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r, struct ers_error *err)
 {
 	(void)err;
@@ -230,6 +261,13 @@ int ers_mailstack_check(const struct ers_config *cfg, struct ers_check_report *r
 		const char *colon = strrchr(sm + 5, ':');
 		snprintf(mhost, sizeof mhost, "%.*s", (int)(colon - sm - 5), sm + 5);
 		check_milter(r, "scan-milter", mhost, atoi(colon + 1));
+	}
+	if (m->spam_milter) {
+		check_milter_at(r, "spam-milter", m->spam_milter);
+		if (m->rspamd)
+			check_rspamd(r, m->rspamd);
+		else
+			ers_check_add(r, "rspamd", "answers a ping", false, "mailstack.spam_milter is set but mailstack.rspamd is not");
 	}
 	if (m->doveadm_urls) {
 		struct ers_error e;

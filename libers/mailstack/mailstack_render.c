@@ -146,7 +146,14 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 	ers_buf_addf(b, GENERATED, r->cfg->path);
 	ers_buf_addf(b,
 		"# service     type  private unpriv  chroot  wakeup  maxproc command\n"
-		"%-13s inet  n       -       n       -       -       smtpd\n"
+		"%-13s inet  n       -       n       -       -       smtpd\n", smtp);
+	/* The spam filter (`ersctl spam milter`, rspamd's scores) on port 25
+	 * alone: our own users' submissions have their own checks.  When the
+	 * milter does not answer, accept: mail from outside is never held
+	 * back for the spam filter (it arrives unfiltered, the log says so). */
+	if (m->spam_milter)
+		ers_buf_addf(b, "  -o smtpd_milters={%s,default_action=accept}\n", m->spam_milter);
+	ers_buf_addf(b,
 		"%-13s inet  n       -       n       -       -       smtpd\n"
 		"  -o syslog_name=postfix/submission\n"
 		"  -o smtpd_sasl_auth_enable=yes\n"
@@ -158,7 +165,7 @@ static void master_cf(struct render *r, const char *dir, struct ers_buf *b)
 		"  -o smtpd_recipient_restrictions=check_recipient_access,pgsql:%s/pgsql-disabled.cf,check_policy_service,unix:private/quota-status,check_policy_service,%s\n"
 		"  -o smtpd_data_restrictions=check_policy_service,%s\n"
 		"  -o cleanup_service_name=cleanup\n",
-		smtp, submission, tls ? "encrypt" : "none", tls ? "yes" : "no",
+		submission, tls ? "encrypt" : "none", tls ? "yes" : "no",
 		dir, policy, policy);
 	/* Only submission signs (manual 004: mail arriving on port 25 is never
 	 * signed).  When OpenDKIM does not answer, tempfail: the client keeps
@@ -282,12 +289,31 @@ static void dovecot_dict_sieve(struct render *r, struct ers_buf *b)
 		m->db_host, m->db_port, m->db_name, m->db_user);
 }
 
+/* The global rule of the spam filter: `ersctl spam milter` names each
+ * recipient whose action is junk in an X-ERS-Junk header (removed from
+ * mail that arrives with one); LMTP's envelope recipient is the mailbox. */
+static void spam_sieve(struct render *r, struct ers_buf *b)
+{
+	ers_buf_addf(b, GENERATED, r->cfg->path);
+	ers_buf_adds(b,
+		"require [\"fileinto\", \"mailbox\", \"envelope\", \"variables\"];\n"
+		"if envelope :matches \"to\" \"*\" {\n  set :lower \"rcpt\" \"${1}\";\n}\n"
+		"if header :is \"X-ERS-Junk\" \"${rcpt}\" {\n  fileinto :create \"Junk\";\n  stop;\n}\n");
+}
+
 static void dovecot_conf(struct render *r, const char *dir, bool master, struct ers_buf *b)
 {
 	const typeof(r->cfg->mailstack) *m = &r->cfg->mailstack;
 	bool tls = m->tls_cert != NULL;
 	bool api = m->doveadm_port > 0;
 	const char *listen = m->listen;
+	/* Spam first: a message filed into Junk stops there, and no
+	 * autoresponder answers it. */
+	struct ers_buf spam_sieve = ERS_BUF_INIT;
+	if (m->spam_milter)
+		ers_buf_addf(&spam_sieve,
+			"  # Spam for a recipient whose action is junk (ersctl spam milter), into Junk.\n"
+			"  sieve_before = file:%s/ers-spam.sieve;bindir=~/.sieve-bin\n", dir);
 	ers_buf_addf(b, GENERATED, r->cfg->path);
 	ers_buf_addf(b, "protocols = imap lmtp%s%s\n", m->pop3_port || (tls && m->pop3s_port) ? " pop3" : "",
 		     m->managesieve_port ? " sieve" : "");
@@ -335,8 +361,9 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"  quota_status_success = DUNNO\n  quota_status_nouser = DUNNO\n"
 		"  quota_status_overquota = \"552 5.2.2 Mailbox is full\"\n"
 		"  sieve = file:~/sieve;active=~/.dovecot.sieve\n"
+		"%s"
 		"  # The autoresponder (ers_mail.sieve_names/sieve_data), before the user's own script.\n"
-		"  sieve_before = dict:proxy::ers_sieve;name=ers-autoreply;bindir=~/.sieve-bin\n"
+		"  sieve_before%s = dict:proxy::ers_sieve;name=ers-autoreply;bindir=~/.sieve-bin\n"
 		"  # Shared mailboxes (ersctl shared): ACLs in each folder, set by ERS as the\n"
 		"  # owner; a folder without its own follows INBOX's.  acl_user: a master\n"
 		"  # login (the webmail) is checked as the user it logs in as.\n"
@@ -347,7 +374,8 @@ static void dovecot_conf(struct render *r, const char *dir, bool master, struct 
 		"# Vacation replies go out through Postfix's loopback reply listener.\n"
 		"submission_host = 127.0.0.1:%d\n"
 		"dict {\n  ers_quota = pgsql:%s/dict-sql.conf.ext\n  ers_sieve = pgsql:%s/dict-sieve.conf.ext\n}\n",
-		dir, dir, m->hostname, m->mail_root, m->reply_port, dir, dir);
+		dir, dir, m->hostname, spam_sieve.data, m->spam_milter ? "2" : "", m->mail_root, m->reply_port, dir, dir);
+	ers_buf_free(&spam_sieve);
 	ers_buf_addf(b,
 		"# Shared mailboxes appear to the users granted access as Shared/ADDRESS/.\n"
 		"namespace shared {\n  type = shared\n  separator = /\n  prefix = Shared/%%%%u/\n"
@@ -427,6 +455,11 @@ static int render_dovecot(struct render *r, const char *dir)
 		rc = write_file(r, dir, "doveadm-api-key", &b, 0640, true);
 		ers_buf_free_secret(&b);
 	}
+	if (rc == 0 && r->cfg->mailstack.spam_milter) {
+		spam_sieve(r, &b);
+		rc = write_file(r, dir, "ers-spam.sieve", &b, 0644, false);
+		ers_buf_reset(&b);
+	}
 	dovecot_conf(r, dir, master, &b);
 	if (rc == 0)
 		rc = write_file(r, dir, "ers.conf", &b, 0644, false);
@@ -472,6 +505,13 @@ int ers_mailstack_render(const struct ers_config *cfg, const char *postfix_dir,
 		       (strncmp(milter, "unix:/", 6) && (strncmp(milter, "inet:", 5) || !strchr(milter + 5, ':'))))) {
 		ers_error_set(err, ERS_E_CONFIG, "%s: mailstack.opendkim_milter must be inet:HOST:PORT or unix:/PATH, got \"%s\"",
 			      cfg->path, milter);
+		return -1;
+	}
+	const char *spam = cfg->mailstack.spam_milter;
+	if (spam && (strpbrk(spam, " \t\n\r\"',#{}") ||
+		     (strncmp(spam, "unix:/", 6) && (strncmp(spam, "inet:", 5) || !strchr(spam + 5, ':'))))) {
+		ers_error_set(err, ERS_E_CONFIG, "%s: mailstack.spam_milter must be inet:HOST:PORT or unix:/PATH, got \"%s\"",
+			      cfg->path, spam);
 		return -1;
 	}
 	if ((postfix_dir && check_dir("--postfix", postfix_dir, err) < 0) ||

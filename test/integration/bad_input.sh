@@ -101,6 +101,20 @@ bad 64 'completion: unknown shell "tcsh"; possibilities are: bash, zsh, fish$' "
 bad 64 'completion: expects SHELL, got too many arguments' "completion for two shells" completion bash zsh
 bad 64 'completion: unknown option --kind; possibilities are: --config,' "completion with another command's option" completion bash --kind imap
 
+# --- spam (the spam filter's options) ----------------------------------------
+bad 64 'spam set: --action must be one of: mark junk reject default; got "delete"' "spam set with an unknown action" \
+    spam set nowhere.example --action delete
+bad 64 'spam set: --filter must be one of: on off default; got "yes"' "spam set with an unknown filter value" \
+    spam set nowhere.example --filter yes
+bad 65 'spam set: --threshold must be a number from 1 to 100 with two decimals at most \(e.g. 5 or 7.5\); got "101"' \
+    "spam set with a threshold out of range" spam set nowhere.example --threshold 101
+bad_json 65 invalid '--threshold must be a number from 1 to 100' "a threshold that is no number" spam set nowhere.example --threshold ten
+bad 64 'spam set: nothing to change: give --filter, --threshold, --action or --greylisting' "spam set with nothing to set" \
+    spam set nowhere.example
+bad 64 'spam block add: expects DOMAIN\|EMAIL SENDER' "spam block add without a sender" spam block add nowhere.example
+bad 64 'spam milter: --listen must be inet:HOST:PORT or unix:/PATH, got "localhost"' "spam milter on a bad address" \
+    spam milter --listen localhost
+
 # --- config check and --config ---------------------------------------------
 cfg=$ERS_CONFIG
 cp "$cfg" "$T_DIR/bad-key.yaml"; echo "colour: blue" >>"$T_DIR/bad-key.yaml"

@@ -117,5 +117,45 @@ is "$(subjects INBOX)" "Cheap offer $n," "... back in the Inbox"
 web "$A" POST /message/spam --data-urlencode folder=INBOX --data-urlencode "uid=1"
 is "$CODE" 403 "Mark as spam without the CSRF token: refused"
 
+# --- Spam filter (Spam Score Threshold, Spam Action) and Blacklist ----------------------------
+web "$A" GET /spam
+like "$BODY" 'id="filter-status">Off<' "the spam filter: Off"
+like "$BODY" 'Your domain does not use the spam filter' "... not offered while the domain has it off"
+web "$TA" GET "/spam?domain=$dom"
+like "$BODY" '<label>Spam Score Threshold<input name="threshold"' "a domain's page: Spam Score Threshold"
+like "$BODY" '<option value="junk" selected>Move to Junk</option>' "... Spam Action, Move to Junk by default"
+web "$TA" POST /spam/filter --data-urlencode "csrf=$token" --data-urlencode "domain=$dom" --data-urlencode filter=on \
+    --data-urlencode threshold=6.5 --data-urlencode action=reject
+is "$CODE" 200 "the tenant admin turns the domain's filter on, 6.5, Reject"
+like "$BODY" 'Spam filter saved' "... Spam filter saved"
+run spam show $dom
+like "$OUT" 'threshold: +6.50' "... ersctl sees the threshold"
+like "$OUT" 'action: +reject' "... and the action"
+before=$(dump)
+web "$TA" POST /spam/filter --data-urlencode "csrf=$token" --data-urlencode "domain=$dom" --data-urlencode filter=on \
+    --data-urlencode threshold=500 --data-urlencode action=mark
+is "$CODE" 422 "a threshold out of range: 422"
+like "$BODY" 'must be a number from 1 to 100' "... with what is allowed"
+is "$(dump)" "$before" "... nothing changed (not even the action)"
+web "$A" GET /spam
+like "$BODY" 'id="filter-status">On<' "a's filter: On, as its domain's"
+like "$BODY" 'id="action-status">Reject<' "... Reject"
+web "$A" POST /spam/filter --data-urlencode "csrf=$token_a" --data-urlencode filter=default --data-urlencode threshold= \
+    --data-urlencode action=junk
+is "$CODE" 200 "a chooses Move to Junk for its own mailbox"
+like "$BODY" 'id="action-status">Move to Junk<' "... shown"
+like "$BODY" 'id="threshold-status">6.50<' "... the threshold still the domain's"
+web "$A" POST /spam/block/add --data-urlencode "csrf=$token_a" --data-urlencode "sender=Pest@Nuisance$n.example"
+is "$CODE" 200 "Add to the blacklist"
+like "$BODY" 'Added to the blacklist' "... says so"
+like "$BODY" "<ul class=\"plain\" id=\"blacklist\"><li>pest@nuisance$n.example" "... listed in lower case"
+run spam block list a@$dom
+is "$OUT" "pest@nuisance$n.example" "... ersctl sees it"
+web "$A" POST /spam/block/remove --data-urlencode "csrf=$token_a" --data-urlencode "sender=pest@nuisance$n.example"
+like "$BODY" 'Removed from the blacklist' "Remove from the blacklist"
+web "$A" POST /spam/filter --data-urlencode "csrf=$token_a" --data-urlencode "domain=$dom" --data-urlencode filter=off \
+    --data-urlencode threshold=5 --data-urlencode action=mark
+is "$CODE" 403 "a user may not change its domain's spam filter"
+
 run -q --yes tenant delete "WSP Co $n"
 done_testing

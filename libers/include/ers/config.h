@@ -67,6 +67,11 @@ struct ers_config {
 		char *migrate_sources; /* the hosts `migrate` may copy from, space-separated; NULL: any */
 		bool shared_seen;      /* shared mailboxes: one \Seen flag for everyone (true) or one per user */
 		int reply_port;        /* loopback-only SMTP listener Sieve's vacation replies leave by */
+		/* The spam filter of mail arriving on port 25: `ersctl spam milter`
+		 * as Postfix names it (inet:HOST:PORT or unix:/PATH; NULL: no spam
+		 * filter), and rspamd's normal worker it asks for scores (HOST:PORT). */
+		char *spam_milter;
+		char *rspamd;
 	} mailstack;
 	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */
 	struct {
