@@ -245,8 +245,6 @@ PY
     local fpid
     fpid=$(cat "$ff/pid" 2>/dev/null)
     [ -n "$fpid" ] && kill "$fpid" 2>/dev/null
-    local fcgi_logins
-    fcgi_logins=$(grep -c "imap-login: Info: Login: user=<$user>" "$dir/dovecot/log/dovecot.log")
     # name first-byte total q1 q3 (ms)
     wm_t() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$wm/times"; }
     local list=$(wm_t cgi_list 3) list_f=$(wm_t curl_list 3) list_fi=$(wm_t curl_list_items 3)
@@ -275,8 +273,8 @@ PY
         echo "Rows 1–2, over HTTPS: each request a new curl process (so a new TLS handshake"
         echo "to the web server) with a logged-in session's cookies.  ERS: \`ers-webmail-fcgi\`"
         echo "(one worker) behind a lighttpd of its own (mod_fastcgi): it keeps its database"
-        echo "connection and the session's IMAP connection between requests, so Dovecot saw"
-        echo "$fcgi_logins login(s) of the bench user in the whole run, the CGI's included (ers-webmail(8))."
+        echo "connection and the session's IMAP connection between requests: it logs in to"
+        echo "Dovecot once for the whole run (ers-webmail(8); test/integration/webmail_fcgi counts it)."
         echo "Rows 1b–2b: the stack's lighttpd running \`ers-webmail.cgi\` (mod_cgi) for the"
         echo "same requests, which logs in to Dovecot as"
         echo "USER*ers-webmail over plain IMAP on loopback at every request, the master key's hash SHA512-CRYPT"
