@@ -274,7 +274,7 @@ PY
         echo "to the web server) with a logged-in session's cookies.  ERS: \`ers-webmail-fcgi\`"
         echo "(one worker) behind a lighttpd of its own (mod_fastcgi): it keeps its database"
         echo "connection and the session's IMAP connection between requests: it logs in to"
-        echo "Dovecot once for the whole run (ers-webmail(8); test/integration/webmail_fcgi counts it)."
+        echo "Dovecot once per session, not per request (ers-webmail(8); test/integration/webmail_fcgi counts it)."
         echo "Rows 1b–2b: the stack's lighttpd running \`ers-webmail.cgi\` (mod_cgi) for the"
         echo "same requests, which logs in to Dovecot as"
         echo "USER*ers-webmail over plain IMAP on loopback at every request, the master key's hash SHA512-CRYPT"
