@@ -92,8 +92,7 @@ static int worker(int sock, const struct ers_config *cfg)
 			swept = time(NULL);
 		}
 	}
-	web_imap_sweep(NULL); /* everything left, logged out */
-	web_imap_close_all();
+	web_imap_close_all(); /* everything kept, logged out */
 	ers_ctx_free(ctx);
 	return 0;
 }

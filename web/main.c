@@ -28,6 +28,14 @@ const char *web_form(const struct web_req *r, const char *name)
 	return web_param(r->form, r->nform, name);
 }
 
+const char *web_page_user(const struct web_req *r)
+{
+	const char *u = web_form(r, "user");
+	if (!u || !*u)
+		u = web_query(r, "user");
+	return u && *u ? u : r->session.actor.name;
+}
+
 /* Reads the form body; -1 when it is too large, not a form, or short;
  * -2 (and `err`) when a multipart/form-data body is malformed.  A
  * multipart body is parsed here into r->form and r->files, whose data

@@ -6,14 +6,6 @@
 #include "html.h"
 #include "web.h"
 
-static const char *page_user(const struct web_req *r)
-{
-	const char *u = web_form(r, "user");
-	if (!u || !*u)
-		u = web_query(r, "user");
-	return u && *u ? u : r->session.actor.name;
-}
-
 /* The form, filled from `a` (NULL: from what was posted, after an error). */
 static void autoreply_form(struct web_req *r, struct web_resp *w, const char *user, const struct ers_autoreply *a,
 			   const char *error, const char *saved)
@@ -63,7 +55,7 @@ static void autoreply_form(struct web_req *r, struct web_resp *w, const char *us
 
 void page_autoreply(struct web_req *r, struct web_resp *w)
 {
-	const char *user = page_user(r);
+	const char *user = web_page_user(r);
 	struct ers_autoreply a;
 	struct ers_error err;
 	if (ers_autoreply_get(r->ctx, &r->session.actor, user, &a, &err) < 0) {
@@ -77,7 +69,7 @@ void page_autoreply(struct web_req *r, struct web_resp *w)
 
 void page_autoreply_post(struct web_req *r, struct web_resp *w)
 {
-	const char *user = page_user(r), *interval = web_form(r, "interval");
+	const char *user = web_page_user(r), *interval = web_form(r, "interval");
 	struct ers_error err;
 	long long days = 1;
 	if (interval && *interval && ers_int_parse(interval, "the interval", 1, ERS_AUTOREPLY_INTERVAL_MAX, &days, &err) < 0) {

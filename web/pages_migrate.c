@@ -11,14 +11,6 @@
 #include "html.h"
 #include "web.h"
 
-static const char *page_user(const struct web_req *r)
-{
-	const char *u = web_form(r, "user");
-	if (!u || !*u)
-		u = web_query(r, "user");
-	return u && *u ? u : r->session.actor.name;
-}
-
 static const char *state_label(const char *state)
 {
 	if (!strcmp(state, "queued"))
@@ -113,7 +105,7 @@ static void migrate_page(struct web_req *r, struct web_resp *w, const char *user
 
 void page_migrate(struct web_req *r, struct web_resp *w)
 {
-	const char *user = page_user(r);
+	const char *user = web_page_user(r);
 	struct ers_error err;
 	if (ers_migrate_may(r->ctx, &r->session.actor, user, &err) < 0) {
 		web_ers_error(r, w, &err);
@@ -124,7 +116,7 @@ void page_migrate(struct web_req *r, struct web_resp *w)
 
 void page_migrate_post(struct web_req *r, struct web_resp *w)
 {
-	const char *user = page_user(r), *port = web_form(r, "port");
+	const char *user = web_page_user(r), *port = web_form(r, "port");
 	long p = 0;
 	if (port && *port) {
 		char *end;

@@ -14,14 +14,6 @@
 #include "web.h"
 
 /* The user the page is about: ?user= (or the form's "user"), else oneself. */
-static const char *page_user(const struct web_req *r)
-{
-	const char *u = web_form(r, "user");
-	if (!u || !*u)
-		u = web_query(r, "user");
-	return u && *u ? u : r->session.actor.name;
-}
-
 static bool is_self(const struct web_req *r, const char *user)
 {
 	return !strcmp(user, r->session.actor.name);
@@ -36,7 +28,7 @@ static void hidden_user(const struct web_req *r, const char *user, struct ers_bu
 /* The page, with `notice` (done) or `error` (refused) on top. */
 static void smime_page(struct web_req *r, struct web_resp *w, const char *notice, const char *error)
 {
-	const char *user = page_user(r);
+	const char *user = web_page_user(r);
 	bool self = is_self(r, user);
 	struct ers_smime_identity id;
 	struct ers_smime_recipient_list *certs = NULL;
@@ -166,7 +158,7 @@ void page_smime_identity_post(struct web_req *r, struct web_resp *w)
 {
 	const char *cert = web_form(r, "cert"), *key = web_form(r, "key"), *pass = web_form(r, "passphrase");
 	struct ers_error err;
-	int rc = ers_smime_identity_set(r->ctx, &r->session.actor, page_user(r), cert ? cert : "", key ? key : "",
+	int rc = ers_smime_identity_set(r->ctx, &r->session.actor, web_page_user(r), cert ? cert : "", key ? key : "",
 					pass && *pass ? pass : NULL, NULL, &err);
 	after(r, w, rc, &err, "S/MIME identity saved. Its private key is stored encrypted.");
 }
@@ -175,7 +167,7 @@ void page_smime_identity_remove(struct web_req *r, struct web_resp *w)
 {
 	struct ers_error err;
 	bool removed = false;
-	int rc = ers_smime_identity_remove(r->ctx, &r->session.actor, page_user(r), &removed, &err);
+	int rc = ers_smime_identity_remove(r->ctx, &r->session.actor, web_page_user(r), &removed, &err);
 	after(r, w, rc, &err, removed ? "S/MIME identity removed." : "There was no S/MIME identity to remove.");
 }
 
@@ -183,7 +175,7 @@ void page_smime_cert_post(struct web_req *r, struct web_resp *w)
 {
 	const char *addr = web_form(r, "address"), *cert = web_form(r, "cert");
 	struct ers_error err;
-	int rc = ers_smime_recipient_add(r->ctx, &r->session.actor, page_user(r), addr ? addr : "", cert ? cert : "", NULL,
+	int rc = ers_smime_recipient_add(r->ctx, &r->session.actor, web_page_user(r), addr ? addr : "", cert ? cert : "", NULL,
 					 &err);
 	after(r, w, rc, &err, "Recipient certificate saved.");
 }
@@ -192,7 +184,7 @@ void page_smime_cert_remove(struct web_req *r, struct web_resp *w)
 {
 	const char *addr = web_form(r, "address");
 	struct ers_error err;
-	int rc = ers_smime_recipient_remove(r->ctx, &r->session.actor, page_user(r), addr ? addr : "", &err);
+	int rc = ers_smime_recipient_remove(r->ctx, &r->session.actor, web_page_user(r), addr ? addr : "", &err);
 	after(r, w, rc, &err, "Recipient certificate removed.");
 }
 

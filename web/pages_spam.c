@@ -15,12 +15,7 @@ static const char *page_user(const struct web_req *r)
 	const char *d = web_form(r, "domain");
 	if (!d || !*d)
 		d = web_query(r, "domain");
-	if (d && *d)
-		return d;
-	const char *u = web_form(r, "user");
-	if (!u || !*u)
-		u = web_query(r, "user");
-	return u && *u ? u : r->session.actor.name;
+	return d && *d ? d : web_page_user(r);
 }
 
 static void hidden_user(struct web_req *r, struct ers_buf *c, const char *user)

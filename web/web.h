@@ -42,6 +42,9 @@ struct web_req {
 /* A parameter of the query string or the form body, or NULL. */
 const char *web_query(const struct web_req *r, const char *name);
 const char *web_form(const struct web_req *r, const char *name);
+/* The mailbox a settings page is about: ?user= / the form's "user" (an
+ * admin's user; the policy decides), else the session's own. */
+const char *web_page_user(const struct web_req *r);
 
 /* Whether the form's "csrf" field is the session's CSRF token. */
 bool web_csrf_ok(const struct web_req *r);
