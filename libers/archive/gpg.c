@@ -216,6 +216,10 @@ static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_
 		}
 		return -1;
 	}
+	/* Pipes of 1 MB (the default maximum) rather than 64 KB: gpg and we
+	 * then each work on a larger piece before waiting for the other. */
+	fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+	fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
 	char *argv[24];
 	size_t n = 0;
 	argv[n++] = "gpg";

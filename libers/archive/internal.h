@@ -138,6 +138,16 @@ ssize_t ers_archive_out_write(void *arg, const void *buf, size_t n); /* arg: str
  * unlinks a non-empty `tmp`, leaves the file alone. */
 int ers_archive_out_finish(struct ers_archive_out *o, struct ers_buf *tmp, const char *path, const char *what,
 			   struct ers_error *err);
+/* sink.c: the archive file, written (O_DIRECT where it can), read back
+ * from the disk and compared, hashed, in a thread of its own.  open makes
+ * the file from the mkostemp template `tmp` (emptied on failure); write is
+ * an ers_gpg_write_fn; finish fsyncs it and gives its SHA-256 and size. */
+struct ers_archive_sink;
+int ers_archive_sink_open(struct ers_buf *tmp, struct ers_archive_sink **s_r, struct ers_error *err);
+ssize_t ers_archive_sink_write(void *sink, const void *buf, size_t n);
+int ers_archive_sink_finish(struct ers_archive_sink *s, const char *path, char sha[65], long long *bytes_r,
+			    struct ers_error *err);
+void ers_archive_sink_free(struct ers_archive_sink *s);
 ssize_t ers_archive_fd_read(void *arg, void *buf, size_t n);         /* arg: int *fd */
 void ers_archive_hex(const unsigned char *d, size_t n, char *out);
 /* SHA-256 of a file, read back from the disk. */

@@ -105,8 +105,9 @@ static int collect(struct ers_archive_job *j, struct ers_error *err)
 	return rc;
 }
 
-/* Writes the encrypted archive to a temporary file in the directory,
- * then fsync, rename (0600), fsync of the directory; reads it back. */
+/* Writes the encrypted archive to a temporary file in the directory (the
+ * sink: written, read back from the disk and compared, hashed, fsync'd),
+ * then renames it into place (0600) and fsyncs the directory. */
 static int write_archive(struct ers_archive_job *j, const struct ers_archive_key *k, struct ers_error *err)
 {
 	const char *dir = j->ctx->cfg->archive.directory;
@@ -120,56 +121,37 @@ static int write_archive(struct ers_archive_job *j, const struct ers_archive_key
 	int rc = -1;
 	struct ers_gpg *g = NULL;
 	struct ers_archive_stream *s = NULL;
-	struct ers_archive_out o = { .fd = mkostemp(tmp.data, O_CLOEXEC) };
-	if (o.fd < 0) {
-		ers_error_set(err, ERS_E_IO, "cannot write in the archive directory %s: %s", dir, strerror(errno));
+	struct ers_archive_sink *sink = NULL;
+	if (ers_archive_sink_open(&tmp, &sink, err) < 0) {
+		ers_error_prefix(err, "in %s", dir);
 		goto out;
 	}
-	fchmod(o.fd, 0600);
-	o.md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(o.md, EVP_sha256(), NULL);
 	if (ers_gpg_open(&g, err) < 0 || ers_gpg_import(g, k->public_key, err) < 0)
 		goto out;
 	s = ers_archive_stream_new(j->im, j->fl, j->nfl, j->format, j->progress, j->progress_arg);
-	int grc = ers_gpg_encrypt(g, k->fpr, ers_archive_stream_read, s, ers_archive_out_write, &o, err);
+	int grc = ers_gpg_encrypt(g, k->fpr, ers_archive_stream_read, s, ers_archive_sink_write, sink, err);
 	ers_archive_stream_counts(s, &j->messages, &j->plain_bytes);
 	if (ers_archive_stream_error(s)) {
 		*err = *ers_archive_stream_error(s);
 		goto out;
 	}
-	if (o.error) {
-		ers_error_set(err, ERS_E_IO, "writing the archive in %s: %s", dir, strerror(o.error));
+	/* finish says why a write failed (a full disk, say) before gpg's exit does */
+	if (ers_archive_sink_finish(sink, final.data, j->sha, &j->bytes, err) < 0 || grc < 0)
+		goto out;
+	ers_archive_sink_free(sink);
+	sink = NULL;
+	if (rename(tmp.data, final.data) < 0) {
+		ers_error_set(err, ERS_E_IO, "cannot move the archive into place as %s: %s", final.data, strerror(errno));
 		goto out;
 	}
-	if (grc < 0)
-		goto out;
-	unsigned char d[32];
-	EVP_DigestFinal_ex(o.md, d, NULL);
-	ers_archive_hex(d, 32, j->sha);
-	j->bytes = o.bytes;
-	if (ers_archive_out_finish(&o, &tmp, final.data, "the archive", err) < 0)
-		goto out;
+	ers_buf_reset(&tmp);
 	ers_archive_sync_dir(dir);
-	/* What is on the disk now, read back, is what was written. */
-	char back[65];
-	long long size;
-	if (ers_archive_file_sha256(final.data, back, &size, err) < 0)
-		goto out;
-	if (strcmp(back, j->sha) || size != j->bytes) {
-		ers_error_set(err, ERS_E_IO, "the stored archive %s reads back with SHA-256 %s (%lld bytes), not the %s "
-			      "(%lld bytes) written", final.data, back, size, j->sha, j->bytes);
-		unlink(final.data);
-		goto out;
-	}
 	j->path = ers_buf_detach(&final);
 	rc = 0;
 out:
-	if (o.fd >= 0)
-		close(o.fd);
+	ers_archive_sink_free(sink);
 	if (rc < 0 && tmp.len)
 		unlink(tmp.data);
-	if (o.md)
-		EVP_MD_CTX_free(o.md);
 	ers_archive_stream_free(s);
 	ers_gpg_close(g);
 	ers_buf_free(&tmp);

@@ -4,7 +4,14 @@
  * or as a stored zip entry (libarchive) -- one .eml per message, or one
  * mboxrd .mbox per folder ("mbox-folders", the entry's length written at
  * its end) -- so that memory holds one message whatever the size of the
- * mailbox. */
+ * mailbox.
+ *
+ * A fetcher thread of the stream's own reads the folders batch by batch
+ * ahead of the writer, at most FETCH_AHEAD batches ahead: Dovecot then
+ * makes the next batch while gpg encrypts this one, instead of the two
+ * waiting for each other (bench section 8).  The thread has the IMAP
+ * connection to itself until the stream ends or is freed. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +20,21 @@
 #include <archive_entry.h>
 #include "archive/internal.h"
 
+/* One batch, handed from the fetcher to the writer: uids[from..to) of
+ * folder fi, or the end, or why the fetcher stopped. */
+struct fetched {
+	struct ers_imap_result r;
+	size_t fi, from, to;
+	bool end, failed;
+	struct ers_error err;
+};
+
+enum { FETCH_AHEAD = 1 };
+
 struct ers_archive_stream {
 	struct ers_imap *im;
 	struct ers_archive_folder *folders;
 	size_t nfolders, fi, ui;
-	long selected;          /* the folder selected now, -1: none */
 	bool zip;               /* a zip: of .eml files, or (per_folder) of .mbox files */
 	bool per_folder;
 	long entry;             /* per_folder: the folder whose .mbox entry is open, -1: none */
@@ -30,12 +47,22 @@ struct ers_archive_stream {
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 	struct ers_error err;
-	/* Messages are fetched in batches of consecutive UIDs of the folder
-	 * (at most BATCH_MESSAGES, BATCH_BYTES by RFC822.SIZE): one round
-	 * trip for many small messages, memory still bounded. */
-	long long *sizes;          /* RFC822.SIZE of the folder's uids[i], -1: not known */
-	struct ers_imap_result batch;
-	size_t batch_from, batch_to; /* uids[batch_from..batch_to) are in `batch` */
+	/* The writer's batch: uids[cur.from..cur.to) of folder cur.fi. */
+	struct fetched cur;
+	bool have_cur;
+	size_t cur_at;          /* where in cur.r.msgs the next message is likely */
+	/* The fetcher and its queue.  Messages are fetched in batches of
+	 * consecutive UIDs of a folder (at most BATCH_MESSAGES, BATCH_BYTES
+	 * by RFC822.SIZE): one round trip for many small messages, memory
+	 * still bounded. */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fetched queue[FETCH_AHEAD];
+	size_t qhead, qcount;
+	bool stop;              /* the writer is gone: the fetcher ends */
+	long long *sizes;       /* the fetcher's: RFC822.SIZE of the folder's uids[i], -1: not known */
 };
 
 enum { BATCH_MESSAGES = 200, BATCH_BYTES = 4 << 20 };
@@ -81,7 +108,6 @@ struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *im, struct er
 	s->im = im;
 	s->folders = folders;
 	s->nfolders = nfolders;
-	s->selected = -1;
 	s->zip = zip;
 	s->progress = progress;
 	s->progress_arg = progress_arg;
@@ -132,53 +158,59 @@ static void from_line(struct ers_buf *b, long long when)
 }
 
 /* mboxrd: every line that starts with any number of '>' and then "From "
- * gets one more '>' (undone on reading by removing one). */
+ * gets one more '>' (undone on reading by removing one).  Copied in
+ * spans: only a line that starts with '>' or 'F' can need it. */
 static void mboxrd(struct ers_buf *b, const char *msg, size_t len)
 {
-	const char *p = msg, *end = msg + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl + 1 : end;
-		const char *q = p;
-		while (q < eol && *q == '>')
-			q++;
-		if ((size_t)(eol - q) >= 5 && !memcmp(q, "From ", 5))
-			ers_buf_addch(b, '>');
-		ers_buf_add(b, p, (size_t)(eol - p));
-		p = eol;
+	const char *line = msg, *span = msg, *end = msg + len;
+	while (line < end) {
+		if (*line == '>' || *line == 'F') {
+			const char *q = line;
+			while (q < end && *q == '>')
+				q++;
+			if ((size_t)(end - q) >= 5 && !memcmp(q, "From ", 5)) {
+				ers_buf_add(b, span, (size_t)(line - span));
+				ers_buf_addch(b, '>');
+				span = line;
+			}
+		}
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			break;
+		line = nl + 1;
 	}
+	ers_buf_add(b, span, (size_t)(end - span));
 	if (len == 0 || msg[len - 1] != '\n')
 		ers_buf_addch(b, '\n');
 	ers_buf_addch(b, '\n');
 }
 
-static int select_folder(struct ers_archive_stream *s);
-static int select_folder(struct ers_archive_stream *s)
+/* The fetcher's: SELECTs folder fi (its UIDVALIDITY still the one its
+ * UIDs were read under) and learns its messages' sizes. */
+static int select_folder(struct ers_archive_stream *s, size_t fi, struct ers_error *err)
 {
-	struct ers_archive_folder *f = &s->folders[s->fi];
+	struct ers_archive_folder *f = &s->folders[fi];
 	struct ers_buf cmd = ERS_BUF_INIT;
 	ers_buf_adds(&cmd, "SELECT ");
 	ers_imap_quote(&cmd, f->name);
 	struct ers_imap_result r;
-	int rc = ers_imap_command(s->im, cmd.data, &r, &s->err);
+	int rc = ers_imap_command(s->im, cmd.data, &r, err);
 	ers_buf_free(&cmd);
 	uint32_t v = r.uidvalidity;
 	ers_imap_result_free(&r);
-	if (rc < 0) {
-		s->failed = true;
+	if (rc < 0)
+		return -1;
+	if (v != f->uidvalidity) {
+		ers_error_set(err, ERS_E_CONFLICT, "folder %s changed its UIDVALIDITY (%u, was %u) while archiving: nothing of "
+			      "it is safe to archive now; run the job again", f->name, v, f->uidvalidity);
 		return -1;
 	}
-	if (v != f->uidvalidity)
-		return fail(s, ERS_E_CONFLICT, "folder %s changed its UIDVALIDITY (%u, was %u) while archiving: nothing of it is "
-			    "safe to archive now; run the job again", f->name, v, f->uidvalidity);
-	s->selected = (long)s->fi;
-	s->batch_from = s->batch_to = 0; /* the last folder's batch is no more */
 	/* The sizes, to cut batches by. */
 	free(s->sizes);
 	s->sizes = ers_xmalloc((f->nuids ? f->nuids : 1) * sizeof *s->sizes);
 	for (size_t i = 0; i < f->nuids; i++)
 		s->sizes[i] = -1;
-	if (f->nuids && ers_imap_command(s->im, "UID FETCH 1:* (UID RFC822.SIZE)", &r, &s->err) == 0) {
+	if (ers_imap_command(s->im, "UID FETCH 1:* (UID RFC822.SIZE)", &r, err) == 0) {
 		for (size_t i = 0; i < r.nmsgs; i++) {
 			uint32_t *at = bsearch(&r.msgs[i].uid, f->uids, f->nuids, sizeof *f->uids, cmp_u32);
 			if (at)
@@ -189,66 +221,149 @@ static int select_folder(struct ers_archive_stream *s)
 	return 0;
 }
 
-/* Fetches uids[ui..] of the current folder, as many as a batch holds. */
-static int fetch_batch(struct ers_archive_stream *s)
+/* The fetcher's: uids[from..] of folder fi, as many as a batch holds. */
+static int fetch_batch(struct ers_archive_stream *s, size_t fi, size_t from, struct fetched *b)
 {
-	struct ers_archive_folder *f = &s->folders[s->fi];
-	ers_imap_result_free(&s->batch);
-	memset(&s->batch, 0, sizeof s->batch);
+	struct ers_archive_folder *f = &s->folders[fi];
 	struct ers_buf cmd = ERS_BUF_INIT;
 	ers_buf_adds(&cmd, "UID FETCH ");
-	size_t to = s->ui;
+	size_t to = from;
 	long long bytes = 0;
-	while (to < f->nuids && to - s->ui < BATCH_MESSAGES) {
+	while (to < f->nuids && to - from < BATCH_MESSAGES) {
 		long long size = s->sizes[to] < 0 ? BATCH_BYTES : s->sizes[to];
-		if (to > s->ui && bytes + size > BATCH_BYTES)
+		if (to > from && bytes + size > BATCH_BYTES)
 			break;
 		bytes += size;
-		ers_buf_addf(&cmd, "%s%u", to > s->ui ? "," : "", f->uids[to]);
+		ers_buf_addf(&cmd, "%s%u", to > from ? "," : "", f->uids[to]);
 		to++;
 	}
 	ers_buf_adds(&cmd, " (UID INTERNALDATE BODY.PEEK[])");
-	int rc = ers_imap_command(s->im, cmd.data, &s->batch, &s->err);
+	int rc = ers_imap_command(s->im, cmd.data, &b->r, &b->err);
 	ers_buf_free(&cmd);
-	if (rc < 0) {
+	b->fi = fi;
+	b->from = from;
+	b->to = to;
+	return rc;
+}
+
+/* Hands `b` to the writer, waiting for room; false (b freed) when the
+ * writer is gone. */
+static bool hand_over(struct ers_archive_stream *s, struct fetched *b)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->qcount == FETCH_AHEAD && !s->stop)
+		pthread_cond_wait(&s->cv, &s->mu);
+	bool stop = s->stop;
+	if (!stop) {
+		s->queue[(s->qhead + s->qcount) % FETCH_AHEAD] = *b;
+		s->qcount++;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (stop)
+		ers_imap_result_free(&b->r);
+	return !stop;
+}
+
+static void *fetcher(void *arg)
+{
+	struct ers_archive_stream *s = arg;
+	for (size_t fi = 0; fi < s->nfolders; fi++) {
+		struct ers_archive_folder *f = &s->folders[fi];
+		if (!f->nuids)
+			continue;
+		struct fetched b = { 0 };
+		if (select_folder(s, fi, &b.err) < 0) {
+			b.failed = true;
+			hand_over(s, &b);
+			return NULL;
+		}
+		for (size_t from = 0; from < f->nuids; from = b.to) {
+			memset(&b, 0, sizeof b);
+			if (fetch_batch(s, fi, from, &b) < 0)
+				b.failed = true;
+			if (!hand_over(s, &b) || b.failed)
+				return NULL;
+		}
+	}
+	struct fetched end = { .end = true };
+	hand_over(s, &end);
+	return NULL;
+}
+
+/* The writer's: the next batch from the fetcher, started on first use. */
+static int take_batch(struct ers_archive_stream *s)
+{
+	if (s->have_cur) {
+		ers_imap_result_free(&s->cur.r);
+		s->have_cur = false;
+	}
+	if (!s->started) {
+		pthread_mutex_init(&s->mu, NULL);
+		pthread_cond_init(&s->cv, NULL);
+		int e = pthread_create(&s->thread, NULL, fetcher, s);
+		if (e) {
+			pthread_mutex_destroy(&s->mu);
+			pthread_cond_destroy(&s->cv);
+			return fail(s, ERS_E_INTERNAL, "cannot start the archive's IMAP reader: %s", strerror(e));
+		}
+		s->started = true;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (s->qcount == 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->cur = s->queue[s->qhead];
+	s->qhead = (s->qhead + 1) % FETCH_AHEAD;
+	s->qcount--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	s->have_cur = true;
+	s->cur_at = 0;
+	if (s->cur.failed) {
+		s->err = s->cur.err;
 		s->failed = true;
 		return -1;
 	}
-	s->batch_from = s->ui;
-	s->batch_to = to;
+	if (!s->cur.end) {
+		s->fi = s->cur.fi;
+		s->ui = s->cur.from;
+	}
 	return 0;
+}
+
+/* The message of `uid` in the writer's batch, NULL if the server sent
+ * none (expunged meanwhile).  The server answers in UID order: the next
+ * one is almost always where the last one ended. */
+static const struct ers_imap_message *batch_message(struct ers_archive_stream *s, uint32_t uid)
+{
+	const struct ers_imap_result *r = &s->cur.r;
+	for (size_t k = 0; k < r->nmsgs; k++) {
+		size_t i = (s->cur_at + k) % r->nmsgs;
+		if (r->msgs[i].uid == uid && r->msgs[i].body) {
+			s->cur_at = i + 1;
+			return &r->msgs[i];
+		}
+	}
+	return NULL;
 }
 
 /* Adds the next message to s->out, or the end of the stream. */
 static int next(struct ers_archive_stream *s)
 {
-	while (s->fi < s->nfolders && s->ui >= s->folders[s->fi].nuids) {
-		s->fi++;
-		s->ui = 0;
-	}
-	if (s->fi == s->nfolders) {
+	if ((!s->have_cur || s->ui >= s->cur.to) && take_batch(s) < 0)
+		return -1;
+	if (s->cur.end) {
 		if (s->zip && archive_write_close(s->ar) != ARCHIVE_OK)
 			return fail(s, ERS_E_INTERNAL, "zip: %s", archive_error_string(s->ar));
 		s->finished = true;
 		return 0;
 	}
 	struct ers_archive_folder *f = &s->folders[s->fi];
-	if (s->selected != (long)s->fi && select_folder(s) < 0)
-		return -1;
 	uint32_t uid = f->uids[s->ui];
-	if (s->ui < s->batch_from || s->ui >= s->batch_to) {
-		if (fetch_batch(s) < 0)
-			return -1;
-	}
-	struct ers_imap_result r = { 0 }; /* the batch is s->batch, freed with the next */
-	const struct ers_imap_message *m = NULL;
-	for (size_t i = 0; i < s->batch.nmsgs && !m; i++)
-		if (s->batch.msgs[i].uid == uid && s->batch.msgs[i].body)
-			m = &s->batch.msgs[i];
+	const struct ers_imap_message *m = batch_message(s, uid);
 	if (!m) {
 		/* Expunged meanwhile: not in the archive, not to be expunged. */
 		f->uids[s->ui++] = 0;
-		ers_imap_result_free(&r);
 		return 0;
 	}
 	if (!s->zip) {
@@ -292,16 +407,13 @@ static int next(struct ers_archive_stream *s)
 			arc = ARCHIVE_FATAL;
 		archive_entry_free(e);
 		ers_buf_free(&name);
-		if (arc != ARCHIVE_OK) {
-			ers_imap_result_free(&r);
+		if (arc != ARCHIVE_OK)
 			return fail(s, ERS_E_INTERNAL, "zip entry for UID %u of %s: %s", uid, f->name,
 				    archive_error_string(s->ar));
-		}
 	}
 	s->messages++;
 	s->bytes += (long long)m->body_len;
 	s->ui++;
-	ers_imap_result_free(&r);
 	if (s->progress)
 		s->progress(s->progress_arg, s->messages, s->total, s->bytes);
 	return 0;
@@ -341,9 +453,21 @@ void ers_archive_stream_free(struct ers_archive_stream *s)
 {
 	if (!s)
 		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		for (; s->qcount; s->qcount--, s->qhead = (s->qhead + 1) % FETCH_AHEAD)
+			ers_imap_result_free(&s->queue[s->qhead].r);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+	}
+	if (s->have_cur)
+		ers_imap_result_free(&s->cur.r);
 	if (s->ar)
 		archive_write_free(s->ar);
-	ers_imap_result_free(&s->batch);
 	free(s->sizes);
 	ers_buf_free(&s->out);
 	ers_buf_free(&s->msg);
