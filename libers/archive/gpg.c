@@ -68,6 +68,33 @@ static gpgme_error_t on_passphrase(void *hook, const char *uid_hint, const char 
 	return 0;
 }
 
+/* A GnuPG home of our own, 0700, in home[256]. */
+static int make_home(char *home, size_t size, struct ers_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	/* gpg-agent's socket path must stay short. */
+	if (!tmp || !*tmp || strlen(tmp) > 60)
+		tmp = "/tmp";
+	snprintf(home, size, "%s/ers-gpg.XXXXXX", tmp);
+	if (!mkdtemp(home)) {
+		ers_error_set(err, ERS_E_IO, "OpenPGP: cannot make a GnuPG home in %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The home removed, its agent ended first -- if one was started: asking
+ * gpgconf costs more than the encryption of a small archive. */
+static void remove_home(const char *home)
+{
+	char sock[300];
+	struct stat st;
+	snprintf(sock, sizeof sock, "%s/S.gpg-agent", home);
+	if (lstat(sock, &st) == 0)
+		kill_agent(home);
+	nftw(home, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int ers_gpg_open(struct ers_gpg **g_r, struct ers_error *err)
 {
 	*g_r = NULL;
@@ -80,13 +107,7 @@ int ers_gpg_open(struct ers_gpg **g_r, struct ers_error *err)
 	if (e)
 		return gpg_fail(err, "engine (is gpg installed?)", e);
 	struct ers_gpg *g = ers_xcalloc(1, sizeof *g);
-	const char *tmp = getenv("TMPDIR");
-	/* gpg-agent's socket path must stay short. */
-	if (!tmp || !*tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
-	snprintf(g->home, sizeof g->home, "%s/ers-gpg.XXXXXX", tmp);
-	if (!mkdtemp(g->home)) {
-		ers_error_set(err, ERS_E_IO, "OpenPGP: cannot make a GnuPG home in %s: %s", tmp, strerror(errno));
+	if (make_home(g->home, sizeof g->home, err) < 0) {
 		free(g);
 		return -1;
 	}
@@ -108,8 +129,7 @@ void ers_gpg_close(struct ers_gpg *g)
 		return;
 	if (g->ctx)
 		gpgme_release(g->ctx);
-	kill_agent(g->home);
-	nftw(g->home, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	remove_home(g->home);
 	free(g);
 }
 
@@ -203,7 +223,7 @@ static ssize_t cb_write(void *h, const void *buf, size_t n)
  * with execve and a fixed argv: nothing of the data reaches a shell. */
 enum { PUMP_CHUNK = 256 * 1024 };
 
-static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_read_fn *rd, void *rd_arg,
+static int pump(const char *home, const char *what, char *const *args, ers_gpg_read_fn *rd, void *rd_arg,
 		ers_gpg_write_fn *wr, void *wr_arg, struct ers_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
@@ -224,7 +244,7 @@ static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_
 	size_t n = 0;
 	argv[n++] = "gpg";
 	argv[n++] = "--homedir";
-	argv[n++] = g->home;
+	argv[n++] = (char *)home;
 	argv[n++] = "--batch";
 	argv[n++] = "--no-tty";
 	argv[n++] = "--quiet";
@@ -363,19 +383,32 @@ static int pump(struct ers_gpg *g, const char *what, char *const *args, ers_gpg_
 	return rc;
 }
 
-int ers_gpg_encrypt(struct ers_gpg *g, const char *fpr, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr,
-		    void *wr_arg, struct ers_error *err)
+int ers_gpg_encrypt_to(const char *public_key, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr,
+		       void *wr_arg, struct ers_error *err)
 {
-	char *args[] = { "--trust-model", "always", "--compress-algo", "none", "--encrypt", "--recipient", (char *)fpr,
-			 NULL };
-	return pump(g, "encryption", args, rd, rd_arg, wr, wr_arg, err);
+	char home[256], keyfile[300];
+	if (make_home(home, sizeof home, err) < 0)
+		return -1;
+	snprintf(keyfile, sizeof keyfile, "%s/recipient.asc", home);
+	int rc = -1;
+	FILE *f = fopen(keyfile, "wx");
+	if (!f || fputs(public_key, f) < 0 || fclose(f) != 0) {
+		ers_error_set(err, ERS_E_IO, "OpenPGP: cannot write the archive key into %s: %s", home, strerror(errno));
+		if (f)
+			fclose(f);
+	} else {
+		char *args[] = { "--compress-algo", "none", "--encrypt", "--recipient-file", keyfile, NULL };
+		rc = pump(home, "encryption", args, rd, rd_arg, wr, wr_arg, err);
+	}
+	remove_home(home);
+	return rc;
 }
 
 int ers_gpg_decrypt(struct ers_gpg *g, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr, void *wr_arg,
 		    struct ers_error *err)
 {
 	char *args[] = { "--decrypt", NULL };
-	return pump(g, "decryption", args, rd, rd_arg, wr, wr_arg, err);
+	return pump(g->home, "decryption", args, rd, rd_arg, wr, wr_arg, err);
 }
 
 int ers_gpg_encrypt_symmetric(struct ers_gpg *g, const char *passphrase, const void *plain, size_t len,

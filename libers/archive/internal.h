@@ -30,9 +30,12 @@ int ers_gpg_import(struct ers_gpg *g, const char *armored, struct ers_error *err
  * pushed to `write` (its return: bytes taken, -1 failed, errno set). */
 typedef ssize_t ers_gpg_read_fn(void *arg, void *buf, size_t n);
 typedef ssize_t ers_gpg_write_fn(void *arg, const void *buf, size_t n);
-/* Encrypts to key `fpr` (imported before), binary, no compression. */
-int ers_gpg_encrypt(struct ers_gpg *g, const char *fpr, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr,
-		    void *wr_arg, struct ers_error *err);
+/* Encrypts to the armored `public_key`, binary, no compression: gpg
+ * alone, with --recipient-file in a GnuPG home of the call's own (no
+ * gpgme, no keyring, no agent: a small archive is not paid for by
+ * their start-up). */
+int ers_gpg_encrypt_to(const char *public_key, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr,
+		       void *wr_arg, struct ers_error *err);
 /* Decrypts what `rd` gives with the secret key imported before. */
 int ers_gpg_decrypt(struct ers_gpg *g, ers_gpg_read_fn *rd, void *rd_arg, ers_gpg_write_fn *wr, void *wr_arg,
 		    struct ers_error *err);

@@ -119,17 +119,14 @@ static int write_archive(struct ers_archive_job *j, const struct ers_archive_key
 	ers_buf_addf(&tmp, "%s/.%lld.tmp.XXXXXX", dir, j->id);
 	ers_buf_addf(&final, "%s/%lld.%s.gpg", dir, j->id, j->format);
 	int rc = -1;
-	struct ers_gpg *g = NULL;
 	struct ers_archive_stream *s = NULL;
 	struct ers_archive_sink *sink = NULL;
 	if (ers_archive_sink_open(&tmp, &sink, err) < 0) {
 		ers_error_prefix(err, "in %s", dir);
 		goto out;
 	}
-	if (ers_gpg_open(&g, err) < 0 || ers_gpg_import(g, k->public_key, err) < 0)
-		goto out;
 	s = ers_archive_stream_new(j->im, j->fl, j->nfl, j->format, j->progress, j->progress_arg);
-	int grc = ers_gpg_encrypt(g, k->fpr, ers_archive_stream_read, s, ers_archive_sink_write, sink, err);
+	int grc = ers_gpg_encrypt_to(k->public_key, ers_archive_stream_read, s, ers_archive_sink_write, sink, err);
 	ers_archive_stream_counts(s, &j->messages, &j->plain_bytes);
 	if (ers_archive_stream_error(s)) {
 		*err = *ers_archive_stream_error(s);
@@ -153,7 +150,6 @@ out:
 	if (rc < 0 && tmp.len)
 		unlink(tmp.data);
 	ers_archive_stream_free(s);
-	ers_gpg_close(g);
 	ers_buf_free(&tmp);
 	ers_buf_free(&final);
 	return rc;

@@ -221,12 +221,14 @@ static int select_folder(struct ers_archive_stream *s, size_t fi, struct ers_err
 	return 0;
 }
 
-/* The fetcher's: uids[from..] of folder fi, as many as a batch holds. */
-static int fetch_batch(struct ers_archive_stream *s, size_t fi, size_t from, struct fetched *b)
+/* The fetcher's: asks for uids[from..] of folder fi, as many as a batch
+ * holds, without waiting for the answer: b says which, `cmd` the command. */
+static int ask_batch(struct ers_archive_stream *s, size_t fi, size_t from, struct fetched *b, struct ers_buf *cmd,
+		     char tag[24])
 {
 	struct ers_archive_folder *f = &s->folders[fi];
-	struct ers_buf cmd = ERS_BUF_INIT;
-	ers_buf_adds(&cmd, "UID FETCH ");
+	ers_buf_reset(cmd);
+	ers_buf_adds(cmd, "UID FETCH ");
 	size_t to = from;
 	long long bytes = 0;
 	while (to < f->nuids && to - from < BATCH_MESSAGES) {
@@ -234,16 +236,15 @@ static int fetch_batch(struct ers_archive_stream *s, size_t fi, size_t from, str
 		if (to > from && bytes + size > BATCH_BYTES)
 			break;
 		bytes += size;
-		ers_buf_addf(&cmd, "%s%u", to > from ? "," : "", f->uids[to]);
+		ers_buf_addf(cmd, "%s%u", to > from ? "," : "", f->uids[to]);
 		to++;
 	}
-	ers_buf_adds(&cmd, " (UID INTERNALDATE BODY.PEEK[])");
-	int rc = ers_imap_command(s->im, cmd.data, &b->r, &b->err);
-	ers_buf_free(&cmd);
+	ers_buf_adds(cmd, " (UID INTERNALDATE BODY.PEEK[])");
+	memset(b, 0, sizeof *b);
 	b->fi = fi;
 	b->from = from;
 	b->to = to;
-	return rc;
+	return ers_imap_send(s->im, cmd->data, tag, &b->err);
 }
 
 /* Hands `b` to the writer, waiting for room; false (b freed) when the
@@ -265,29 +266,52 @@ static bool hand_over(struct ers_archive_stream *s, struct fetched *b)
 	return !stop;
 }
 
+/* The next batch is asked for before this one is handed over, so that
+ * Dovecot makes it while the fetcher waits for the writer. */
 static void *fetcher(void *arg)
 {
 	struct ers_archive_stream *s = arg;
+	struct ers_buf cmd = ERS_BUF_INIT, next_cmd = ERS_BUF_INIT;
 	for (size_t fi = 0; fi < s->nfolders; fi++) {
 		struct ers_archive_folder *f = &s->folders[fi];
 		if (!f->nuids)
 			continue;
-		struct fetched b = { 0 };
-		if (select_folder(s, fi, &b.err) < 0) {
+		struct fetched b = { 0 }, nb;
+		char tag[24], next_tag[24];
+		if (select_folder(s, fi, &b.err) < 0 || ask_batch(s, fi, 0, &b, &cmd, tag) < 0) {
 			b.failed = true;
 			hand_over(s, &b);
-			return NULL;
+			goto out;
 		}
-		for (size_t from = 0; from < f->nuids; from = b.to) {
-			memset(&b, 0, sizeof b);
-			if (fetch_batch(s, fi, from, &b) < 0)
+		for (;;) {
+			if (ers_imap_receive(s->im, tag, cmd.data, &b.r, &b.err) < 0) {
 				b.failed = true;
-			if (!hand_over(s, &b) || b.failed)
-				return NULL;
+				hand_over(s, &b);
+				goto out;
+			}
+			bool more = b.to < f->nuids;
+			if (more && ask_batch(s, fi, b.to, &nb, &next_cmd, next_tag) < 0) {
+				ers_imap_result_free(&b.r);
+				nb.failed = true;
+				hand_over(s, &nb);
+				goto out;
+			}
+			if (!hand_over(s, &b))
+				goto out;
+			if (!more)
+				break;
+			b = nb;
+			memcpy(tag, next_tag, sizeof tag);
+			struct ers_buf t = cmd;
+			cmd = next_cmd;
+			next_cmd = t;
 		}
 	}
 	struct fetched end = { .end = true };
 	hand_over(s, &end);
+out:
+	ers_buf_free(&cmd);
+	ers_buf_free(&next_cmd);
 	return NULL;
 }
 

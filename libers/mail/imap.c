@@ -395,6 +395,47 @@ static int reconnect(struct ers_imap *im, struct ers_error *err)
 	return login(im, err);
 }
 
+/* The answer read, im->lines[0, end), parsed into r: its tagged line
+ * says whether the command succeeded. */
+static int parse_answer(struct ers_imap *im, size_t end, const char *what, struct ers_imap_result *r,
+			struct ers_error *err)
+{
+	im->consumed = end;
+	struct ers_error perr;
+	int prc = ers_imap_parse(im->lines.data, end, r, &perr);
+	note_capabilities(im, r);
+	if (r->bye[0] && strcmp(r->status, "OK") != 0)
+		drop(im);
+	if (prc < 0 && !r->status[0]) { /* unreadable before the tagged line */
+		ers_error_set(err, ERS_E_INTERNAL, "IMAP %s at %s: %s", what, im->where, perr.message);
+		return -1;
+	}
+	if (strcmp(r->status, "OK") != 0) {
+		/* A NO with [NONEXISTENT] or about a missing message is not found. */
+		bool missing = strstr(r->status_line, "[NONEXISTENT]") || strstr(r->status_line, "[TRYCREATE]");
+		ers_error_set(err, missing ? ERS_E_NOTFOUND : ERS_E_INVALID, "IMAP %s at %s: the server answered: %s",
+			      what, im->where, r->status_line[0] ? r->status_line : "(no answer)");
+		return -1;
+	}
+	if (prc < 0) {
+		ers_error_set(err, ERS_E_INTERNAL, "IMAP %s at %s: %s", what, im->where, perr.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the last answer left (unsolicited lines, or the start of a
+ * pipelined answer) starts the next one. */
+static void keep_rest(struct ers_imap *im)
+{
+	if (im->consumed) {
+		memmove(im->lines.data, im->lines.data + im->consumed, im->lines.len - im->consumed);
+		im->lines.len -= im->consumed;
+		im->lines.data[im->lines.len] = '\0';
+		im->consumed = 0;
+	}
+}
+
 /* Sends `tag command` (with `literal`, when not NULL, as its literal
  * argument: the command then ends in " ") and parses the answer into r. */
 static int exchange(struct ers_imap *im, const char *command, const char *literal, size_t literal_len,
@@ -404,13 +445,7 @@ static int exchange(struct ers_imap *im, const char *command, const char *litera
 	im->too_big = 0;
 	if ((!im->connected || !im->logged_in) && reconnect(im, err) < 0)
 		return -1;
-	/* What the last answer left (unsolicited lines) starts this one. */
-	if (im->consumed) {
-		memmove(im->lines.data, im->lines.data + im->consumed, im->lines.len - im->consumed);
-		im->lines.len -= im->consumed;
-		im->lines.data[im->lines.len] = '\0';
-		im->consumed = 0;
-	}
+	keep_rest(im);
 	long long deadline = now_ms() + im->timeout_ms;
 	char tag[24];
 	snprintf(tag, sizeof tag, "E%lu", ++im->tag);
@@ -445,28 +480,7 @@ static int exchange(struct ers_imap *im, const char *command, const char *litera
 	}
 	if (rc < 0)
 		return -1;
-	im->consumed = end;
-	struct ers_error perr;
-	int prc = ers_imap_parse(im->lines.data, end, r, &perr);
-	note_capabilities(im, r);
-	if (r->bye[0] && strcmp(r->status, "OK") != 0)
-		drop(im);
-	if (prc < 0 && !r->status[0]) { /* unreadable before the tagged line */
-		ers_error_set(err, ERS_E_INTERNAL, "IMAP %s at %s: %s", what, im->where, perr.message);
-		return -1;
-	}
-	if (strcmp(r->status, "OK") != 0) {
-		/* A NO with [NONEXISTENT] or about a missing message is not found. */
-		bool missing = strstr(r->status_line, "[NONEXISTENT]") || strstr(r->status_line, "[TRYCREATE]");
-		ers_error_set(err, missing ? ERS_E_NOTFOUND : ERS_E_INVALID, "IMAP %s at %s: the server answered: %s",
-			      what, im->where, r->status_line[0] ? r->status_line : "(no answer)");
-		return -1;
-	}
-	if (prc < 0) {
-		ers_error_set(err, ERS_E_INTERNAL, "IMAP %s at %s: %s", what, im->where, perr.message);
-		return -1;
-	}
-	return 0;
+	return parse_answer(im, end, what, r, err);
 }
 
 int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_result *r, struct ers_error *err)
@@ -481,6 +495,42 @@ int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_r
 	char what[64];
 	snprintf(what, sizeof what, "%.60s", command);
 	return exchange(im, command, NULL, 0, what, r, err);
+}
+
+int ers_imap_send(struct ers_imap *im, const char *command, char tag[24], struct ers_error *err)
+{
+	if (strpbrk(command, "\r\n")) {
+		ers_error_set(err, ERS_E_INVALID, "an IMAP command may not contain a line break");
+		return -1;
+	}
+	if ((!im->connected || !im->logged_in) && reconnect(im, err) < 0)
+		return -1;
+	char what[64];
+	snprintf(what, sizeof what, "%.60s", command);
+	snprintf(tag, 24, "E%lu", ++im->tag);
+	struct ers_buf out = ERS_BUF_INIT;
+	ers_buf_addf(&out, "%s %s\r\n", tag, command);
+	int rc = send_all(im, out.data, out.len, now_ms() + im->timeout_ms, what, err);
+	ers_buf_free(&out);
+	return rc;
+}
+
+int ers_imap_receive(struct ers_imap *im, const char *tag, const char *command, struct ers_imap_result *r,
+		     struct ers_error *err)
+{
+	memset(r, 0, sizeof *r);
+	im->too_big = 0;
+	char what[64];
+	snprintf(what, sizeof what, "%.60s", command);
+	if (!im->connected) {
+		ers_error_set(err, ERS_E_IO, "IMAP %s at %s: the connection was lost before its answer", what, im->where);
+		return -1;
+	}
+	keep_rest(im);
+	size_t end = 0;
+	if (read_answer(im, tag, false, now_ms() + im->timeout_ms, what, &end, err) < 0)
+		return -1;
+	return parse_answer(im, end, what, r, err);
 }
 
 void ers_imap_global_init(void)

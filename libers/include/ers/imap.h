@@ -198,6 +198,14 @@ void ers_imap_close(struct ers_imap *im);
  * result then still says what the server sent. */
 int ers_imap_command(struct ers_imap *im, const char *command, struct ers_imap_result *r,
 		     struct ers_error *err);
+/* Pipelining: ers_imap_send sends a command (no literal; its tag written
+ * to `tag`) without waiting for its answer; ers_imap_receive reads and
+ * parses the answer to that tag, as ers_imap_command would.  Answers are
+ * received in the order their commands were sent; `command` names it in
+ * errors. */
+int ers_imap_send(struct ers_imap *im, const char *command, char tag[24], struct ers_error *err);
+int ers_imap_receive(struct ers_imap *im, const char *tag, const char *command, struct ers_imap_result *r,
+		     struct ers_error *err);
 
 /* Every folder with its special use and counts (LIST-STATUS where the
  * server has it, else STATUS per folder), INBOX first, then by name. */
