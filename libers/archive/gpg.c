@@ -4,12 +4,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -216,30 +218,76 @@ static ssize_t cb_write(void *h, const void *buf, size_t n)
 }
 
 /* The bulk -- an archive's plaintext in, its ciphertext out, and back for
- * a download -- goes through gpg itself, in the same home, with pipes of
+ * a download -- goes through gpg itself, in the same home, with sockets of
  * our own: gpgme 1.18 formats a hex dump of every byte it moves for a
  * trace it then drops (its debug.h: "#define _gpgme_debug_trace() 1"),
  * which took more CPU than the encryption (bench section 8).  gpg runs
- * with execve and a fixed argv: nothing of the data reaches a shell. */
-enum { PUMP_CHUNK = 256 * 1024 };
+ * with execve and a fixed argv: nothing of the data reaches a shell.
+ *
+ * gpg reads and writes 8 KB at a time.  Through pipes, each of those woke
+ * us (100,000 polls a GB); through Unix sockets, a thread of ours blocks
+ * in send until gpg has drained most of a 1 MB buffer, and our recv waits
+ * for 256 KB (SO_RCVLOWAT), so that we wake a few thousand times a GB. */
+enum { PUMP_CHUNK = 256 * 1024, PUMP_BUFFER = 1 << 20 };
+
+struct feeder {
+	int fd;                  /* gpg's standard input, our end */
+	ers_gpg_read_fn *rd;
+	void *rd_arg;
+	bool failed;             /* rd failed: the reason is where the reader keeps it */
+};
+
+/* The feeding thread: the plaintext pulled from rd and sent to gpg until
+ * its end, rd's failure, or gpg's going away (EPIPE). */
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	char *buf = ers_xmalloc(PUMP_CHUNK);
+	for (;;) {
+		ssize_t r = f->rd(f->rd_arg, buf, PUMP_CHUNK);
+		if (r <= 0) {
+			f->failed = r < 0;
+			break;
+		}
+		size_t off = 0;
+		while (off < (size_t)r) {
+			ssize_t w = send(f->fd, buf + off, (size_t)r - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		if (off < (size_t)r)
+			break; /* gpg stopped reading: its exit says why */
+	}
+	ers_wipe(buf, PUMP_CHUNK);
+	free(buf);
+	close(f->fd); /* gpg sees the end */
+	f->fd = -1;
+	return NULL;
+}
 
 static int pump(const char *home, const char *what, char *const *args, ers_gpg_read_fn *rd, void *rd_arg,
 		ers_gpg_write_fn *wr, void *wr_arg, struct ers_error *err)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		ers_error_set(err, ERS_E_IO, "OpenPGP %s: no pipe: %s", what, strerror(errno));
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int errfd = memfd_create("gpg-stderr", MFD_CLOEXEC);
+	if (errfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) < 0) {
+		ers_error_set(err, ERS_E_IO, "OpenPGP %s: no socket: %s", what, strerror(errno));
 		for (int i = 0; i < 2; i++) {
 			if (in[i] >= 0) close(in[i]);
 			if (out[i] >= 0) close(out[i]);
-			if (errp[i] >= 0) close(errp[i]);
 		}
+		if (errfd >= 0)
+			close(errfd);
 		return -1;
 	}
-	/* Pipes of 1 MB (the default maximum) rather than 64 KB: gpg and we
-	 * then each work on a larger piece before waiting for the other. */
-	fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
-	fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+	int size = PUMP_BUFFER, lowat = PUMP_CHUNK;
+	setsockopt(in[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	setsockopt(out[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size); /* gpg's end */
+	setsockopt(out[1], SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
 	char *argv[24];
 	size_t n = 0;
 	argv[n++] = "gpg";
@@ -256,130 +304,66 @@ static int pump(const char *home, const char *what, char *const *args, ers_gpg_r
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, out[0], 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	pid_t pid;
 	int sp = posix_spawn(&pid, ers_gpg_program(), &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
-	close(out[1]);
-	close(errp[1]);
+	close(out[0]);
 	if (sp != 0) {
 		close(in[1]);
-		close(out[0]);
-		close(errp[0]);
+		close(out[1]);
+		close(errfd);
 		ers_error_set(err, ERS_E_INTERNAL, "OpenPGP %s: cannot run %s: %s", what, ers_gpg_program(), strerror(sp));
 		return -1;
 	}
-	/* A gpg gone early makes our writes fail with EPIPE, not a signal. */
-	sigset_t pipe_set, old;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	char *ibuf = ers_xmalloc(PUMP_CHUNK), *obuf = ers_xmalloc(PUMP_CHUNK);
-	size_t ilen = 0, ioff = 0;
-	struct ers_buf msg = ERS_BUF_INIT;
-	int ifd = in[1], ofd = out[0], efd = errp[0];
-	bool failed = false, input_done = false;
-	while (!failed && (ofd >= 0 || efd >= 0)) {
-		if (ifd >= 0 && ioff == ilen && !input_done) {
-			ssize_t r = rd(rd_arg, ibuf, PUMP_CHUNK);
-			if (r < 0) {
-				failed = true; /* the reason is where the reader keeps it */
-				break;
-			}
-			ilen = (size_t)r;
-			ioff = 0;
-			if (r == 0)
-				input_done = true;
-		}
-		if (ifd >= 0 && input_done && ioff == ilen) {
-			close(ifd);
-			ifd = -1;
-		}
-		struct pollfd p[3];
-		int np = 0, pi = -1, po = -1, pe = -1;
-		if (ifd >= 0) {
-			p[np] = (struct pollfd){ .fd = ifd, .events = POLLOUT };
-			pi = np++;
-		}
-		if (ofd >= 0) {
-			p[np] = (struct pollfd){ .fd = ofd, .events = POLLIN };
-			po = np++;
-		}
-		if (efd >= 0) {
-			p[np] = (struct pollfd){ .fd = efd, .events = POLLIN };
-			pe = np++;
-		}
-		if (poll(p, (nfds_t)np, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			failed = true;
+	struct feeder f = { .fd = in[1], .rd = rd, .rd_arg = rd_arg };
+	pthread_t feeder;
+	int te = pthread_create(&feeder, NULL, feed, &f);
+	bool failed = te != 0;
+	if (te) {
+		close(in[1]);
+		ers_error_set(err, ERS_E_INTERNAL, "OpenPGP %s: cannot start a thread: %s", what, strerror(te));
+	}
+	char *obuf = ers_xmalloc(PUMP_CHUNK);
+	while (!failed) {
+		ssize_t r = recv(out[1], obuf, PUMP_CHUNK, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
 			break;
-		}
-		if (po >= 0 && p[po].revents) {
-			ssize_t r = read(ofd, obuf, PUMP_CHUNK);
-			if (r > 0) {
-				if (wr(wr_arg, obuf, (size_t)r) != r)
-					failed = true;
-			} else if (r == 0 || errno != EINTR) {
-				close(ofd);
-				ofd = -1;
-			}
-		}
-		if (pe >= 0 && p[pe].revents) {
-			char e[1024];
-			ssize_t r = read(efd, e, sizeof e);
-			if (r > 0 && msg.len < 2000)
-				ers_buf_add(&msg, e, (size_t)r);
-			else if (r == 0 || (r < 0 && errno != EINTR)) {
-				close(efd);
-				efd = -1;
-			}
-		}
-		if (pi >= 0 && p[pi].revents) {
-			ssize_t w = write(ifd, ibuf + ioff, ilen - ioff);
-			if (w > 0)
-				ioff += (size_t)w;
-			else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				close(ifd); /* gpg stopped reading: its exit says why */
-				ifd = -1;
-				input_done = true;
-			}
-		}
+		if (wr(wr_arg, obuf, (size_t)r) != r)
+			failed = true;
 	}
 	if (failed)
-		kill(pid, SIGTERM);
-	if (ifd >= 0)
-		close(ifd);
-	if (ofd >= 0)
-		close(ofd);
-	if (efd >= 0)
-		close(efd);
+		kill(pid, SIGTERM); /* the feeder's send then fails too */
+	close(out[1]);
+	if (te == 0) {
+		pthread_join(feeder, NULL);
+		failed = failed || f.failed;
+	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	struct timespec zero = { 0, 0 };
-	while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
-		;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	ers_wipe(ibuf, PUMP_CHUNK);
 	ers_wipe(obuf, PUMP_CHUNK);
-	free(ibuf);
 	free(obuf);
 	int rc = 0;
 	if (failed) {
 		rc = -1;
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		while (msg.len && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == '\r'))
-			msg.data[--msg.len] = '\0';
+		char msg[2000];
+		ssize_t k = pread(errfd, msg, sizeof msg - 1, 0);
+		size_t len = k > 0 ? (size_t)k : 0;
+		while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+			len--;
+		msg[len] = '\0';
 		ers_error_set(err, ERS_E_INTERNAL, "OpenPGP %s: gpg failed (%s %d)%s%s", what,
 			      WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
-			      msg.len ? ": " : "", msg.len ? msg.data : "");
+			      len ? ": " : "", msg);
 		rc = -1;
 	}
-	ers_buf_free(&msg);
+	close(errfd);
 	return rc;
 }
 

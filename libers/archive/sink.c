@@ -21,29 +21,33 @@
 #include <openssl/evp.h>
 #include "archive/internal.h"
 
-/* Two chunks: one filled by gpg's output while the other is on its way
- * to the disk; one more buffer to read it back into. */
-enum { CHUNK = 2 << 20, ALIGN = 4096, NCHUNKS = 2 };
+/* A ring of chunks, each in turn filled with gpg's output, written by the
+ * disk thread, then read back, compared and hashed by the check thread:
+ * the disk writes the next chunk while the last one is read back. */
+enum { CHUNK = 2 << 20, ALIGN = 4096, NCHUNKS = 4 };
+
+enum chunk_state { FREE, FILLED, WRITTEN };
 
 struct chunk {
 	char *data;
 	size_t len;
 	long long offset;
+	enum chunk_state state;
 };
 
 struct ers_archive_sink {
 	int fd;
-	bool direct;
-	pthread_t thread;
-	bool running;
+	bool direct;             /* the disk thread's, once started */
+	pthread_t writer, checker;
+	int running;             /* threads started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct chunk chunks[NCHUNKS];
 	size_t filling;          /* the chunk gpg's output goes into */
-	bool pending[NCHUNKS];   /* handed to the thread, not yet done */
-	bool stop;
-	char *back;              /* the thread's: a chunk read back */
-	EVP_MD_CTX *md;          /* the thread's: SHA-256 of what is on the disk */
+	bool closing;            /* no more chunks will be filled */
+	bool written_all;        /* the disk thread is done */
+	char *back;              /* the check thread's: a chunk read back */
+	EVP_MD_CTX *md;          /* the check thread's: SHA-256 of what is on the disk */
 	long long bytes;         /* handed over so far */
 	int error;               /* errno of the first failure, 0: none */
 	bool mismatch;           /* the disk gave back other bytes */
@@ -80,52 +84,98 @@ static int full_pread(int fd, char *p, size_t n, long long off, size_t *got)
 	return 0;
 }
 
-/* A chunk written, read back and compared, hashed.  O_DIRECT takes whole
- * blocks only: a short last chunk goes through the page cache. */
-static void store_chunk(struct ers_archive_sink *s, struct chunk *c)
+static void set_error(struct ers_archive_sink *s, int e)
 {
-	if (s->direct && c->len % ALIGN) {
-		int fl = fcntl(s->fd, F_GETFL);
-		if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
-			s->error = errno;
-			return;
-		}
-		s->direct = false;
-	}
-	int e = full_pwrite(s->fd, c->data, c->len, c->offset);
-	size_t got = 0;
-	if (!e)
-		e = full_pread(s->fd, s->back, c->len, c->offset, &got);
-	if (e) {
+	pthread_mutex_lock(&s->mu);
+	if (!s->error)
 		s->error = e;
-		return;
-	}
-	if (got != c->len || memcmp(s->back, c->data, c->len)) {
-		s->mismatch = true;
-		return;
-	}
-	EVP_DigestUpdate(s->md, s->back, got);
+	pthread_mutex_unlock(&s->mu);
 }
 
-static void *disk_thread(void *arg)
+/* The errno of the first failure (EIO for bytes read back wrong), 0: none. */
+static int failure(struct ers_archive_sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int e = s->error ? s->error : s->mismatch ? EIO : 0;
+	pthread_mutex_unlock(&s->mu);
+	return e;
+}
+
+/* Waits until chunk i is in state `want`; false when it never will be
+ * (`until_done` says no more will come). */
+static bool wait_for(struct ers_archive_sink *s, size_t i, enum chunk_state want, const bool *until_done)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->chunks[i].state != want && !*until_done)
+		pthread_cond_wait(&s->cv, &s->mu);
+	bool got = s->chunks[i].state == want;
+	pthread_mutex_unlock(&s->mu);
+	return got;
+}
+
+static void set_state(struct ers_archive_sink *s, size_t i, enum chunk_state st)
+{
+	pthread_mutex_lock(&s->mu);
+	s->chunks[i].state = st;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The disk thread: chunks written in order.  O_DIRECT takes whole blocks
+ * only: a short last chunk goes through the page cache. */
+static void *write_chunks(void *arg)
 {
 	struct ers_archive_sink *s = arg;
-	size_t next = 0; /* chunks are stored in the order handed over */
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (!s->pending[next] && !s->stop)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (!s->pending[next])
+	for (size_t i = 0;; i = (i + 1) % NCHUNKS) {
+		if (!wait_for(s, i, FILLED, &s->closing))
 			break;
-		pthread_mutex_unlock(&s->mu);
-		if (!s->error && !s->mismatch)
-			store_chunk(s, &s->chunks[next]);
-		pthread_mutex_lock(&s->mu);
-		s->pending[next] = false;
-		pthread_cond_broadcast(&s->cv);
-		next = (next + 1) % NCHUNKS;
+		struct chunk *c = &s->chunks[i];
+		if (!failure(s)) {
+			int e = 0;
+			if (s->direct && c->len % ALIGN) {
+				int fl = fcntl(s->fd, F_GETFL);
+				if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+					e = errno;
+				s->direct = false;
+			}
+			if (!e)
+				e = full_pwrite(s->fd, c->data, c->len, c->offset);
+			if (e)
+				set_error(s, e);
+		}
+		set_state(s, i, WRITTEN);
 	}
+	pthread_mutex_lock(&s->mu);
+	s->written_all = true;
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* The check thread: each written chunk read back from the disk, compared
+ * byte for byte, hashed, its buffer freed for the next. */
+static void *check_chunks(void *arg)
+{
+	struct ers_archive_sink *s = arg;
+	for (size_t i = 0;; i = (i + 1) % NCHUNKS) {
+		if (!wait_for(s, i, WRITTEN, &s->written_all))
+			break;
+		struct chunk *c = &s->chunks[i];
+		if (!failure(s)) {
+			size_t got = 0;
+			int e = full_pread(s->fd, s->back, c->len, c->offset, &got);
+			if (e) {
+				set_error(s, e);
+			} else if (got != c->len || memcmp(s->back, c->data, c->len)) {
+				pthread_mutex_lock(&s->mu);
+				s->mismatch = true;
+				pthread_mutex_unlock(&s->mu);
+			} else {
+				EVP_DigestUpdate(s->md, s->back, got);
+			}
+		}
+		set_state(s, i, FREE);
+	}
 	return NULL;
 }
 
@@ -152,8 +202,12 @@ int ers_archive_sink_open(struct ers_buf *tmp, struct ers_archive_sink **s_r, st
 	EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	int e = pthread_create(&s->thread, NULL, disk_thread, s);
-	s->running = e == 0;
+	int e = pthread_create(&s->writer, NULL, write_chunks, s);
+	if (!e) {
+		s->running = 1;
+		if ((e = pthread_create(&s->checker, NULL, check_chunks, s)) == 0)
+			s->running = 2;
+	}
 	if (e) {
 		ers_error_set(err, ERS_E_INTERNAL, "cannot start the archive's disk writer: %s", strerror(e));
 		ers_archive_sink_free(s);
@@ -165,20 +219,17 @@ int ers_archive_sink_open(struct ers_buf *tmp, struct ers_archive_sink **s_r, st
 	return 0;
 }
 
-/* The filled chunk to the thread; the next one, once the thread is done
- * with it, becomes the one filled. */
+/* The filled chunk to the disk thread; the next one, once free, becomes
+ * the one filled. */
 static void hand_over(struct ers_archive_sink *s)
 {
 	struct chunk *c = &s->chunks[s->filling];
 	c->offset = s->bytes;
 	s->bytes += (long long)c->len;
-	pthread_mutex_lock(&s->mu);
-	s->pending[s->filling] = true;
-	pthread_cond_broadcast(&s->cv);
+	set_state(s, s->filling, FILLED);
 	s->filling = (s->filling + 1) % NCHUNKS;
-	while (s->pending[s->filling])
-		pthread_cond_wait(&s->cv, &s->mu);
-	pthread_mutex_unlock(&s->mu);
+	static const bool never = false;
+	wait_for(s, s->filling, FREE, &never);
 	s->chunks[s->filling].len = 0;
 }
 
@@ -188,8 +239,9 @@ ssize_t ers_archive_sink_write(void *arg, const void *buf, size_t n)
 	const char *p = buf;
 	size_t left = n;
 	while (left) {
-		if (s->error || s->mismatch) {
-			errno = s->error ? s->error : EIO;
+		int e = failure(s);
+		if (e) {
+			errno = e;
 			return -1;
 		}
 		struct chunk *c = &s->chunks[s->filling];
@@ -204,16 +256,18 @@ ssize_t ers_archive_sink_write(void *arg, const void *buf, size_t n)
 	return (ssize_t)n;
 }
 
-static void stop_thread(struct ers_archive_sink *s)
+/* No more chunks: the threads finish what they have and end. */
+static void stop_threads(struct ers_archive_sink *s)
 {
-	if (!s->running)
-		return;
 	pthread_mutex_lock(&s->mu);
-	s->stop = true;
+	s->closing = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	s->running = false;
+	if (s->running >= 1)
+		pthread_join(s->writer, NULL);
+	if (s->running >= 2)
+		pthread_join(s->checker, NULL);
+	s->running = 0;
 }
 
 int ers_archive_sink_finish(struct ers_archive_sink *s, const char *path, char sha[65], long long *bytes_r,
@@ -221,7 +275,7 @@ int ers_archive_sink_finish(struct ers_archive_sink *s, const char *path, char s
 {
 	if (s->chunks[s->filling].len)
 		hand_over(s);
-	stop_thread(s);
+	stop_threads(s);
 	if (!s->error && fsync(s->fd) < 0)
 		s->error = errno;
 	struct stat st;
@@ -246,7 +300,7 @@ void ers_archive_sink_free(struct ers_archive_sink *s)
 {
 	if (!s)
 		return;
-	stop_thread(s);
+	stop_threads(s);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	if (s->fd >= 0)

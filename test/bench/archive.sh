@@ -1,7 +1,7 @@
 # Sourced by test/bench/run: `ersctl archive create --format mbox` of a
 # whole mailbox to the local destination (IMAP as the mailbox, mboxrd,
-# OpenPGP encryption (gpg run directly, keys through gpgme), fsync, rename,
-# read-back SHA-256 included) side by side
+# OpenPGP encryption (gpg run directly), every chunk written read back from
+# the disk and compared, SHA-256, fsync, rename included) side by side
 # in the same run with
 #   - the floor: `doveadm fetch text` of the same messages piped into
 #     `gpg -c --compress-algo none` writing a file (goal: >= 0.8x its MB/s),
@@ -147,7 +147,8 @@ PY
 Run $started on $(nproc) cores ($cpu), load average $load0 at the start.
 A whole INBOX (mixed sizes, one message in 50 with a 0.5-2 MB attachment)
 archived to the local destination -- IMAP as the mailbox, mboxrd, gpg
-encryption without compression, fsync, rename, read-back SHA-256 -- vs the
+encryption without compression, every chunk read back from the disk and
+compared, SHA-256, fsync, rename -- vs the
 floor \`doveadm fetch text ... | gpg -c --compress-algo none\` to a file and
 the peer \`doveadm backup\` to an mbox, each on the same warm page cache,
 the three interleaved ${ARCHIVE_BENCH_ROUNDS:-3} times: medians (each run's
