@@ -226,9 +226,10 @@ static ssize_t cb_write(void *h, const void *buf, size_t n)
  *
  * gpg reads and writes 8 KB at a time.  Through pipes, each of those woke
  * us (100,000 polls a GB); through Unix sockets, a thread of ours blocks
- * in send until gpg has drained most of a 1 MB buffer, and our recv waits
- * for 256 KB (SO_RCVLOWAT), so that we wake a few thousand times a GB. */
-enum { PUMP_CHUNK = 256 * 1024, PUMP_BUFFER = 1 << 20 };
+ * in send until gpg has drained most of a buffer of up to 4 MB (as
+ * net.core.wmem_max allows), and our recv waits for 256 KB (SO_RCVLOWAT),
+ * so that we wake a few thousand times a GB. */
+enum { PUMP_CHUNK = 256 * 1024, PUMP_BUFFER = 4 << 20 };
 
 struct feeder {
 	int fd;                  /* gpg's standard input, our end */
