@@ -53,14 +53,15 @@ struct ers_archive_folder {
 	size_t nuids;
 };
 
-/* Reads the messages of `folders` from `im`, in order, and gives them as
- * one stream in `format` ("mbox": mboxrd; "zip": one .eml per message,
+/* Reads the messages of `folders` over the connections `ims` (at most two,
+ * the first also for the plan; each fetching every other batch), in
+ * order, and gives them as one stream in `format` ("mbox": mboxrd; "zip": one .eml per message,
  * stored, under the folder's zip_dir; "mbox-folders": a zip of one mboxrd
  * zip_dir.mbox per folder). */
 struct ers_archive_stream;
-struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *im, struct ers_archive_folder *folders,
-						  size_t nfolders, const char *format, ers_archive_progress_fn *progress,
-						  void *progress_arg);
+struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *const *ims, size_t nims,
+						  struct ers_archive_folder *folders, size_t nfolders, const char *format,
+						  ers_archive_progress_fn *progress, void *progress_arg);
 ssize_t ers_archive_stream_read(void *stream, void *buf, size_t n);
 /* What went wrong, when read returned -1; the counts so far. */
 const struct ers_error *ers_archive_stream_error(const struct ers_archive_stream *s);

@@ -121,11 +121,21 @@ static int write_archive(struct ers_archive_job *j, const struct ers_archive_key
 	int rc = -1;
 	struct ers_archive_stream *s = NULL;
 	struct ers_archive_sink *sink = NULL;
+	struct ers_imap *ims[2] = { j->im, NULL };
 	if (ers_archive_sink_open(&tmp, &sink, err) < 0) {
 		ers_error_prefix(err, "in %s", dir);
 		goto out;
 	}
-	s = ers_archive_stream_new(j->im, j->fl, j->nfl, j->format, j->progress, j->progress_arg);
+	/* A second connection where there is more than one batch to fetch:
+	 * Dovecot then makes two batches at once, in two imap processes
+	 * (without it, one imap process was often what gpg waited for). */
+	size_t total = 0;
+	for (size_t i = 0; i < j->nfl; i++)
+		total += j->fl[i].nuids;
+	struct ers_error ignored;
+	if (total > 200 && imap_open_as(j->ctx->cfg, j->mb->address, &ims[1], &ignored) < 0)
+		ims[1] = NULL;
+	s = ers_archive_stream_new(ims, ims[1] ? 2 : 1, j->fl, j->nfl, j->format, j->progress, j->progress_arg);
 	int grc = ers_gpg_encrypt_to(k->public_key, ers_archive_stream_read, s, ers_archive_sink_write, sink, err);
 	ers_archive_stream_counts(s, &j->messages, &j->plain_bytes);
 	if (ers_archive_stream_error(s)) {
@@ -150,6 +160,7 @@ out:
 	if (rc < 0 && tmp.len)
 		unlink(tmp.data);
 	ers_archive_stream_free(s);
+	ers_imap_close(ims[1]);
 	ers_buf_free(&tmp);
 	ers_buf_free(&final);
 	return rc;

@@ -1,16 +1,16 @@
-/* The archive's plaintext, made as gpg asks for it: one message fetched
- * from IMAP at a time (UID FETCH BODY.PEEK[] on the one connection),
- * written as mboxrd ("From " line, ">From " quoting, a blank line after)
- * or as a stored zip entry (libarchive) -- one .eml per message, or one
- * mboxrd .mbox per folder ("mbox-folders", the entry's length written at
- * its end) -- so that memory holds one message whatever the size of the
- * mailbox.
+/* The archive's plaintext, made as gpg asks for it: messages fetched from
+ * IMAP in batches (UID FETCH BODY.PEEK[]), written one at a time as mboxrd
+ * ("From " line, ">From " quoting, a blank line after) or as a stored zip
+ * entry (libarchive) -- one .eml per message, or one mboxrd .mbox per
+ * folder ("mbox-folders", the entry's length written at its end) -- so
+ * that memory holds a few batches whatever the size of the mailbox.
  *
- * A fetcher thread of the stream's own reads the folders batch by batch
- * ahead of the writer, at most FETCH_AHEAD batches ahead: Dovecot then
- * makes the next batch while gpg encrypts this one, instead of the two
- * waiting for each other (bench section 8).  The thread has the IMAP
- * connection to itself until the stream ends or is freed. */
+ * Fetcher threads of the stream's own, one per connection, read the
+ * batches ahead of the writer and hand them over in order: Dovecot makes
+ * the next batches, in an imap process per connection, while gpg
+ * encrypts this one, instead of the two waiting for each other (bench
+ * section 8).  Each thread has its connection to itself until the stream
+ * ends or is freed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +25,20 @@
 struct fetched {
 	struct ers_imap_result r;
 	size_t fi, from, to;
-	bool end, failed;
+	bool failed;
 	struct ers_error err;
 };
 
-enum { FETCH_AHEAD = 1 };
+/* One batch of the plan: uids[from..to) of folder fi. */
+struct planned {
+	size_t fi, from, to;
+};
+
+enum { FETCH_AHEAD = 1, MAX_FETCHERS = 2 };
 
 struct ers_archive_stream {
-	struct ers_imap *im;
+	struct ers_imap *ims[MAX_FETCHERS]; /* a connection per fetcher */
+	size_t nims;
 	struct ers_archive_folder *folders;
 	size_t nfolders, fi, ui;
 	bool zip;               /* a zip: of .eml files, or (per_folder) of .mbox files */
@@ -47,25 +53,33 @@ struct ers_archive_stream {
 	ers_archive_progress_fn *progress;
 	void *progress_arg;
 	struct ers_error err;
+	/* Messages are fetched in batches of consecutive UIDs of a folder (at
+	 * most BATCH_MESSAGES, BATCH_BYTES by RFC822.SIZE): one round trip
+	 * for many small messages, memory still bounded.  The plan, made
+	 * before the fetchers start, lists them all; fetcher w fetches
+	 * batches w, w + nims, ... on connection w, and they are handed to
+	 * the writer in the plan's order. */
+	struct planned *plan;
+	size_t nplan;
+	bool planned;
 	/* The writer's batch: uids[cur.from..cur.to) of folder cur.fi. */
 	struct fetched cur;
 	bool have_cur;
 	size_t cur_at;          /* where in cur.r.msgs the next message is likely */
-	/* The fetcher and its queue.  Messages are fetched in batches of
-	 * consecutive UIDs of a folder (at most BATCH_MESSAGES, BATCH_BYTES
-	 * by RFC822.SIZE): one round trip for many small messages, memory
-	 * still bounded. */
-	pthread_t thread;
-	bool started;
+	size_t taken;           /* batches of the plan the writer has taken */
+	/* The fetchers and their queue. */
+	pthread_t threads[MAX_FETCHERS];
+	size_t nthreads;
+	bool sync_ready;        /* mu and cv are made */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct fetched queue[FETCH_AHEAD];
 	size_t qhead, qcount;
-	bool stop;              /* the writer is gone: the fetcher ends */
-	long long *sizes;       /* the fetcher's: RFC822.SIZE of the folder's uids[i], -1: not known */
+	size_t next_in;         /* the batch of the plan the queue takes next */
+	bool stop;              /* the writer is gone: the fetchers end */
 };
 
-enum { BATCH_MESSAGES = 200, BATCH_BYTES = 4 << 20 };
+enum { BATCH_MESSAGES = 200, BATCH_BYTES = 2 << 20 };
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -96,16 +110,18 @@ static la_ssize_t zip_write(struct archive *a, void *client, const void *buf, si
 	return (la_ssize_t)n;
 }
 
-struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *im, struct ers_archive_folder *folders,
-						  size_t nfolders, const char *format, ers_archive_progress_fn *progress,
-						  void *progress_arg)
+struct ers_archive_stream *ers_archive_stream_new(struct ers_imap *const *ims, size_t nims,
+						  struct ers_archive_folder *folders, size_t nfolders, const char *format,
+						  ers_archive_progress_fn *progress, void *progress_arg)
 {
 	struct ers_archive_stream *s = ers_xcalloc(1, sizeof *s);
 	s->per_folder = !strcmp(format, "mbox-folders");
 	bool zip = s->per_folder || !strcmp(format, "zip");
 	s->entry = -1;
 	ers_buf_init(&s->msg);
-	s->im = im;
+	s->nims = nims < MAX_FETCHERS ? nims : MAX_FETCHERS;
+	for (size_t i = 0; i < s->nims; i++)
+		s->ims[i] = ims[i];
 	s->folders = folders;
 	s->nfolders = nfolders;
 	s->zip = zip;
@@ -185,16 +201,16 @@ static void mboxrd(struct ers_buf *b, const char *msg, size_t len)
 	ers_buf_addch(b, '\n');
 }
 
-/* The fetcher's: SELECTs folder fi (its UIDVALIDITY still the one its
- * UIDs were read under) and learns its messages' sizes. */
-static int select_folder(struct ers_archive_stream *s, size_t fi, struct ers_error *err)
+/* SELECTs folder fi on `im`, its UIDVALIDITY still the one its UIDs were
+ * read under. */
+static int select_folder(struct ers_archive_stream *s, struct ers_imap *im, size_t fi, struct ers_error *err)
 {
 	struct ers_archive_folder *f = &s->folders[fi];
 	struct ers_buf cmd = ERS_BUF_INIT;
 	ers_buf_adds(&cmd, "SELECT ");
 	ers_imap_quote(&cmd, f->name);
 	struct ers_imap_result r;
-	int rc = ers_imap_command(s->im, cmd.data, &r, err);
+	int rc = ers_imap_command(im, cmd.data, &r, err);
 	ers_buf_free(&cmd);
 	uint32_t v = r.uidvalidity;
 	ers_imap_result_free(&r);
@@ -205,59 +221,84 @@ static int select_folder(struct ers_archive_stream *s, size_t fi, struct ers_err
 			      "it is safe to archive now; run the job again", f->name, v, f->uidvalidity);
 		return -1;
 	}
-	/* The sizes, to cut batches by. */
-	free(s->sizes);
-	s->sizes = ers_xmalloc((f->nuids ? f->nuids : 1) * sizeof *s->sizes);
-	for (size_t i = 0; i < f->nuids; i++)
-		s->sizes[i] = -1;
-	if (ers_imap_command(s->im, "UID FETCH 1:* (UID RFC822.SIZE)", &r, err) == 0) {
-		for (size_t i = 0; i < r.nmsgs; i++) {
-			uint32_t *at = bsearch(&r.msgs[i].uid, f->uids, f->nuids, sizeof *f->uids, cmp_u32);
-			if (at)
-				s->sizes[at - f->uids] = r.msgs[i].size;
-		}
-	}
-	ers_imap_result_free(&r);
 	return 0;
 }
 
-/* The fetcher's: asks for uids[from..] of folder fi, as many as a batch
- * holds, without waiting for the answer: b says which, `cmd` the command. */
-static int ask_batch(struct ers_archive_stream *s, size_t fi, size_t from, struct fetched *b, struct ers_buf *cmd,
-		     char tag[24])
+/* The plan: every folder's UIDs cut into batches by their sizes. */
+static int make_plan(struct ers_archive_stream *s, struct ers_error *err)
 {
-	struct ers_archive_folder *f = &s->folders[fi];
-	ers_buf_reset(cmd);
-	ers_buf_adds(cmd, "UID FETCH ");
-	size_t to = from;
-	long long bytes = 0;
-	while (to < f->nuids && to - from < BATCH_MESSAGES) {
-		long long size = s->sizes[to] < 0 ? BATCH_BYTES : s->sizes[to];
-		if (to > from && bytes + size > BATCH_BYTES)
-			break;
-		bytes += size;
-		ers_buf_addf(cmd, "%s%u", to > from ? "," : "", f->uids[to]);
-		to++;
+	size_t cap = 0;
+	for (size_t fi = 0; fi < s->nfolders; fi++) {
+		struct ers_archive_folder *f = &s->folders[fi];
+		if (!f->nuids)
+			continue;
+		if (select_folder(s, s->ims[0], fi, err) < 0)
+			return -1;
+		long long *sizes = ers_xmalloc(f->nuids * sizeof *sizes);
+		for (size_t i = 0; i < f->nuids; i++)
+			sizes[i] = -1;
+		struct ers_imap_result r;
+		if (ers_imap_command(s->ims[0], "UID FETCH 1:* (UID RFC822.SIZE)", &r, err) == 0) {
+			for (size_t i = 0; i < r.nmsgs; i++) {
+				uint32_t *at = bsearch(&r.msgs[i].uid, f->uids, f->nuids, sizeof *f->uids, cmp_u32);
+				if (at)
+					sizes[at - f->uids] = r.msgs[i].size;
+			}
+		}
+		ers_imap_result_free(&r);
+		for (size_t from = 0; from < f->nuids;) {
+			size_t to = from;
+			long long bytes = 0;
+			while (to < f->nuids && to - from < BATCH_MESSAGES) {
+				long long size = sizes[to] < 0 ? BATCH_BYTES : sizes[to];
+				if (to > from && bytes + size > BATCH_BYTES)
+					break;
+				bytes += size;
+				to++;
+			}
+			if (s->nplan == cap) {
+				cap = cap ? 2 * cap : 64;
+				s->plan = ers_xrealloc(s->plan, cap * sizeof *s->plan);
+			}
+			s->plan[s->nplan++] = (struct planned){ fi, from, to };
+			from = to;
+		}
+		free(sizes);
 	}
-	ers_buf_adds(cmd, " (UID INTERNALDATE BODY.PEEK[])");
-	memset(b, 0, sizeof *b);
-	b->fi = fi;
-	b->from = from;
-	b->to = to;
-	return ers_imap_send(s->im, cmd->data, tag, &b->err);
+	return 0;
 }
 
-/* Hands `b` to the writer, waiting for room; false (b freed) when the
- * writer is gone. */
-static bool hand_over(struct ers_archive_stream *s, struct fetched *b)
+/* A fetcher's: asks for batch k of the plan on `im` without waiting for
+ * the answer (its command kept in `cmd`, its tag in `tag`). */
+static int ask_batch(struct ers_archive_stream *s, struct ers_imap *im, size_t k, struct fetched *b, struct ers_buf *cmd,
+		     char tag[24])
+{
+	const struct planned *p = &s->plan[k];
+	const struct ers_archive_folder *f = &s->folders[p->fi];
+	ers_buf_reset(cmd);
+	ers_buf_adds(cmd, "UID FETCH ");
+	for (size_t i = p->from; i < p->to; i++)
+		ers_buf_addf(cmd, "%s%u", i > p->from ? "," : "", f->uids[i]);
+	ers_buf_adds(cmd, " (UID INTERNALDATE BODY.PEEK[])");
+	memset(b, 0, sizeof *b);
+	b->fi = p->fi;
+	b->from = p->from;
+	b->to = p->to;
+	return ers_imap_send(im, cmd->data, tag, &b->err);
+}
+
+/* Hands batch k to the writer once the batches before it are handed over
+ * and the queue has room; false (b freed) when the writer is gone. */
+static bool hand_over(struct ers_archive_stream *s, size_t k, struct fetched *b)
 {
 	pthread_mutex_lock(&s->mu);
-	while (s->qcount == FETCH_AHEAD && !s->stop)
+	while ((s->next_in != k || s->qcount == FETCH_AHEAD) && !s->stop)
 		pthread_cond_wait(&s->cv, &s->mu);
 	bool stop = s->stop;
 	if (!stop) {
 		s->queue[(s->qhead + s->qcount) % FETCH_AHEAD] = *b;
 		s->qcount++;
+		s->next_in++;
 		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -266,73 +307,98 @@ static bool hand_over(struct ers_archive_stream *s, struct fetched *b)
 	return !stop;
 }
 
-/* The next batch is asked for before this one is handed over, so that
- * Dovecot makes it while the fetcher waits for the writer. */
+struct fetcher_arg {
+	struct ers_archive_stream *s;
+	size_t w;
+};
+
+/* Fetcher w: batches w, w + nims, ... of the plan on connection w, the
+ * next one asked for (within a folder) before this one is handed over,
+ * so that Dovecot makes it meanwhile. */
 static void *fetcher(void *arg)
 {
-	struct ers_archive_stream *s = arg;
+	struct fetcher_arg *fa = arg;
+	struct ers_archive_stream *s = fa->s;
+	size_t w = fa->w;
+	free(fa);
+	struct ers_imap *im = s->ims[w];
 	struct ers_buf cmd = ERS_BUF_INIT, next_cmd = ERS_BUF_INIT;
-	for (size_t fi = 0; fi < s->nfolders; fi++) {
-		struct ers_archive_folder *f = &s->folders[fi];
-		if (!f->nuids)
-			continue;
-		struct fetched b = { 0 }, nb;
-		char tag[24], next_tag[24];
-		if (select_folder(s, fi, &b.err) < 0 || ask_batch(s, fi, 0, &b, &cmd, tag) < 0) {
-			b.failed = true;
-			hand_over(s, &b);
-			goto out;
-		}
-		for (;;) {
-			if (ers_imap_receive(s->im, tag, cmd.data, &b.r, &b.err) < 0) {
+	char tag[24], next_tag[24];
+	long selected = -1;
+	bool asked = false; /* batch k is asked for already */
+	struct fetched b = { 0 }, nb;
+	for (size_t k = w; k < s->nplan; k += s->nims) {
+		if (!asked) {
+			if ((selected != (long)s->plan[k].fi && select_folder(s, im, s->plan[k].fi, &b.err) < 0) ||
+			    ask_batch(s, im, k, &b, &cmd, tag) < 0) {
 				b.failed = true;
-				hand_over(s, &b);
-				goto out;
-			}
-			bool more = b.to < f->nuids;
-			if (more && ask_batch(s, fi, b.to, &nb, &next_cmd, next_tag) < 0) {
-				ers_imap_result_free(&b.r);
-				nb.failed = true;
-				hand_over(s, &nb);
-				goto out;
-			}
-			if (!hand_over(s, &b))
-				goto out;
-			if (!more)
+				hand_over(s, k, &b);
 				break;
+			}
+			selected = (long)s->plan[k].fi;
+		}
+		if (ers_imap_receive(im, tag, cmd.data, &b.r, &b.err) < 0) {
+			b.failed = true;
+			hand_over(s, k, &b);
+			break;
+		}
+		size_t n = k + s->nims;
+		asked = n < s->nplan && s->plan[n].fi == (size_t)selected;
+		if (asked && ask_batch(s, im, n, &nb, &next_cmd, next_tag) < 0) {
+			ers_imap_result_free(&b.r);
+			nb.failed = true;
+			hand_over(s, k, &nb);
+			break;
+		}
+		if (!hand_over(s, k, &b))
+			break;
+		if (asked) {
 			b = nb;
 			memcpy(tag, next_tag, sizeof tag);
 			struct ers_buf t = cmd;
 			cmd = next_cmd;
 			next_cmd = t;
+		} else {
+			memset(&b, 0, sizeof b);
 		}
 	}
-	struct fetched end = { .end = true };
-	hand_over(s, &end);
-out:
 	ers_buf_free(&cmd);
 	ers_buf_free(&next_cmd);
 	return NULL;
 }
 
-/* The writer's: the next batch from the fetcher, started on first use. */
+/* The writer's: the next batch of the plan; the plan made and the
+ * fetchers started on first use. */
 static int take_batch(struct ers_archive_stream *s)
 {
 	if (s->have_cur) {
 		ers_imap_result_free(&s->cur.r);
 		s->have_cur = false;
 	}
-	if (!s->started) {
+	if (!s->planned) {
+		s->planned = true;
+		if (make_plan(s, &s->err) < 0) {
+			s->failed = true;
+			return -1;
+		}
 		pthread_mutex_init(&s->mu, NULL);
 		pthread_cond_init(&s->cv, NULL);
-		int e = pthread_create(&s->thread, NULL, fetcher, s);
-		if (e) {
-			pthread_mutex_destroy(&s->mu);
-			pthread_cond_destroy(&s->cv);
-			return fail(s, ERS_E_INTERNAL, "cannot start the archive's IMAP reader: %s", strerror(e));
+		s->sync_ready = true;
+		size_t n = s->nims < s->nplan ? s->nims : s->nplan;
+		s->nims = n ? n : 1; /* fetcher w steps by nims: set before any starts */
+		for (size_t w = 0; w < n; w++) {
+			struct fetcher_arg *fa = ers_xmalloc(sizeof *fa);
+			*fa = (struct fetcher_arg){ s, w };
+			int e = pthread_create(&s->threads[w], NULL, fetcher, fa);
+			if (e) {
+				free(fa);
+				return fail(s, ERS_E_INTERNAL, "cannot start the archive's IMAP readers: %s", strerror(e));
+			}
+			s->nthreads++;
 		}
-		s->started = true;
 	}
+	if (s->taken == s->nplan)
+		return 0; /* the end */
 	pthread_mutex_lock(&s->mu);
 	while (s->qcount == 0)
 		pthread_cond_wait(&s->cv, &s->mu);
@@ -341,6 +407,7 @@ static int take_batch(struct ers_archive_stream *s)
 	s->qcount--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	s->taken++;
 	s->have_cur = true;
 	s->cur_at = 0;
 	if (s->cur.failed) {
@@ -348,10 +415,8 @@ static int take_batch(struct ers_archive_stream *s)
 		s->failed = true;
 		return -1;
 	}
-	if (!s->cur.end) {
-		s->fi = s->cur.fi;
-		s->ui = s->cur.from;
-	}
+	s->fi = s->cur.fi;
+	s->ui = s->cur.from;
 	return 0;
 }
 
@@ -376,7 +441,7 @@ static int next(struct ers_archive_stream *s)
 {
 	if ((!s->have_cur || s->ui >= s->cur.to) && take_batch(s) < 0)
 		return -1;
-	if (s->cur.end) {
+	if (!s->have_cur) {
 		if (s->zip && archive_write_close(s->ar) != ARCHIVE_OK)
 			return fail(s, ERS_E_INTERNAL, "zip: %s", archive_error_string(s->ar));
 		s->finished = true;
@@ -477,22 +542,23 @@ void ers_archive_stream_free(struct ers_archive_stream *s)
 {
 	if (!s)
 		return;
-	if (s->started) {
+	if (s->sync_ready) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = true;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->thread, NULL);
+		for (size_t w = 0; w < s->nthreads; w++)
+			pthread_join(s->threads[w], NULL);
 		for (; s->qcount; s->qcount--, s->qhead = (s->qhead + 1) % FETCH_AHEAD)
 			ers_imap_result_free(&s->queue[s->qhead].r);
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cv);
 	}
+	free(s->plan);
 	if (s->have_cur)
 		ers_imap_result_free(&s->cur.r);
 	if (s->ar)
 		archive_write_free(s->ar);
-	free(s->sizes);
 	ers_buf_free(&s->out);
 	ers_buf_free(&s->msg);
 	free(s);

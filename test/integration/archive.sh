@@ -242,6 +242,19 @@ like "$BODY" 'Failures to review' "webmail: tenant admins see the failures to re
 k=kim@$dom
 expect 0 "setup: a mailbox of 300 old messages" -q user add $k --quota-mb 100 --password-file "$pw"
 imap $k bulk 300
+# 300 messages are two batches, fetched on two IMAP connections: the archive
+# still holds every one once, in UID order.
+expect 0 "an archive of 302 messages (two IMAP connections)" --json archive create $k --older-than 0
+id_two=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["archives"][0]["id"])')
+expect 0 "... downloads" archive download $id_two -o "$T_DIR/two.mbox"
+is "$(python3 - "$T_DIR/two.mbox" <<'PY'
+import mailbox, sys
+subjects = [m['Subject'] for m in mailbox.mbox(sys.argv[1], create=False)]
+want = ['bulk %d' % i for i in range(300)] + ['fresh 0', 'fresh 1']
+print('in order' if subjects == want else 'got %d: %s' % (len(subjects), subjects[:5]))
+PY
+)" 'in order' "... with all 302 messages once each, in UID order"
+expect 0 "cleanup: that archive deleted" archive delete $id_two --yes
 imap $k uids | sort -n >"$T_DIR/k.start"
 head -n 300 "$T_DIR/k.start" >"$T_DIR/k.old"
 # lost: old UIDs neither in the mailbox nor in a stored archive.
