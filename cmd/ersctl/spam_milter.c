@@ -4,7 +4,8 @@
  * recipient's settings from PostgreSQL and has rspamd score the message
  * once.  Then, per recipient: nothing (filter off, an allowed sender, a
  * score under the threshold), marked (X-Spam: Yes, delivered to INBOX),
- * junked (also an X-ERS-Junk: ADDRESS header, which the global Sieve rule
+ * junked (also an X-ERS-Junk: MAILBOX header -- the alias's mailbox for an
+ * alias -- which the global Sieve rule
  * rendered by `ersctl mailstack render` files into Junk) or rejected (550
  * 5.7.1 when every recipient rejects; else those recipients alone are
  * dropped from the message).  X-Spam, X-Spam-Score and X-ERS-Junk coming
@@ -192,8 +193,9 @@ static sfsistat on_eom(SMFICTX *m)
 	if (spam)
 		smfi_addheader(m, "X-Spam", "Yes");
 	for (size_t i = 0; i < c->nrcpt; i++) {
+		/* Dovecot's Sieve sees the mailbox an alias delivers to, not the alias. */
 		if (v[i].fate == ERS_SPAM_JUNKED)
-			smfi_addheader(m, "X-ERS-Junk", c->rcpts[i]);
+			smfi_addheader(m, "X-ERS-Junk", v[i].mailbox[0] ? v[i].mailbox : c->rcpts[i]);
 		if (v[i].fate == ERS_SPAM_REJECTED) {
 			char angle[520];
 			snprintf(angle, sizeof angle, "<%s>", c->rcpts[i]);

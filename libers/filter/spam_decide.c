@@ -23,10 +23,13 @@ struct rcpt_settings {
 	bool known, filter, allowed, blocked;
 	double threshold;
 	enum ers_spam_action action;
+	char mailbox[256];
 };
 
-/* One recipient's effective settings; an address not on one of our
- * domains has none (known false). */
+/* One recipient's effective settings: those of the mailbox it is
+ * delivered to -- itself, or the one an alias of it names -- and of that
+ * mailbox's domain; an address not on one of our domains has none (known
+ * false). */
 static int settings_of(struct ers_ctx *ctx, const char *rcpt, const char *sender, struct rcpt_settings *s,
 		       struct ers_error *err)
 {
@@ -36,15 +39,19 @@ static int settings_of(struct ers_ctx *ctx, const char *rcpt, const char *sender
 	/* $5, $6: ERS_SPAM_THRESHOLD_DEFAULT and ERS_SPAM_ACTION_DEFAULT */
 	const char *params[] = { rcpt, at ? at + 1 : "", sender, sat ? sat + 1 : "", "5", "junk" };
 	PGresult *res = ers_db_exec_prepared(ctx, "ers_spam_rcpt",
-		"SELECT coalesce(ds.filter, false) AND coalesce(ms.filter, true),"
+		"WITH r AS (SELECT coalesce((SELECT id FROM ers.mailbox WHERE address = lower($1)),"
+		"                           (SELECT mailbox_id FROM ers.alias WHERE address = lower($1))) AS mid)"
+		" SELECT coalesce(ds.filter, false) AND coalesce(ms.filter, true),"
 		"  coalesce(ms.threshold, ds.threshold, $5::numeric), coalesce(ms.action, ds.action, $6),"
 		"  EXISTS (SELECT 1 FROM ers.spam_allow a WHERE (a.domain_id = d.id OR a.mailbox_id = m.id)"
 		"          AND a.entry IN (lower($3), lower($4))),"
 		"  EXISTS (SELECT 1 FROM ers.spam_block b WHERE (b.domain_id = d.id OR b.mailbox_id = m.id)"
-		"          AND b.entry IN (lower($3), lower($4)))"
-		" FROM ers.domain d LEFT JOIN ers.mailbox m ON m.address = lower($1)"
-		" LEFT JOIN ers.spam_setting ds ON ds.domain_id = d.id LEFT JOIN ers.spam_setting ms ON ms.mailbox_id = m.id"
-		" WHERE d.name = lower($2)", 6, params, err);
+		"          AND b.entry IN (lower($3), lower($4))),"
+		"  coalesce(m.address, '')"
+		" FROM r LEFT JOIN ers.mailbox m ON m.id = r.mid"
+		" JOIN ers.domain d ON d.name = coalesce(split_part(m.address, '@', 2), lower($2))"
+		" LEFT JOIN ers.spam_setting ds ON ds.domain_id = d.id LEFT JOIN ers.spam_setting ms ON ms.mailbox_id = m.id",
+		6, params, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
@@ -55,6 +62,7 @@ static int settings_of(struct ers_ctx *ctx, const char *rcpt, const char *sender
 		s->action = !strcmp(a, "mark") ? ERS_SPAM_MARK : !strcmp(a, "reject") ? ERS_SPAM_REJECT : ERS_SPAM_JUNK;
 		s->allowed = *sender && ers_db_str(res, 0, 3)[0] == 't';
 		s->blocked = *sender && ers_db_str(res, 0, 4)[0] == 't';
+		snprintf(s->mailbox, sizeof s->mailbox, "%s", ers_db_str(res, 0, 5));
 	}
 	PQclear(res);
 	return 0;
@@ -151,6 +159,7 @@ int ers_spam_decide(struct ers_ctx *ctx, const char *client_ip, const char *helo
 		if (settings_of(ctx, rcpts[i], sender, &s[i], err) < 0)
 			goto out;
 		verdicts[i] = (struct ers_spam_verdict){ .filtered = s[i].filter };
+		memcpy(verdicts[i].mailbox, s[i].mailbox, sizeof verdicts[i].mailbox);
 		if (!s[i].filter)
 			continue;
 		verdicts[i].allowed = s[i].allowed;

@@ -100,6 +100,10 @@ run spam show b@$dom
 like "$OUT" 'action: +junk \(its own\)' "... shown as its own"
 smtp x$n@outside.example b@$dom "$gtube"; accepted; ok $? "b's GTUBE is accepted (the domain rejects, b junks)"
 is "$(where b@$dom)" Junk "... and lands in b's Junk"
+# An alias: the milter sees the alias, Dovecot's Sieve the mailbox.
+expect 0 "setup: an alias of b" alias add bee@$dom --to b@$dom
+smtp x$n@outside.example bee@$dom "$gtube"; accepted; ok $? "GTUBE to b's alias follows b's setting (junk, not the domain's reject)"
+is "$(where b@$dom)" Junk "... and lands in b's Junk too"
 expect 0 "b turns its filter off" --as b@$dom spam set b@$dom --filter off
 smtp x$n@outside.example b@$dom "$gtube"; is "$(where b@$dom)" INBOX "b's filter off: GTUBE lands in INBOX"
 expect 0 "b turns it on again" --as b@$dom spam set b@$dom --filter on

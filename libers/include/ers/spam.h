@@ -88,6 +88,9 @@ struct ers_spam_verdict {
 	bool filtered;     /* the filter is on for this recipient */
 	bool allowed;      /* an allowed sender: never spam */
 	bool blocked;      /* a blocked sender: always spam */
+	char mailbox[256]; /* the mailbox the recipient is delivered to (itself, or
+			    * the alias's), "" for none of ours: Dovecot sees
+			    * this one, not the alias */
 };
 
 /* Decides for each of `rcpts` (n of them) what becomes of `msg` from
