@@ -225,6 +225,10 @@ static const char *done_notice(const char *done)
 		return "The message was marked as spam and moved to Junk.";
 	if (!strcmp(done, "notspam"))
 		return "The message was marked as not spam and moved to the Inbox.";
+	if (!strcmp(done, "spam-unlearned"))
+		return "The message was moved to Junk, but the spam filter could not learn from it: try again later.";
+	if (!strcmp(done, "notspam-unlearned"))
+		return "The message was moved to the Inbox, but the spam filter could not learn from it: try again later.";
 	if (!strcmp(done, "filed"))
 		return "The message was moved.";
 	return NULL;
@@ -696,7 +700,9 @@ typedef char *move_target_fn(struct web_req *r, struct ers_imap *im, const struc
 
 /* The one move: the form's message, the folder list, the target, the
  * move (none when it is there already), back to the folder it was in. */
-static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *target)
+enum learn { LEARN_NOTHING, LEARN_SPAM, LEARN_HAM };
+
+static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *target, enum learn learn)
 {
 	const char *folder, *done = NULL;
 	uint32_t uid;
@@ -704,13 +710,25 @@ static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *
 	struct ers_imap_result fl = { 0 };
 	struct ers_error err;
 	char *to = NULL;
+	struct ers_buf source = ERS_BUF_INIT;
 	if (message_ref(r, w, true, &folder, &uid) < 0)
 		return;
 	if (web_imap_open(r, &im, &err) < 0 || ers_imap_folders(im, &fl, &err) < 0 ||
 	    !(to = target(r, im, &fl, folder, &done, &err)))
 		goto fail;
+	/* Mark as spam / Not spam also teach rspamd's Bayes classifier, from
+	 * the message as it is before the move. */
+	if (learn != LEARN_NOTHING && r->cfg->mailstack.rspamd_controller &&
+	    ers_imap_fetch_source(im, folder, uid, false, &source, &err) < 0)
+		goto fail;
 	if (strcmp(to, folder) && ers_imap_move(im, folder, uid, to, &err) < 0)
 		goto fail;
+	if (source.len) {
+		struct ers_error lerr;
+		if (ers_spam_learn(r->ctx, &r->session.actor, r->session.actor.name, learn == LEARN_SPAM, source.data,
+				   source.len, &lerr) < 0)
+			done = learn == LEARN_SPAM ? "spam-unlearned" : "notspam-unlearned";
+	}
 	struct ers_buf loc = ERS_BUF_INIT;
 	html(&loc, "/?folder=%u&done=%r", folder, done);
 	web_redirect(w, loc.data);
@@ -720,6 +738,7 @@ fail:
 	web_ers_error(r, w, &err);
 out:
 	free(to);
+	ers_buf_free(&source);
 	ers_imap_result_free(&fl);
 	web_imap_release(r, im);
 }
@@ -762,17 +781,17 @@ static char *to_chosen(struct web_req *r, struct ers_imap *im, const struct ers_
 
 void page_message_move(struct web_req *r, struct web_resp *w)
 {
-	move_message(r, w, to_chosen);
+	move_message(r, w, to_chosen, LEARN_NOTHING);
 }
 
 void page_message_spam(struct web_req *r, struct web_resp *w)
 {
-	move_message(r, w, to_junk);
+	move_message(r, w, to_junk, LEARN_SPAM);
 }
 
 void page_message_notspam(struct web_req *r, struct web_resp *w)
 {
-	move_message(r, w, to_inbox);
+	move_message(r, w, to_inbox, LEARN_HAM);
 }
 
 /* Delete: first a confirmation page (no script needed); with confirm=1,

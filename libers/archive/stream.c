@@ -21,7 +21,7 @@
 #include "archive/internal.h"
 
 /* One batch, handed from the fetcher to the writer: uids[from..to) of
- * folder fi, or the end, or why the fetcher stopped. */
+ * folder fi, or why its fetcher stopped. */
 struct fetched {
 	struct ers_imap_result r;
 	size_t fi, from, to;

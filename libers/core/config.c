@@ -248,6 +248,7 @@ static int walk_mailstack(struct yaml_walk *w, yaml_node_t *map, struct ers_conf
 		{ "reply_port", NULL, &cfg->mailstack.reply_port, 1, 65535, NULL },
 		{ "spam_milter", &cfg->mailstack.spam_milter, NULL, 0, 0, NULL },
 		{ "rspamd", &cfg->mailstack.rspamd, NULL, 0, 0, NULL },
+		{ "rspamd_controller", &cfg->mailstack.rspamd_controller, NULL, 0, 0, NULL },
 		{ "shared_seen", NULL, NULL, 0, 0, &cfg->mailstack.shared_seen },
 	};
 	return walk_flat(w, map, "mailstack", fields, sizeof fields / sizeof fields[0], mailstack_bad,
@@ -641,7 +642,8 @@ void ers_config_free(struct ers_config *cfg)
 			     &cfg->mailstack.doveadm_urls, &cfg->mailstack.master_user,
 			     &cfg->mailstack.tls_cert, &cfg->mailstack.tls_key,
 			     &cfg->mailstack.opendkim_milter, &cfg->mailstack.dovecot_config, &cfg->mailstack.migrate_sources,
-			     &cfg->mailstack.spam_milter, &cfg->mailstack.rspamd, &cfg->dns.resolver, &cfg->dns.mx_host,
+			     &cfg->mailstack.spam_milter, &cfg->mailstack.rspamd, &cfg->mailstack.rspamd_controller,
+			     &cfg->dns.resolver, &cfg->dns.mx_host,
 			     &cfg->dns.mail_ipv4, &cfg->dns.mail_ipv6, &cfg->dns.dmarc_rua,
 			     &cfg->dns.tlsrpt_rua, &cfg->dns.ca_file, &cfg->welcome.base_url, &cfg->welcome.sender,
 			     &cfg->scan.target, &cfg->scan.milter,
@@ -700,6 +702,8 @@ void ers_config_describe(const struct ers_config *cfg, struct ers_buf *out)
 		ers_buf_addf(out, "  spam_milter: %s\n", m->spam_milter);
 	if (m->rspamd)
 		ers_buf_addf(out, "  rspamd: %s\n", m->rspamd);
+	if (m->rspamd_controller)
+		ers_buf_addf(out, "  rspamd_controller: %s\n", m->rspamd_controller);
 	ers_buf_addf(out, "  shared_seen: %s\n", m->shared_seen ? "true" : "false");
 	const typeof(cfg->dns) *d = &cfg->dns;
 	ers_buf_adds(out, "dns:\n");

@@ -5,4 +5,8 @@
 #include "core/internal.h"
 #include "ers/autoreply.h"
 
+/* spam_decide.c: teaches rspamd's Bayes classifier (its controller at
+ * mailstack.rspamd_controller) that `msg` is spam or not. */
+int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, size_t len, struct ers_error *err);
+
 #endif

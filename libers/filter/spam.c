@@ -433,3 +433,28 @@ out:
 	ers_buf_free(&detail);
 	return rc;
 }
+
+int ers_spam_learn(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address, bool spam, const char *msg,
+		   size_t len, struct ers_error *err)
+{
+	if (!address || !strchr(address, '@')) {
+		ers_error_set(err, ERS_E_INVALID, "name the mailbox the message is in (an address)");
+		return -1;
+	}
+	struct target t;
+	if (find_target(ctx, actor, ERS_ACT_SPAM_SET, address, &t, err) < 0) {
+		ers_buf_free(&t.name);
+		return -1;
+	}
+	int rc = 0;
+	if (ctx->cfg->mailstack.rspamd_controller) {
+		rc = ers_rspamd_learn(ctx->cfg, spam, msg, len, err) < 0 || ers_db_begin(ctx, err) < 0 ||
+			     ers_db_commit_audited(ctx, actor, "spam.learn", t.name.data, t.tenant_id, NULL,
+						   spam ? "a message taught to rspamd as spam" : "a message taught to rspamd as not spam",
+						   err) < 0
+			 ? -1
+			 : 1;
+	}
+	ers_buf_free(&t.name);
+	return rc;
+}

@@ -183,3 +183,49 @@ out:
 	free(s);
 	return rc;
 }
+
+/* POST /learnspam or /learnham to the controller.  rspamd answers 200 when
+ * it learned, 204 or 208 when it had learned this message already (or
+ * judged it needs no more): all of them mean the classifier knows it. */
+int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, size_t len, struct ers_error *err)
+{
+	const char *where = cfg->mailstack.rspamd_controller;
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		ERS_BUG("curl_easy_init");
+	struct ers_buf url = ERS_BUF_INIT, body = ERS_BUF_INIT;
+	ers_buf_addf(&url, "http://%s/%s", where, spam ? "learnspam" : "learnham");
+	struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url.data);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	int rc = 0;
+	if (cc != CURLE_OK) {
+		ers_error_set(err, ERS_E_UNAVAILABLE, "rspamd's controller at %s did not answer: %s", where,
+			      curl_easy_strerror(cc));
+		rc = -1;
+	} else if (status != 200 && status != 204 && status != 208) {
+		json_t *j = json_loadb(body.data, body.len, 0, NULL);
+		const char *why = json_string_value(j ? json_object_get(j, "error") : NULL);
+		ers_error_set(err, status == 403 ? ERS_E_PERMISSION : ERS_E_UNAVAILABLE,
+			      "rspamd's controller at %s refused to learn (HTTP %ld)%s%.200s%s", where, status,
+			      why ? ": " : "", why ? why : "", status == 403 ? "; it must list this host in secure_ip" : "");
+		json_decref(j);
+		rc = -1;
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	ers_buf_free(&url);
+	ers_buf_free(&body);
+	return rc;
+}

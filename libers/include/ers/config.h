@@ -69,9 +69,14 @@ struct ers_config {
 		int reply_port;        /* loopback-only SMTP listener Sieve's vacation replies leave by */
 		/* The spam filter of mail arriving on port 25: `ersctl spam milter`
 		 * as Postfix names it (inet:HOST:PORT or unix:/PATH; NULL: no spam
-		 * filter), and rspamd's normal worker it asks for scores (HOST:PORT). */
+		 * filter), and rspamd's normal worker it asks for scores (HOST:PORT).
+		 * rspamd_controller: rspamd's controller (HOST:PORT; NULL: no
+		 * training), which the webmail's "Mark as spam" and "Not spam"
+		 * teach (its Bayes classifier); it must count ERS's host among its
+		 * secure_ip. */
 		char *spam_milter;
 		char *rspamd;
+		char *rspamd_controller;
 	} mailstack;
 	/* The DNS every tenant domain must publish (`ersctl dns plan|check`). */
 	struct {
