@@ -698,10 +698,10 @@ static void delete_confirm_page(struct web_req *r, struct web_resp *w, const cha
 typedef char *move_target_fn(struct web_req *r, struct ers_imap *im, const struct ers_imap_result *fl,
 			     const char *folder, const char **done, struct ers_error *err);
 
-/* The one move: the form's message, the folder list, the target, the
- * move (none when it is there already), back to the folder it was in. */
 enum learn { LEARN_NOTHING, LEARN_SPAM, LEARN_HAM };
 
+/* The one move: the form's message, the folder list, the target, the
+ * move (none when it is there already), back to the folder it was in. */
 static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *target, enum learn learn)
 {
 	const char *folder, *done = NULL;

@@ -74,6 +74,34 @@ static size_t collect(char *data, size_t size, size_t n, void *userp)
 	return size * n;
 }
 
+/* POSTs `msg` to `url` of rspamd (plain HTTP on a private address) with
+ * `headers` (consumed); its answer in `body`, its HTTP status in *status_r
+ * (0: none). */
+static CURLcode rspamd_post(const char *url, struct curl_slist *headers, const char *msg, size_t len, long timeout_s,
+			    struct ers_buf *body, long *status_r)
+{
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		ERS_BUG("curl_easy_init");
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+	CURLcode cc = curl_easy_perform(curl);
+	*status_r = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status_r);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	return cc;
+}
+
 /* rspamd's score of the message: POST /checkv2 with the envelope as
  * headers, as its milter proxy would send it. */
 static int rspamd_score(const struct ers_config *cfg, const char *client_ip, const char *helo, const char *sender,
@@ -85,9 +113,6 @@ static int rspamd_score(const struct ers_config *cfg, const char *client_ip, con
 		ers_error_set(err, ERS_E_CONFIG, "%s: mailstack.rspamd is not set, so no spam filter can run", cfg->path);
 		return -1;
 	}
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		ERS_BUG("curl_easy_init");
 	struct ers_buf url = ERS_BUF_INIT, body = ERS_BUF_INIT, h = ERS_BUF_INIT;
 	struct curl_slist *headers = NULL;
 	ers_buf_addf(&url, "http://%s/checkv2", where);
@@ -109,20 +134,8 @@ static int rspamd_score(const struct ers_config *cfg, const char *client_ip, con
 	for (size_t i = 0; i < n; i++)
 		ADD_HEADER("Rcpt", rcpts[i]);
 #undef ADD_HEADER
-	headers = curl_slist_append(headers, "Expect:");
-	curl_easy_setopt(curl, CURLOPT_URL, url.data);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-	CURLcode cc = curl_easy_perform(curl);
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	long status;
+	CURLcode cc = rspamd_post(url.data, headers, msg, len, 60, &body, &status);
 	int rc = -1;
 	if (cc != CURLE_OK || status != 200) {
 		ers_error_set(err, ERS_E_UNAVAILABLE, "rspamd at %s did not score the message: %s", where,
@@ -139,8 +152,6 @@ static int rspamd_score(const struct ers_config *cfg, const char *client_ip, con
 	}
 	json_decref(j);
 out:
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
 	ers_buf_free(&url);
 	ers_buf_free(&body);
 	ers_buf_free(&h);
@@ -190,25 +201,10 @@ out:
 int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, size_t len, struct ers_error *err)
 {
 	const char *where = cfg->mailstack.rspamd_controller;
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		ERS_BUG("curl_easy_init");
 	struct ers_buf url = ERS_BUF_INIT, body = ERS_BUF_INIT;
 	ers_buf_addf(&url, "http://%s/%s", where, spam ? "learnspam" : "learnham");
-	struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
-	curl_easy_setopt(curl, CURLOPT_URL, url.data);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-	CURLcode cc = curl_easy_perform(curl);
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	long status;
+	CURLcode cc = rspamd_post(url.data, NULL, msg, len, 30, &body, &status);
 	int rc = 0;
 	if (cc != CURLE_OK) {
 		ers_error_set(err, ERS_E_UNAVAILABLE, "rspamd's controller at %s did not answer: %s", where,
@@ -223,8 +219,6 @@ int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, s
 		json_decref(j);
 		rc = -1;
 	}
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
 	ers_buf_free(&url);
 	ers_buf_free(&body);
 	return rc;
