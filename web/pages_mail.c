@@ -229,6 +229,10 @@ static const char *done_notice(const char *done)
 		return "The message was moved to Junk, but the spam filter could not learn from it: try again later.";
 	if (!strcmp(done, "notspam-unlearned"))
 		return "The message was moved to the Inbox, but the spam filter could not learn from it: try again later.";
+	if (!strcmp(done, "spam-skipped"))
+		return "The message was moved to Junk. It has too few words for the spam filter to learn from.";
+	if (!strcmp(done, "notspam-skipped"))
+		return "The message was moved to the Inbox. It has too few words for the spam filter to learn from.";
 	if (!strcmp(done, "filed"))
 		return "The message was moved.";
 	return NULL;
@@ -725,9 +729,12 @@ static void move_message(struct web_req *r, struct web_resp *w, move_target_fn *
 		goto fail;
 	if (source.len) {
 		struct ers_error lerr;
-		if (ers_spam_learn(r->ctx, &r->session.actor, r->session.actor.name, learn == LEARN_SPAM, source.data,
-				   source.len, &lerr) < 0)
+		int learned = ers_spam_learn(r->ctx, &r->session.actor, r->session.actor.name, learn == LEARN_SPAM,
+					     source.data, source.len, &lerr);
+		if (learned < 0)
 			done = learn == LEARN_SPAM ? "spam-unlearned" : "notspam-unlearned";
+		else if (learned == ERS_SPAM_LEARN_SKIPPED)
+			done = learn == LEARN_SPAM ? "spam-skipped" : "notspam-skipped";
 	}
 	struct ers_buf loc = ERS_BUF_INIT;
 	html(&loc, "/?folder=%u&done=%r", folder, done);

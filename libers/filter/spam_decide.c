@@ -210,7 +210,11 @@ int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, s
 		ers_error_set(err, ERS_E_UNAVAILABLE, "rspamd's controller at %s did not answer: %s", where,
 			      curl_easy_strerror(cc));
 		rc = -1;
-	} else if (status != 200 && status != 204 && status != 208) {
+	} else if (status == 204) {
+		/* "No Content": learning skipped, its reason (e.g. "contains less
+		 * tokens than required for bayes classifier") in the status line. */
+		rc = 1;
+	} else if (status != 200 && status != 208) { /* 208: learned already */
 		json_t *j = json_loadb(body.data, body.len, 0, NULL);
 		const char *why = json_string_value(j ? json_object_get(j, "error") : NULL);
 		ers_error_set(err, status == 403 ? ERS_E_PERMISSION : ERS_E_UNAVAILABLE,

@@ -95,6 +95,10 @@ web "$A" GET "/spam?domain=$dom"
 is "$CODE" 403 "... and may not open it"
 
 # --- Mark as spam / Not spam ------------------------------------------------------------
+learned() { curl -s -m 5 "http://127.0.0.1:$RSPAMD_CONTROLLER_PORT/stat" | python3 -c 'import json,sys; print(json.load(sys.stdin)["learned"])'; }
+location() { printf '%s\n' "$HDR" | sed -n 's/^[Ll]ocation: //p'; }
+learn_rows() { sql "SELECT count(*) FROM ers.audit_log WHERE action = 'spam.learn' AND target = 'a@$dom'"; }
+l_short=$(learned) a_short=$(learn_rows)
 printf 'From: promo@shop%s.example\r\nTo: a@%s\r\nSubject: Cheap offer %s\r\n\r\nBuy now\r\n' "$n" "$dom" "$n" |
     doveadm -c "$DOVECOT_CONFIG" save -u a@$dom -m INBOX
 subjects() { doveadm -c "$DOVECOT_CONFIG" fetch -u a@$dom hdr.subject mailbox "$1" all 2>/dev/null | sed -n 's/^hdr.subject: //p' | tr '\n' ','; }
@@ -104,6 +108,7 @@ like "$BODY" 'action="/message/spam"' "an Inbox message offers Mark as spam"
 like "$BODY" '>Mark as spam</button>' "... with that button"
 web "$A" POST /message/spam --data-urlencode "csrf=$token_a" --data-urlencode folder=INBOX --data-urlencode "uid=$uid"
 is "$CODE" 303 "Mark as spam"
+like "$(location)" 'done=spam-skipped$' "... of a message of two words: the page will say rspamd passed over it"
 is "$(subjects Junk)" "Cheap offer $n," "... the message is in Junk"
 is "$(subjects INBOX)" "" "... and no longer in the Inbox"
 web "$A" GET "/?folder=INBOX&done=spam"
@@ -113,12 +118,16 @@ web "$A" GET "/message?folder=Junk&uid=$juid"
 like "$BODY" '>Not spam</button>' "a Junk message offers Not spam"
 web "$A" POST /message/notspam --data-urlencode "csrf=$token_a" --data-urlencode folder=Junk --data-urlencode "uid=$juid"
 is "$CODE" 303 "Not spam"
+like "$(location)" 'done=notspam-skipped$' "... of the same: the page will say rspamd passed over it"
 is "$(subjects INBOX)" "Cheap offer $n," "... back in the Inbox"
+is "$(( $(learned) - l_short ))" 0 "... rspamd learned neither (too few words)"
+is "$(learn_rows)" "$a_short" "... and no spam.learn audit row says it did"
+web "$A" GET "/?folder=INBOX&done=spam-skipped"
+like "$BODY" 'moved to Junk. It has too few words for the spam filter to learn from' "... in words"
 web "$A" POST /message/spam --data-urlencode folder=INBOX --data-urlencode "uid=1"
 is "$CODE" 403 "Mark as spam without the CSRF token: refused"
 
 # --- Mark as spam / Not spam teach rspamd's Bayes (its controller; the stack's learns from 3 of each) ----
-learned() { curl -s -m 5 "http://127.0.0.1:$RSPAMD_CONTROLLER_PORT/stat" | python3 -c 'import json,sys; print(json.load(sys.stdin)["learned"])'; }
 # bayes_of FILE: the BAYES_ symbols rspamd's normal worker gives the message
 bayes_of() { curl -s -m 10 --data-binary @"$1" "http://127.0.0.1:$RSPAMD_PORT/checkv2" |
     python3 -c 'import json,sys; print(" ".join(sorted(k for k in json.load(sys.stdin)["symbols"] if k.startswith("BAYES"))) or "none")'; }
@@ -148,7 +157,6 @@ for i in 1 2 3; do
     web "$A" POST /message/notspam --data-urlencode "csrf=$token_a" --data-urlencode folder=Junk --data-urlencode "uid=$u"
     [ "$CODE" = 303 ] || diag "Not spam $i: $CODE"
 done
-location() { printf '%s\n' "$HDR" | sed -n 's/^[Ll]ocation: //p'; }
 like "$(location)" 'done=notspam$' "Mark as spam and Not spam, three times each: the page says moved (and learned)"
 is "$(( $(learned) - l0 ))" 6 "... rspamd's controller counts 6 messages learned"
 is "$(sql "SELECT count(*) FROM ers.audit_log WHERE action = 'spam.learn' AND target = 'a@$dom' AND outcome = 'ok'")" $((a0 + 6)) \

@@ -105,12 +105,18 @@ int ers_spam_decide(struct ers_ctx *ctx, const char *client_ip, const char *helo
 		    const char *const *rcpts, size_t n, const char *msg, size_t len, struct ers_spam_verdict *verdicts,
 		    double *score_r, struct ers_error *err);
 
+/* What ers_spam_learn did, when it did not fail. */
+enum ers_spam_learned {
+	ERS_SPAM_LEARN_NOT_ASKED = 0, /* no controller is configured: nothing done */
+	ERS_SPAM_LEARNED = 1,         /* rspamd learned it (or had already) */
+	ERS_SPAM_LEARN_SKIPPED = 2,   /* rspamd passed over it: too few words to learn from */
+};
+
 /* "Mark as spam" / "Not spam" (the webmail): teaches rspamd's Bayes
  * classifier, through its controller (mailstack.rspamd_controller), that
  * `msg`, a message of mailbox `address`, is spam or not; ERS_ACT_SPAM_SET
- * on that mailbox, one audit row (spam.learn, never the message).
- * Returns 1 when rspamd learned it, 0 when no controller is configured
- * (nothing done), -1 on error. */
+ * on that mailbox, one audit row (spam.learn, never the message) when
+ * rspamd learned it.  Returns an enum ers_spam_learned, or -1 on error. */
 int ers_spam_learn(struct ers_ctx *ctx, const struct ers_actor *actor, const char *address, bool spam, const char *msg,
 		   size_t len, struct ers_error *err);
 
