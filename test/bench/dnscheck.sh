@@ -53,7 +53,7 @@ SQL
             "$(seq 1 "$n" | sed 's/.*/DNS:mta-sts.d&.bench.test/' | paste -sd,)" >web.ext
         openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out web.pem -extfile web.ext 2>/dev/null
     )
-    for port in $(shuf -i 57000-57999 -n 20); do ss -Htln "sport = :$port" | grep -q . || break; done
+    for port in $(shuf -i 27000-27999 -n 20); do ss -Htln "sport = :$port" | grep -q . || break; done
     {
         echo "version: STSv1"; echo "mode: testing"
         seq 1 "$n" | sed 's/.*/mx: mail.d&.bench.test/'

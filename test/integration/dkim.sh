@@ -11,7 +11,7 @@
 T_DB=ers
 
 # A config of our own: the stack's, plus a resolver that is our nsd.
-pick_free() { local p; for p in $(seq 56100 56999); do ss -Htlnu "sport = :$p" | grep -q . || { echo "$p"; return; }; done; }
+pick_free() { local p; for p in $(seq 26100 26999); do ss -Htlnu "sport = :$p" | grep -q . || { echo "$p"; return; }; done; }
 NSD_PORT=$(pick_free)
 cp "$ERS_STACK_DIR/ers.yaml" "$T_DIR/ers.yaml"
 printf 'dns:\n  resolver: 127.0.0.1:%s\n  timeout: 2\n' "$NSD_PORT" >>"$T_DIR/ers.yaml"

@@ -47,7 +47,7 @@ san=$(for d in $DOMAINS; do [ "$d" = badcert.test ] || printf 'DNS:mta-sts.%s,' 
 [ -s "$T_DIR/pki/web.pem" ] || { echo "Bail out! could not make the test certificates"; exit 1; }
 
 https_port=
-for p in $(shuf -i 57000-57999 -n 20); do
+for p in $(shuf -i 27000-27999 -n 20); do
     ss -Htln "sport = :$p" | grep -q . || { https_port=$p; break; }
 done
 [ -n "$https_port" ] || { echo "Bail out! no free port for HTTPS"; exit 1; }

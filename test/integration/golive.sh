@@ -28,7 +28,7 @@ trap cleanup EXIT
         -CAcreateserial -CAserial web.srl -days 2 -out web.pem -extfile web.ext 2>/dev/null
 )
 https_port=
-for p in $(shuf -i 57000-57999 -n 20); do
+for p in $(shuf -i 27000-27999 -n 20); do
     ss -Htln "sport = :$p" | grep -q . || { https_port=$p; break; }
 done
 [ -n "$https_port" ] || { echo "Bail out! no free port for HTTPS"; exit 1; }
