@@ -448,19 +448,14 @@ int ers_spam_learn(struct ers_ctx *ctx, const struct ers_actor *actor, const cha
 	}
 	int rc = ERS_SPAM_LEARN_NOT_ASKED;
 	if (ctx->cfg->mailstack.rspamd_controller) {
-		int learned = ers_rspamd_learn(ctx->cfg, spam, msg, len, err);
-		if (learned < 0)
+		rc = ers_rspamd_learn(ctx->cfg, spam, msg, len, err);
+		/* Skipped, nothing changed: no audit row. */
+		if (rc == ERS_SPAM_LEARNED &&
+		    (ers_db_begin(ctx, err) < 0 ||
+		     ers_db_commit_audited(ctx, actor, "spam.learn", t.name.data, t.tenant_id, NULL,
+					   spam ? "a message taught to rspamd as spam" : "a message taught to rspamd as not spam",
+					   err) < 0))
 			rc = -1;
-		else if (learned == 1)
-			rc = ERS_SPAM_LEARN_SKIPPED; /* nothing changed: no audit row */
-		else
-			rc = ers_db_begin(ctx, err) < 0 ||
-				     ers_db_commit_audited(ctx, actor, "spam.learn", t.name.data, t.tenant_id, NULL,
-							   spam ? "a message taught to rspamd as spam"
-								: "a message taught to rspamd as not spam",
-							   err) < 0
-				 ? -1
-				 : ERS_SPAM_LEARNED;
 	}
 	ers_buf_free(&t.name);
 	return rc;

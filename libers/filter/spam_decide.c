@@ -205,7 +205,7 @@ int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, s
 	ers_buf_addf(&url, "http://%s/%s", where, spam ? "learnspam" : "learnham");
 	long status;
 	CURLcode cc = rspamd_post(url.data, NULL, msg, len, 30, &body, &status);
-	int rc = 0;
+	int rc = ERS_SPAM_LEARNED;
 	if (cc != CURLE_OK) {
 		ers_error_set(err, ERS_E_UNAVAILABLE, "rspamd's controller at %s did not answer: %s", where,
 			      curl_easy_strerror(cc));
@@ -213,7 +213,7 @@ int ers_rspamd_learn(const struct ers_config *cfg, bool spam, const char *msg, s
 	} else if (status == 204) {
 		/* "No Content": learning skipped, its reason (e.g. "contains less
 		 * tokens than required for bayes classifier") in the status line. */
-		rc = 1;
+		rc = ERS_SPAM_LEARN_SKIPPED;
 	} else if (status != 200 && status != 208) { /* 208: learned already */
 		json_t *j = json_loadb(body.data, body.len, 0, NULL);
 		const char *why = json_string_value(j ? json_object_get(j, "error") : NULL);

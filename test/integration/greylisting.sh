@@ -72,10 +72,9 @@ out=$(smtp third-$n@sender.example b@$dom); greylisted "$out"; ok $? "... and is
 swaks --server 127.0.0.1:$SUBMISSION_PORT --tls --auth PLAIN --auth-user a@$dom --auth-password "$P" \
     --from a@$dom --to b@$dom --header "Subject: inside $n" --body hi --timeout 20 >"$T_DIR/sub.out" 2>&1
 ok $? "a's own mail through submission (authenticated) is not greylisted" || diag "$(tail -n 3 "$T_DIR/sub.out")"
-# Its delivery is Postfix's, after swaks is done, and Dovecot's quota row
-# of b changes with it: the bad input below compares the database before
-# and after, so it waits until b's INBOX has the message and the row its
-# count (fresh-machine once saw the row change in between).
+# Its delivery is Postfix's, after swaks is done: wait until b's INBOX has
+# the message and Dovecot's quota row counts it, so that nothing of it is
+# still under way while the bad input below is refused.
 delivered_to_b() {
     local inbox usage
     inbox=$(doveadm -c "$DOVECOT_CONFIG" -f flow mailbox status -u b@$dom messages INBOX 2>/dev/null | sed 's/.*=//')
